@@ -1,0 +1,1 @@
+"""Stand-in for Backend.AI's account manager package (demo workspace only)."""

@@ -1,0 +1,1 @@
+"""Stand-in for Backend.AI's manager package (demo workspace only)."""

@@ -1,0 +1,6 @@
+//! Everything that talks to Alembic: running it and reading what it prints.
+
+pub mod parse;
+pub mod runner;
+
+pub use runner::{run, Output, Stream};

@@ -1,0 +1,140 @@
+//! Command-line syntax: clap derive structs, validated input only.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::component::Component;
+use crate::exit_code::HELP_TABLE;
+use crate::target::Target;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "db-migrate",
+    version,
+    about = "Inspect and apply Backend.AI's Alembic schema migrations",
+    long_about = "Inspect and apply Backend.AI's Alembic schema migrations.\n\n\
+        db-migrate finds the workspace root (the nearest directory holding alembic.ini, \
+        alembic-accountmgr.ini or alembic-appproxy.ini), runs `<launcher> -m alembic -c <config> …` \
+        there, classifies each component as up-to-date, behind, diverged, no-revision or \
+        unknown-revision, and turns known failures into a cause and a next step.",
+    after_help = HELP_TABLE,
+    after_long_help = HELP_TABLE
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Workspace root (default: nearest directory upward holding an alembic*.ini).
+    #[arg(short = 'C', long = "workdir", value_name = "DIR", global = true)]
+    pub workdir: Option<PathBuf>,
+    /// Python launcher used when the root has no executable ./py (default: python3 on PATH).
+    #[arg(long, value_name = "CMD", env = "DB_MIGRATE_PYTHON", global = true)]
+    pub python: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
+    pub format: Format,
+    /// Show Alembic's full (masked) output, tracebacks included.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ComponentArgs {
+    /// Component to act on.
+    #[arg(long, value_enum, default_value_t = Component::Manager, conflicts_with_all = ["all", "config"])]
+    pub component: Component,
+    /// Act on every component whose config exists.
+    #[arg(long, conflicts_with = "config")]
+    pub all: bool,
+    /// Any Alembic ini file, instead of a component.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Classify each component: up-to-date, behind, diverged, no-revision, unknown-revision.
+    Status {
+        #[command(flatten)]
+        components: ComponentArgs,
+        /// Exit 3 unless every component is up-to-date.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Upgrade to TARGET (default: head).
+    #[command(allow_negative_numbers = true)]
+    Upgrade {
+        #[command(flatten)]
+        components: ComponentArgs,
+        /// head, heads, base, a revision id or unique prefix, +N, REV+N, BRANCH@head.
+        #[arg(value_name = "TARGET", default_value = "head", value_parser = Target::parse_arg)]
+        target: Target,
+    },
+    /// Downgrade to TARGET (default: -1). Asks for confirmation; needs --yes without a TTY.
+    #[command(allow_negative_numbers = true)]
+    Downgrade {
+        #[command(flatten)]
+        components: ComponentArgs,
+        /// base, a revision id or unique prefix, -N, REV-N, BRANCH@-N.
+        #[arg(value_name = "TARGET", default_value = "-1", value_parser = Target::parse_arg)]
+        target: Target,
+        /// Do not ask; required when stdin is not a terminal.
+        #[arg(short, long)]
+        yes: bool,
+    },
+    /// Upgrade or downgrade, with direction and target as options.
+    #[command(allow_negative_numbers = true)]
+    Migrate {
+        #[command(flatten)]
+        components: ComponentArgs,
+        #[arg(long, value_enum, default_value_t = Direction::Upgrade)]
+        direction: Direction,
+        #[arg(long, default_value = "head", allow_hyphen_values = true, value_parser = Target::parse_arg)]
+        target: Target,
+        /// Do not ask before a downgrade; required when stdin is not a terminal.
+        #[arg(short, long)]
+        yes: bool,
+    },
+    /// The revision(s) the database is at.
+    Current {
+        #[command(flatten)]
+        components: ComponentArgs,
+    },
+    /// The head revision(s) of the migration scripts.
+    Heads {
+        #[command(flatten)]
+        components: ComponentArgs,
+    },
+    /// Every revision, newest first, with parents and messages.
+    History {
+        #[command(flatten)]
+        components: ComponentArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Direction {
+    Upgrade,
+    Downgrade,
+}
+
+impl Direction {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Direction::Upgrade => "upgrade",
+            Direction::Downgrade => "downgrade",
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! `upgrade`, `downgrade` and `migrate`: plan, confirm (downgrades), run Alembic with its steps
+//! streamed live, then re-check and print the final state. On failure, say where the database is.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use crate::alembic::{self, parse};
+use crate::cli::{ComponentArgs, Direction, Format};
+use crate::error::Failure;
+use crate::exit_code;
+use crate::inspect::{self, relay, Inspection};
+use crate::mask;
+use crate::remediation::{self, select_flag, Context};
+use crate::render::json::{self, ComponentReport, Report, Step};
+use crate::render::text;
+use crate::state::State;
+use crate::target::Target;
+use crate::workspace::Config;
+
+use super::App;
+
+pub async fn run(
+    app: &App,
+    args: &ComponentArgs,
+    direction: Direction,
+    target: &Target,
+    yes: bool,
+) -> Result<u8, Failure> {
+    if direction == Direction::Downgrade && args.all {
+        return Err(Failure::usage(
+            "downgrade-all",
+            "downgrade --all is not supported",
+            "downgrade one component at a time: db-migrate downgrade --component C TARGET",
+        ));
+    }
+    let configs = app.ws.configs(args)?;
+    let mut reports = Vec::new();
+    for (n, config) in configs.iter().enumerate() {
+        if n > 0 {
+            say(app, "\n");
+        }
+        match migrate_one(app, config, direction, target, yes).await {
+            Ok(report) => reports.push(report),
+            Err(failure) => {
+                match app.format {
+                    Format::Text => eprint!("{}", text::failure(&failure)),
+                    Format::Json => {
+                        reports.push(ComponentReport::failed(
+                            &config.label,
+                            &config.ini_arg,
+                            &failure,
+                        ));
+                        println!(
+                            "{}",
+                            json::to_string(&Report {
+                                components: reports,
+                                error: Some(failure.clone())
+                            })
+                        );
+                    }
+                }
+                return Ok(failure.exit);
+            }
+        }
+    }
+    if app.format == Format::Json {
+        println!(
+            "{}",
+            json::to_string(&Report {
+                components: reports,
+                error: None
+            })
+        );
+    }
+    Ok(exit_code::OK)
+}
+
+/// Human output goes to stdout in text mode and to stderr in JSON mode (stdout stays JSON).
+fn say(app: &App, text: &str) {
+    let text = mask::mask(text);
+    match app.format {
+        Format::Text => {
+            print!("{text}");
+            let _ = std::io::stdout().flush();
+        }
+        Format::Json => eprint!("{text}"),
+    }
+}
+
+async fn migrate_one(
+    app: &App,
+    config: &Config,
+    direction: Direction,
+    target: &Target,
+    yes: bool,
+) -> Result<ComponentReport, Failure> {
+    let before = inspect::inspect(&app.ws, config, app.verbose).await?;
+    let plan = plan(&before, direction, target);
+    let verb = direction.verb();
+    let mut header = format!(
+        "{} ({}): {verb} to {target}\n",
+        config.label, config.ini_arg
+    );
+    header.push_str(&describe_plan(&before, direction, plan.as_deref()));
+    say(app, &header);
+
+    let destination_reached = before.state != State::UnknownRevision
+        && plan.as_deref().is_some_and(|p| p.is_empty())
+        && at_destination(&before, target);
+    if destination_reached {
+        say(app, "  already there: nothing to run\n");
+        say(app, &text::status(&before));
+        return Ok(ComponentReport::from_inspection(&before));
+    }
+    if direction == Direction::Downgrade {
+        confirm(config, target, yes)?;
+    }
+
+    let mut steps: Vec<Step> = Vec::new();
+    let mut on_line = relay(app.verbose, &config.label, verb);
+    let output = alembic::run(&app.ws, config, &[verb, target.as_str()], |stream, line| {
+        on_line(stream, line);
+        if let Some(step) = parse::step(line) {
+            let show = |ids: &[String]| {
+                if ids.is_empty() {
+                    "(base)".to_owned()
+                } else {
+                    ids.join(",")
+                }
+            };
+            say(
+                app,
+                &format!(
+                    "  {:<9} {} -> {}  {}\n",
+                    step.direction,
+                    show(&step.from),
+                    show(&step.to),
+                    step.message
+                ),
+            );
+            steps.push(Step {
+                direction: step.direction,
+                from: step.from,
+                to: step.to,
+                message: step.message,
+            });
+        }
+    })
+    .await?;
+
+    let after = inspect::refresh(&app.ws, &before, app.verbose).await;
+    if output.interrupted {
+        let at = match &after {
+            Ok(i) => format!("the database is at {}", describe_current(i)),
+            Err(f) => format!("the database could not be checked: {}", f.message),
+        };
+        let mut failure = Failure::new(
+            "interrupted",
+            format!("{verb} of {} interrupted", config.label),
+            "db-migrate received SIGINT/SIGTERM and stopped Alembic; PostgreSQL rolls back the unfinished transaction",
+            format!("db-migrate status {}, then rerun the {verb} when ready", select_flag(config)),
+        );
+        failure.database = Some(at);
+        failure.exit = exit_code::INTERRUPTED;
+        return Err(failure);
+    }
+    if !output.success() {
+        let mut failure = remediation::diagnose(
+            verb,
+            &output,
+            &Context {
+                config,
+                target: Some(target),
+                graph: Some(&before.graph),
+            },
+        );
+        failure.database = Some(match &after {
+            Ok(i) if i.current == before.current => {
+                format!("still at {} (nothing was changed)", describe_current(i))
+            }
+            Ok(i) => format!("now at {} ({})", describe_current(i), i.state.as_str()),
+            Err(f) => format!("could not be checked: {}", f.message),
+        });
+        return Err(failure);
+    }
+    let after = after?;
+    say(app, &text::status(&after));
+    if direction == Direction::Upgrade && !steps.is_empty() {
+        if let Some(component) = config.component {
+            say(
+                app,
+                &format!(
+                    "  restart  {} to pick up the new schema\n",
+                    component.services()
+                ),
+            );
+        }
+    }
+    let mut report = ComponentReport::from_inspection(&after);
+    report.applied = steps;
+    Ok(report)
+}
+
+/// The revisions the run will apply or revert, when the graph determines them.
+pub fn plan(i: &Inspection, direction: Direction, target: &Target) -> Option<Vec<usize>> {
+    if i.state == State::UnknownRevision {
+        return None;
+    }
+    let current = i.current_indices();
+    let destination = i.graph.destination(&current, target)?;
+    Some(match direction {
+        Direction::Upgrade => i.graph.upgrade_plan(&current, &destination),
+        Direction::Downgrade => i.graph.downgrade_plan(&current, &destination),
+    })
+}
+
+fn at_destination(i: &Inspection, target: &Target) -> bool {
+    let current = i.current_indices();
+    match i.graph.destination(&current, target) {
+        Some(mut dest) => {
+            let mut cur = current.clone();
+            dest.sort_unstable();
+            cur.sort_unstable();
+            dest == cur
+        }
+        None => false,
+    }
+}
+
+fn describe_current(i: &Inspection) -> String {
+    if i.current.is_empty() {
+        "base (no revision)".to_owned()
+    } else {
+        i.current.join(", ")
+    }
+}
+
+fn describe_plan(i: &Inspection, direction: Direction, plan: Option<&[usize]>) -> String {
+    let mut out = format!("  from     {}\n", describe_current(i));
+    match plan {
+        Some(revs) => {
+            let what = match direction {
+                Direction::Upgrade => "apply",
+                Direction::Downgrade => "revert",
+            };
+            out.push_str(&format!(
+                "  plan     {what} {} revision{}\n",
+                revs.len(),
+                if revs.len() == 1 { "" } else { "s" }
+            ));
+            text::write_revisions(&mut out, &i.graph, revs, "           ");
+        }
+        None => out.push_str("  plan     (Alembic resolves this target)\n"),
+    }
+    out
+}
+
+/// Downgrades can drop data: ask on a terminal, require --yes otherwise.
+fn confirm(config: &Config, target: &Target, yes: bool) -> Result<(), Failure> {
+    if yes {
+        return Ok(());
+    }
+    let select = select_flag(config);
+    if !std::io::stdin().is_terminal() {
+        let mut failure = Failure::usage(
+            "confirmation-required",
+            format!("downgrade of {} needs confirmation, and stdin is not a terminal; nothing was changed", config.label),
+            format!("review the plan above, then rerun with --yes: db-migrate downgrade {select} {target} --yes"),
+        );
+        failure.cause =
+            "a downgrade can drop tables and data, and without a terminal db-migrate cannot ask"
+                .to_owned();
+        return Err(failure);
+    }
+    eprint!("Downgrading can drop tables, columns and data. Continue? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            "cancelled",
+            "downgrade cancelled; nothing was changed",
+            "you answered no",
+            format!("db-migrate status {select}"),
+        ))
+    }
+}

@@ -1,0 +1,61 @@
+//! `status`: classify every selected component, concurrently.
+
+use futures_util::future::join_all;
+
+use crate::cli::{ComponentArgs, Format};
+use crate::error::Failure;
+use crate::exit_code;
+use crate::inspect::inspect;
+use crate::render::json::{self, ComponentReport, Report};
+use crate::render::text;
+use crate::state::State;
+
+use super::App;
+
+pub async fn run(app: &App, args: &ComponentArgs, check: bool) -> Result<u8, Failure> {
+    let configs = app.ws.configs(args)?;
+    let results = join_all(configs.iter().map(|c| inspect(&app.ws, c, app.verbose))).await;
+
+    let mut first_failure: Option<Failure> = None;
+    let mut all_up_to_date = true;
+    let mut reports = Vec::new();
+    for (n, (config, result)) in configs.iter().zip(&results).enumerate() {
+        if n > 0 && app.format == Format::Text {
+            println!();
+        }
+        match result {
+            Ok(i) => {
+                all_up_to_date &= i.state == State::UpToDate;
+                match app.format {
+                    Format::Text => print!("{}", text::status(i)),
+                    Format::Json => reports.push(ComponentReport::from_inspection(i)),
+                }
+            }
+            Err(f) => {
+                match app.format {
+                    Format::Text => eprint!("{}", text::failure(f)),
+                    Format::Json => {
+                        reports.push(ComponentReport::failed(&config.label, &config.ini_arg, f))
+                    }
+                }
+                first_failure.get_or_insert_with(|| f.clone());
+            }
+        }
+    }
+    if app.format == Format::Json {
+        println!(
+            "{}",
+            json::to_string(&Report {
+                components: reports,
+                error: first_failure.clone()
+            })
+        );
+    }
+    Ok(if first_failure.is_some() {
+        exit_code::FAILED
+    } else if check && !all_up_to_date {
+        exit_code::NOT_UP_TO_DATE
+    } else {
+        exit_code::OK
+    })
+}

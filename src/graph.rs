@@ -1,0 +1,436 @@
+//! The revision graph: heads, ancestors, pending revisions and migration plans.
+//!
+//! Built once per component from `alembic history --verbose` (and later from the revision files
+//! themselves). Semantics follow Alembic's RevisionMap: a head is a revision no other revision
+//! names as `down_revision` (`depends_on` does not make a head); ancestry, and so what
+//! `upgrade heads` runs, follows both `down_revision` and `depends_on`; a `depends_on` entry names a
+//! revision id or a branch label (resolved to the revision that declares it).
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::target::Target;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Revision {
+    pub id: String,
+    /// `down_revision`: empty for a base, several for a merge point.
+    pub parents: Vec<String>,
+    pub depends_on: Vec<String>,
+    pub branch_labels: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    #[error("revision {id} is defined more than once ({})", paths.join(", "))]
+    Duplicate { id: String, paths: Vec<String> },
+    #[error("revision {id} ({path}) names {missing} as its parent or dependency, but no revision {missing} exists")]
+    Missing {
+        id: String,
+        path: String,
+        missing: String,
+    },
+    #[error("the revisions {} form a cycle", ids.join(", "))]
+    Cycle { ids: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Found(usize),
+    NotFound,
+    Ambiguous(Vec<String>),
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Graph {
+    revs: Vec<Revision>,
+    index: HashMap<String, usize>,
+    labels: HashMap<String, usize>,
+    /// Resolved `down_revision` + `depends_on`, per revision.
+    down: Vec<Vec<usize>>,
+    /// Revisions naming this one as `down_revision`.
+    children: Vec<Vec<usize>>,
+}
+
+impl Graph {
+    pub fn new(revs: Vec<Revision>) -> Result<Graph, GraphError> {
+        let mut index = HashMap::with_capacity(revs.len());
+        for (i, rev) in revs.iter().enumerate() {
+            if let Some(&first) = index.get(&rev.id) {
+                let path = |r: &Revision| r.path.clone().unwrap_or_else(|| r.id.clone());
+                return Err(GraphError::Duplicate {
+                    id: rev.id.clone(),
+                    paths: vec![path(&revs[first]), path(rev)],
+                });
+            }
+            index.insert(rev.id.clone(), i);
+        }
+        let mut labels = HashMap::new();
+        for (i, rev) in revs.iter().enumerate() {
+            for label in &rev.branch_labels {
+                labels.insert(label.clone(), i);
+            }
+        }
+        let mut down = vec![Vec::new(); revs.len()];
+        let mut children = vec![Vec::new(); revs.len()];
+        for (i, rev) in revs.iter().enumerate() {
+            let resolve = |name: &String, labels_too: bool| {
+                index
+                    .get(name)
+                    .or(if labels_too { labels.get(name) } else { None })
+                    .copied()
+                    .ok_or_else(|| GraphError::Missing {
+                        id: rev.id.clone(),
+                        path: rev.path.clone().unwrap_or_default(),
+                        missing: name.clone(),
+                    })
+            };
+            for parent in &rev.parents {
+                let p = resolve(parent, false)?;
+                children[p].push(i);
+                down[i].push(p);
+            }
+            for dep in &rev.depends_on {
+                let d = resolve(dep, true)?;
+                if !down[i].contains(&d) {
+                    down[i].push(d);
+                }
+            }
+        }
+        let graph = Graph {
+            revs,
+            index,
+            labels,
+            down,
+            children,
+        };
+        graph.check_acyclic()?;
+        Ok(graph)
+    }
+
+    fn check_acyclic(&self) -> Result<(), GraphError> {
+        // Kahn's algorithm over `down` edges; whatever is left is on or behind a cycle.
+        let mut remaining: Vec<usize> = self.down.iter().map(Vec::len).collect();
+        let mut dependents = vec![Vec::new(); self.revs.len()];
+        for (i, downs) in self.down.iter().enumerate() {
+            for &d in downs {
+                dependents[d].push(i);
+            }
+        }
+        let mut ready: Vec<usize> = (0..self.revs.len())
+            .filter(|&i| remaining[i] == 0)
+            .collect();
+        let mut seen = 0;
+        while let Some(i) = ready.pop() {
+            seen += 1;
+            for &c in &dependents[i] {
+                remaining[c] -= 1;
+                if remaining[c] == 0 {
+                    ready.push(c);
+                }
+            }
+        }
+        if seen == self.revs.len() {
+            return Ok(());
+        }
+        let mut ids: Vec<String> = (0..self.revs.len())
+            .filter(|&i| remaining[i] > 0)
+            .map(|i| self.revs[i].id.clone())
+            .collect();
+        ids.sort();
+        Err(GraphError::Cycle { ids })
+    }
+
+    pub fn rev(&self, i: usize) -> &Revision {
+        &self.revs[i]
+    }
+
+    pub fn revisions(&self) -> &[Revision] {
+        &self.revs
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.index.contains_key(id)
+    }
+
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    /// Heads in the order Alembic lists revisions (newest first).
+    pub fn heads(&self) -> Vec<usize> {
+        (0..self.revs.len())
+            .filter(|&i| self.children[i].is_empty())
+            .collect()
+    }
+
+    /// An id, a branch label, or a unique prefix of an id.
+    pub fn lookup(&self, ident: &str) -> Lookup {
+        if let Some(&i) = self.index.get(ident).or_else(|| self.labels.get(ident)) {
+            return Lookup::Found(i);
+        }
+        let matches: Vec<usize> = (0..self.revs.len())
+            .filter(|&i| self.revs[i].id.starts_with(ident))
+            .collect();
+        match matches.as_slice() {
+            [] => Lookup::NotFound,
+            [one] => Lookup::Found(*one),
+            many => {
+                let mut ids: Vec<String> = many.iter().map(|&i| self.revs[i].id.clone()).collect();
+                ids.sort();
+                Lookup::Ambiguous(ids)
+            }
+        }
+    }
+
+    /// The given revisions and all their ancestors (through `down_revision` and `depends_on`).
+    pub fn ancestors(&self, starts: &[usize]) -> HashSet<usize> {
+        let mut seen: HashSet<usize> = HashSet::new();
+        let mut stack: Vec<usize> = starts.to_vec();
+        while let Some(i) = stack.pop() {
+            if seen.insert(i) {
+                stack.extend(self.down[i].iter().copied().filter(|d| !seen.contains(d)));
+            }
+        }
+        seen
+    }
+
+    /// `set` in an order Alembic could apply it: every revision after its parents and dependencies.
+    pub fn apply_order(&self, set: &HashSet<usize>) -> Vec<usize> {
+        let mut order = Vec::with_capacity(set.len());
+        let mut done: HashSet<usize> = HashSet::with_capacity(set.len());
+        // Start from the oldest so that independent branches come out in file-listing order.
+        let mut roots: Vec<usize> = set.iter().copied().collect();
+        roots.sort_unstable_by(|a, b| b.cmp(a));
+        for root in roots {
+            if done.contains(&root) {
+                continue;
+            }
+            // Iterative post-order DFS (graphs can be 10,000 revisions deep).
+            let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+            while let Some((node, next)) = stack.pop() {
+                if done.contains(&node) {
+                    continue;
+                }
+                let downs = &self.down[node];
+                if let Some(&d) = downs.get(next) {
+                    stack.push((node, next + 1));
+                    if set.contains(&d) && !done.contains(&d) {
+                        stack.push((d, 0));
+                    }
+                } else {
+                    done.insert(node);
+                    order.push(node);
+                }
+            }
+        }
+        order
+    }
+
+    /// What `upgrade heads` would run from `current`: every ancestor of the heads that is neither
+    /// current nor an ancestor of a current revision, in apply order.
+    pub fn pending(&self, current: &[usize]) -> Vec<usize> {
+        let applied = self.ancestors(current);
+        let wanted: HashSet<usize> = self
+            .ancestors(&self.heads())
+            .into_iter()
+            .filter(|i| !applied.contains(i))
+            .collect();
+        self.apply_order(&wanted)
+    }
+
+    /// The revisions the database would be at after moving to `target`, when that can be worked out
+    /// without ambiguity (otherwise `None`, and Alembic decides).
+    pub fn destination(&self, current: &[usize], target: &Target) -> Option<Vec<usize>> {
+        let scope: Option<HashSet<usize>> = match &target.branch {
+            Some(label) => match self.lookup(label) {
+                Lookup::Found(i) => Some(
+                    self.descendants(i)
+                        .union(&self.ancestors(&[i]))
+                        .copied()
+                        .collect(),
+                ),
+                _ => return None,
+            },
+            None => None,
+        };
+        let in_scope = |i: &usize| scope.as_ref().is_none_or(|s| s.contains(i));
+        let mut at: Vec<usize> = match target.symbol.as_deref() {
+            None => current.iter().copied().filter(in_scope).collect(),
+            Some("heads") => self.heads(),
+            Some("head") => {
+                let heads: Vec<usize> = self.heads().into_iter().filter(in_scope).collect();
+                if heads.len() != 1 {
+                    return None;
+                }
+                heads
+            }
+            Some("base") => Vec::new(),
+            Some(ident) => match self.lookup(ident) {
+                Lookup::Found(i) => vec![i],
+                _ => return None,
+            },
+        };
+        if let Some(steps) = target.relative {
+            for _ in 0..steps.unsigned_abs() {
+                at = match (steps > 0, at.as_slice()) {
+                    (true, []) => {
+                        let bases: Vec<usize> = (0..self.revs.len())
+                            .filter(|&i| self.revs[i].parents.is_empty())
+                            .filter(in_scope)
+                            .collect();
+                        if bases.len() != 1 {
+                            return None;
+                        }
+                        bases
+                    }
+                    (true, [one]) => match self.children[*one].as_slice() {
+                        [child] => vec![*child],
+                        _ => return None,
+                    },
+                    (false, [one]) => {
+                        let parents: Vec<usize> = self.revs[*one]
+                            .parents
+                            .iter()
+                            .filter_map(|p| self.index_of(p))
+                            .collect();
+                        if parents.len() > 1 {
+                            return None;
+                        }
+                        parents
+                    }
+                    _ => return None,
+                };
+            }
+        }
+        Some(at)
+    }
+
+    /// Revisions an upgrade from `current` to `destination` applies, in order.
+    pub fn upgrade_plan(&self, current: &[usize], destination: &[usize]) -> Vec<usize> {
+        let applied = self.ancestors(current);
+        let wanted: HashSet<usize> = self
+            .ancestors(destination)
+            .into_iter()
+            .filter(|i| !applied.contains(i))
+            .collect();
+        self.apply_order(&wanted)
+    }
+
+    /// Revisions a downgrade from `current` to `destination` reverts, in order (newest first).
+    pub fn downgrade_plan(&self, current: &[usize], destination: &[usize]) -> Vec<usize> {
+        let keep = self.ancestors(destination);
+        let revert: HashSet<usize> = self
+            .ancestors(current)
+            .into_iter()
+            .filter(|i| !keep.contains(i))
+            .collect();
+        let mut order = self.apply_order(&revert);
+        order.reverse();
+        order
+    }
+
+    fn descendants(&self, start: usize) -> HashSet<usize> {
+        let mut seen = HashSet::new();
+        let mut stack = vec![start];
+        while let Some(i) = stack.pop() {
+            if seen.insert(i) {
+                stack.extend(self.children[i].iter().copied());
+            }
+        }
+        seen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rev(id: &str, parents: &[&str]) -> Revision {
+        Revision {
+            id: id.into(),
+            parents: parents.iter().map(|s| s.to_string()).collect(),
+            ..Revision::default()
+        }
+    }
+
+    fn ids(g: &Graph, v: &[usize]) -> Vec<String> {
+        v.iter().map(|&i| g.rev(i).id.clone()).collect()
+    }
+
+    fn target(s: &str) -> Target {
+        Target::parse(s).unwrap()
+    }
+
+    #[test]
+    fn linear_chain_pending_and_plans() {
+        let g = Graph::new(vec![rev("c", &["b"]), rev("b", &["a"]), rev("a", &[])]).unwrap();
+        assert_eq!(ids(&g, &g.heads()), ["c"]);
+        let a = g.index_of("a").unwrap();
+        assert_eq!(ids(&g, &g.pending(&[a])), ["b", "c"]);
+        assert_eq!(ids(&g, &g.pending(&[])), ["a", "b", "c"]);
+        let c = g.index_of("c").unwrap();
+        let dest = g.destination(&[c], &target("-2")).unwrap();
+        assert_eq!(ids(&g, &dest), ["a"]);
+        assert_eq!(ids(&g, &g.downgrade_plan(&[c], &dest)), ["c", "b"]);
+        assert_eq!(
+            g.destination(&[c], &target("-3")).unwrap(),
+            Vec::<usize>::new()
+        );
+        assert_eq!(g.destination(&[c], &target("-4")), None);
+        assert_eq!(ids(&g, &g.destination(&[], &target("+2")).unwrap()), ["b"]);
+    }
+
+    #[test]
+    fn pending_includes_the_other_side_of_a_later_merge() {
+        // a -> b -> d(merge of b, c); a -> c. DB at b: pending is c and d, not only d.
+        let g = Graph::new(vec![
+            rev("d", &["b", "c"]),
+            rev("c", &["a"]),
+            rev("b", &["a"]),
+            rev("a", &[]),
+        ])
+        .unwrap();
+        let b = g.index_of("b").unwrap();
+        assert_eq!(ids(&g, &g.pending(&[b])), ["c", "d"]);
+    }
+
+    #[test]
+    fn depends_on_counts_for_ancestry_not_heads() {
+        let mut x = rev("x", &[]);
+        x.branch_labels = vec!["other".into()];
+        let mut y = rev("y", &["a"]);
+        y.depends_on = vec!["other".into()];
+        let g = Graph::new(vec![y, x, rev("a", &[])]).unwrap();
+        assert_eq!(ids(&g, &g.heads()), ["y", "x"]);
+        let order = ids(&g, &g.pending(&[]));
+        assert!(order.iter().position(|r| r == "x") < order.iter().position(|r| r == "y"));
+    }
+
+    #[test]
+    fn prefixes_labels_and_errors() {
+        let g = Graph::new(vec![rev("abc1", &["abd2"]), rev("abd2", &[])]).unwrap();
+        assert_eq!(g.lookup("abc"), Lookup::Found(0));
+        assert_eq!(
+            g.lookup("ab"),
+            Lookup::Ambiguous(vec!["abc1".into(), "abd2".into()])
+        );
+        assert_eq!(g.lookup("zz"), Lookup::NotFound);
+        assert!(matches!(
+            Graph::new(vec![rev("a", &["nope"])]),
+            Err(GraphError::Missing { .. })
+        ));
+        assert!(matches!(
+            Graph::new(vec![rev("a", &[]), rev("a", &[])]),
+            Err(GraphError::Duplicate { .. })
+        ));
+        assert!(matches!(
+            Graph::new(vec![rev("a", &["b"]), rev("b", &["a"])]),
+            Err(GraphError::Cycle { .. })
+        ));
+    }
+}

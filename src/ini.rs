@@ -1,0 +1,156 @@
+//! Just enough of Python's configparser to read an Alembic ini: sections, `key = value` or
+//! `key: value`, indented continuation lines, comments, `%%` and `%(here)s` interpolation.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Debug, Default)]
+pub struct Ini {
+    sections: HashMap<String, HashMap<String, String>>,
+}
+
+impl Ini {
+    pub fn parse(text: &str, here: &Path) -> Ini {
+        let mut ini = Ini::default();
+        let mut section = String::new();
+        let mut last_key: Option<String> = None;
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+                continue;
+            }
+            if line.starts_with([' ', '\t']) {
+                if let Some(key) = &last_key {
+                    if let Some(value) = ini.sections.get_mut(&section).and_then(|s| s.get_mut(key))
+                    {
+                        value.push('\n');
+                        value.push_str(trimmed);
+                    }
+                }
+                continue;
+            }
+            if let Some(name) = trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+                section = name.trim().to_owned();
+                last_key = None;
+                continue;
+            }
+            if let Some(pos) = trimmed.find(['=', ':']) {
+                let key = trimmed[..pos].trim().to_lowercase();
+                let value = trimmed[pos + 1..].trim().to_owned();
+                ini.sections
+                    .entry(section.clone())
+                    .or_default()
+                    .insert(key.clone(), value);
+                last_key = Some(key);
+            }
+        }
+        let here = here.to_string_lossy();
+        for values in ini.sections.values_mut() {
+            for value in values.values_mut() {
+                *value = value.replace("%(here)s", &here).replace("%%", "%");
+            }
+        }
+        ini
+    }
+
+    pub fn get(&self, section: &str, key: &str) -> Option<&str> {
+        self.sections
+            .get(section)?
+            .get(&key.to_lowercase())
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// A SQLAlchemy URL, split into the parts db-migrate needs to explain a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbUrl {
+    pub scheme: String,
+    pub user: Option<String>,
+    /// As written in the URL (possibly percent-encoded).
+    pub password: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub database: Option<String>,
+}
+
+impl DbUrl {
+    pub fn parse(url: &str) -> DbUrl {
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let (userinfo, hostport) = match authority.rfind('@') {
+            Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+            None => (None, authority),
+        };
+        let (user, password) = match userinfo {
+            Some(ui) => match ui.split_once(':') {
+                Some((u, p)) => (Some(u.to_owned()), Some(p.to_owned())),
+                None => (Some(ui.to_owned()), None),
+            },
+            None => (None, None),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() => {
+                (h.to_owned(), p.parse().ok())
+            }
+            _ => (hostport.to_owned(), None),
+        };
+        let database = path
+            .split('?')
+            .next()
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned);
+        DbUrl {
+            scheme: scheme.to_owned(),
+            user,
+            password,
+            host: Some(host).filter(|h| !h.is_empty()),
+            port,
+            database,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.scheme.starts_with("postgresql") || self.scheme.starts_with("postgres")
+    }
+
+    /// `host:port` as Alembic would connect (PostgreSQL's default port when none is given).
+    pub fn host_port(&self) -> String {
+        let host = self.host.as_deref().unwrap_or("localhost");
+        match self.port {
+            Some(p) => format!("{host}:{p}"),
+            None if self.is_postgres() => format!("{host}:5432"),
+            None => host.to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_alembic_section_with_interpolation() {
+        let ini = Ini::parse(
+            "[alembic]\nscript_location = ai.backend.manager.models:alembic\n# c\nsqlalchemy.url = postgresql+asyncpg://postgres:p%%40ss@localhost:8100/backend\n[loggers]\nkeys = root\n",
+            Path::new("/x"),
+        );
+        assert_eq!(
+            ini.get("alembic", "script_location"),
+            Some("ai.backend.manager.models:alembic")
+        );
+        let url = DbUrl::parse(ini.get("alembic", "sqlalchemy.url").unwrap());
+        assert_eq!(url.password.as_deref(), Some("p%40ss"));
+        assert_eq!(url.host_port(), "localhost:8100");
+        assert_eq!(url.database.as_deref(), Some("backend"));
+        assert_eq!(url.user.as_deref(), Some("postgres"));
+    }
+
+    #[test]
+    fn default_port_and_sqlite() {
+        assert_eq!(DbUrl::parse("postgresql://u@db/x").host_port(), "db:5432");
+        let lite = DbUrl::parse("sqlite:///var/manager.db");
+        assert!(!lite.is_postgres());
+        assert_eq!(lite.database.as_deref(), Some("var/manager.db"));
+    }
+}

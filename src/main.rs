@@ -1,0 +1,124 @@
+//! db-migrate: parse the command line, run, exit with a documented code.
+
+mod alembic;
+mod cli;
+mod commands;
+mod component;
+mod error;
+mod exit_code;
+mod graph;
+mod ini;
+mod inspect;
+mod mask;
+mod remediation;
+mod render;
+mod state;
+mod target;
+mod workspace;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, Direction};
+use crate::commands::report::Kind;
+use crate::commands::App;
+use crate::error::Failure;
+use crate::workspace::Workspace;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit_code::USAGE
+            } else {
+                exit_code::OK
+            });
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("DB_MIGRATE_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    // One thread: children are spawned from the main thread, which lives as long as the process,
+    // so the parent-death signal fires only when db-migrate itself dies.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit_code::FAILED);
+        }
+    };
+    ExitCode::from(runtime.block_on(run(cli)))
+}
+
+async fn run(cli: Cli) -> u8 {
+    let format = cli.global.format;
+    let verbose = cli.global.verbose;
+    let config_flag = match &cli.command {
+        Command::Status { components, .. }
+        | Command::Upgrade { components, .. }
+        | Command::Downgrade { components, .. }
+        | Command::Migrate { components, .. }
+        | Command::Current { components }
+        | Command::Heads { components }
+        | Command::History { components } => components.config.clone(),
+    };
+    let ws = match Workspace::discover(
+        cli.global.workdir.as_deref(),
+        config_flag.as_deref(),
+        cli.global.python.as_deref(),
+    ) {
+        Ok(ws) => ws,
+        Err(failure) => return report(format, &failure),
+    };
+    let app = App {
+        ws,
+        format,
+        verbose,
+    };
+    let result = match &cli.command {
+        Command::Status { components, check } => {
+            commands::status::run(&app, components, *check).await
+        }
+        Command::Upgrade { components, target } => {
+            commands::migrate::run(&app, components, Direction::Upgrade, target, false).await
+        }
+        Command::Downgrade {
+            components,
+            target,
+            yes,
+        } => commands::migrate::run(&app, components, Direction::Downgrade, target, *yes).await,
+        Command::Migrate {
+            components,
+            direction,
+            target,
+            yes,
+        } => commands::migrate::run(&app, components, *direction, target, *yes).await,
+        Command::Current { components } => {
+            commands::report::run(&app, components, Kind::Current).await
+        }
+        Command::Heads { components } => commands::report::run(&app, components, Kind::Heads).await,
+        Command::History { components } => {
+            commands::report::run(&app, components, Kind::History).await
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => report(format, &failure),
+    }
+}
+
+fn report(format: cli::Format, failure: &Failure) -> u8 {
+    let app_format = format;
+    match app_format {
+        cli::Format::Json => println!("{}", render::json::failure(failure)),
+        cli::Format::Text => eprint!("{}", render::text::failure(failure)),
+    }
+    failure.exit
+}

@@ -1,0 +1,268 @@
+//! Turns a failed Alembic run into a cause and a next step, using the table in
+//! `remediation.toml` (kept as data: one row per failure kind).
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::alembic::{parse, Output};
+use crate::error::Failure;
+use crate::graph::Graph;
+use crate::mask;
+use crate::target::Target;
+use crate::workspace::Config;
+
+#[derive(Debug, Deserialize)]
+struct Table {
+    row: Vec<RawRow>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawRow {
+    kind: String,
+    patterns: Vec<String>,
+    #[serde(default)]
+    extract: Vec<String>,
+    #[serde(default)]
+    applies: Option<String>,
+    message: String,
+    cause: String,
+    fix: String,
+}
+
+struct Row {
+    raw: RawRow,
+    patterns: Vec<Regex>,
+    extract: Vec<Regex>,
+}
+
+static TABLE: LazyLock<Vec<Row>> = LazyLock::new(|| {
+    let table: Table =
+        toml::from_str(include_str!("remediation.toml")).expect("remediation.toml is valid");
+    table
+        .row
+        .into_iter()
+        .map(|raw| Row {
+            patterns: raw
+                .patterns
+                .iter()
+                .map(|p| Regex::new(p).expect("valid pattern"))
+                .collect(),
+            extract: raw
+                .extract
+                .iter()
+                .map(|p| Regex::new(p).expect("valid pattern"))
+                .collect(),
+            raw,
+        })
+        .collect()
+});
+
+/// What is known about the failed run, for the placeholders.
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub target: Option<&'a Target>,
+    pub graph: Option<&'a Graph>,
+}
+
+impl Context<'_> {
+    fn vars(&self) -> HashMap<String, String> {
+        let c = self.config;
+        let url = c.url.as_ref();
+        let mut vars = HashMap::new();
+        vars.insert("component".into(), c.label.clone());
+        vars.insert("ini".into(), c.ini_arg.clone());
+        vars.insert("select".into(), select_flag(c));
+        vars.insert(
+            "host_port".into(),
+            url.map(|u| u.host_port())
+                .unwrap_or_else(|| "the configured host".into()),
+        );
+        vars.insert(
+            "user".into(),
+            url.and_then(|u| u.user.clone())
+                .unwrap_or_else(|| "postgres".into()),
+        );
+        vars.insert(
+            "db".into(),
+            url.and_then(|u| u.database.clone()).unwrap_or_default(),
+        );
+        vars.insert(
+            "template".into(),
+            c.component
+                .map(|c| c.template().to_owned())
+                .unwrap_or_else(|| "the halfstack template in configs/".into()),
+        );
+        vars.insert(
+            "target".into(),
+            self.target.map(|t| t.to_string()).unwrap_or_default(),
+        );
+        vars.insert("step".into(), "(unknown step)".into());
+        if let Some(graph) = self.graph {
+            let heads = graph.heads();
+            vars.insert(
+                "heads".into(),
+                heads
+                    .iter()
+                    .map(|&i| graph.rev(i).id.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            vars.insert(
+                "heads_detail".into(),
+                heads
+                    .iter()
+                    .map(|&i| {
+                        let r = graph.rev(i);
+                        format!(
+                            "{} ({}, \"{}\")",
+                            r.id,
+                            r.path.as_deref().unwrap_or("?"),
+                            r.message
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+        } else {
+            vars.insert("heads".into(), "several heads".into());
+            vars.insert(
+                "heads_detail".into(),
+                format!("db-migrate heads {} lists them", select_flag(c)),
+            );
+        }
+        vars
+    }
+}
+
+/// `--component X` or `--config PATH`: how to select this config again.
+pub fn select_flag(c: &Config) -> String {
+    match c.component {
+        Some(component) if c.ini_arg == component.ini() => {
+            format!("--component {}", component.name())
+        }
+        _ => format!("--config {}", c.ini_arg),
+    }
+}
+
+/// Explain a failed run: the first matching row, or a generic failure with the last error line.
+pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
+    let lines: Vec<String> = output
+        .stdout
+        .iter()
+        .chain(output.stderr.iter())
+        .map(|l| mask::mask(l).into_owned())
+        .collect();
+    let target_mentions = |rev: &str| ctx.target.is_some_and(|t| t.mentions(rev));
+    for row in TABLE.iter() {
+        let Some((line, caps)) = first_match(&row.patterns, &lines) else {
+            continue;
+        };
+        let mut vars = ctx.vars();
+        let mut named: HashMap<String, String> = caps;
+        for re in &row.extract {
+            for l in &lines {
+                if let Some(c) = re.captures(l) {
+                    for name in re.capture_names().flatten() {
+                        if let Some(m) = c.name(name) {
+                            named.insert(name.to_owned(), m.as_str().to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        match row.raw.applies.as_deref() {
+            Some("rev-is-target") if !named.get("rev").is_some_and(|r| target_mentions(r)) => {
+                continue
+            }
+            Some("rev-is-not-target") if named.get("rev").is_some_and(|r| target_mentions(r)) => {
+                continue
+            }
+            _ => {}
+        }
+        for (k, v) in named {
+            vars.insert(k, v);
+        }
+        let fill = |t: &str| mask::mask(&fill_template(t, &vars)).into_owned();
+        return Failure::new(
+            &row.raw.kind,
+            fill(&row.raw.message),
+            fill(&row.raw.cause),
+            fill(&row.raw.fix),
+        )
+        .with_alembic_line(Some(line));
+    }
+    let line = parse::failed(&output.stdout)
+        .map(|f| format!("FAILED: {f}"))
+        .or_else(|| parse::exception(&output.stderr))
+        .or_else(|| {
+            output
+                .stderr
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .cloned()
+        })
+        .map(|l| mask::mask(&l).into_owned());
+    let status = match output.code {
+        Some(code) => format!("exit {code}"),
+        None => "killed by a signal".to_owned(),
+    };
+    Failure::new(
+        "alembic-failed",
+        format!(
+            "alembic {command} failed for {} ({status})",
+            ctx.config.label
+        ),
+        "Alembic reported an error that db-migrate does not recognise",
+        "run the same db-migrate command with -v to see Alembic's full output",
+    )
+    .with_alembic_line(line)
+}
+
+fn first_match(patterns: &[Regex], lines: &[String]) -> Option<(String, HashMap<String, String>)> {
+    for line in lines {
+        for re in patterns {
+            if let Some(c) = re.captures(line) {
+                let named = re
+                    .capture_names()
+                    .flatten()
+                    .filter_map(|n| c.name(n).map(|m| (n.to_owned(), m.as_str().to_owned())))
+                    .collect();
+                return Some((line.trim().to_owned(), named));
+            }
+        }
+    }
+    None
+}
+
+fn fill_template(template: &str, vars: &HashMap<String, String>) -> String {
+    let mut out = template.to_owned();
+    for (k, v) in vars {
+        out = out.replace(&format!("{{{k}}}"), v);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_loads_and_every_row_has_patterns() {
+        assert!(TABLE.len() >= 20);
+        let mut kinds = std::collections::HashSet::new();
+        for row in TABLE.iter() {
+            assert!(!row.patterns.is_empty(), "{} has no pattern", row.raw.kind);
+            assert!(kinds.insert(row.raw.kind.clone()) || row.raw.kind == "unknown-db-revision");
+        }
+    }
+
+    #[test]
+    fn fills_placeholders() {
+        let vars = HashMap::from([("a".to_owned(), "x".to_owned())]);
+        assert_eq!(fill_template("{a}-{b}", &vars), "x-{b}");
+    }
+}

@@ -1,0 +1,98 @@
+//! JSON output. The serde structs here are the schema:
+//! `{"components":[{"component","config","state","current","heads","pending",…}], "error"?: {…}}`.
+
+use serde::Serialize;
+
+use crate::error::Failure;
+use crate::graph::Revision;
+use crate::inspect::Inspection;
+use crate::mask;
+use crate::render::next_step;
+use crate::state::State;
+
+#[derive(Debug, Serialize)]
+pub struct ComponentReport {
+    pub component: String,
+    pub config: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+    pub current: Vec<String>,
+    pub heads: Vec<String>,
+    /// Pending revision ids, in apply order.
+    pub pending: Vec<String>,
+    pub pending_revisions: Vec<Revision>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// Steps Alembic ran (upgrade/downgrade), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<Step>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Failure>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub direction: String,
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub message: String,
+}
+
+impl ComponentReport {
+    pub fn from_inspection(i: &Inspection) -> ComponentReport {
+        ComponentReport {
+            component: i.config.label.clone(),
+            config: i.config.ini_arg.clone(),
+            state: Some(i.state),
+            current: i.current.clone(),
+            heads: i.head_ids(),
+            pending: i
+                .pending
+                .iter()
+                .map(|&p| i.graph.rev(p).id.clone())
+                .collect(),
+            pending_revisions: i.pending.iter().map(|&p| i.graph.rev(p).clone()).collect(),
+            next: Some(next_step(i)),
+            applied: Vec::new(),
+            error: None,
+        }
+    }
+
+    pub fn failed(label: &str, config: &str, failure: &Failure) -> ComponentReport {
+        ComponentReport {
+            component: label.to_owned(),
+            config: config.to_owned(),
+            state: None,
+            current: Vec::new(),
+            heads: Vec::new(),
+            pending: Vec::new(),
+            pending_revisions: Vec::new(),
+            next: None,
+            applied: Vec::new(),
+            error: Some(failure.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub components: Vec<ComponentReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Failure>,
+}
+
+#[derive(Serialize)]
+struct ErrorOnly<'a> {
+    error: &'a Failure,
+}
+
+/// Serialise and mask.
+pub fn to_string<T: Serialize>(value: &T) -> String {
+    let text = serde_json::to_string_pretty(value)
+        .unwrap_or_else(|e| format!("{{\"error\":{{\"kind\":\"internal\",\"cause\":\"{e}\"}}}}"));
+    mask::mask(&text).into_owned()
+}
+
+pub fn failure(f: &Failure) -> String {
+    to_string(&ErrorOnly { error: f })
+}

@@ -1,0 +1,33 @@
+//! Everything db-migrate prints goes through here: text for people, JSON for CI. Every string is
+//! masked on the way out.
+
+pub mod json;
+pub mod text;
+
+use crate::inspect::Inspection;
+use crate::remediation::select_flag;
+use crate::state::State;
+
+/// The exact next command (or action) for a component in its state.
+pub fn next_step(i: &Inspection) -> String {
+    let select = select_flag(&i.config);
+    match i.state {
+        State::UpToDate => "nothing to do".to_owned(),
+        State::Behind => format!("db-migrate upgrade {select}"),
+        State::NoRevision => {
+            let oneshot = if i.config.component == Some(crate::component::Component::Manager) {
+                " (or `./backend.ai mgr schema oneshot`, which creates the schema from the models and stamps head)"
+            } else {
+                ""
+            };
+            format!("db-migrate upgrade {select}{oneshot}")
+        }
+        State::Diverged => format!(
+            "set the down_revision of YOUR unreleased migration to the other head (never add a merge migration, never edit a released one), then db-migrate upgrade {select}"
+        ),
+        State::UnknownRevision => format!(
+            "git pull (or check out the branch that has {}), then db-migrate status {select}",
+            i.current.iter().filter(|c| !i.graph.contains(c)).cloned().collect::<Vec<_>>().join(", ")
+        ),
+    }
+}

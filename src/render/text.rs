@@ -1,0 +1,72 @@
+//! Human-readable output.
+
+use std::fmt::Write;
+
+use crate::error::Failure;
+use crate::graph::Graph;
+use crate::inspect::Inspection;
+use crate::mask;
+use crate::render::next_step;
+use crate::state::State;
+
+/// One status block for a component.
+pub fn status(i: &Inspection) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}): {}",
+        i.config.label,
+        i.config.ini_arg,
+        i.state.as_str()
+    );
+    let current = if i.current.is_empty() {
+        "(none: no alembic_version row)".to_owned()
+    } else {
+        i.current.join(", ")
+    };
+    let _ = writeln!(out, "  current  {current}");
+    let heads = i.graph.heads();
+    let label = if heads.len() > 1 { "heads" } else { "head " };
+    if i.state == State::Diverged {
+        let _ = writeln!(out, "  {label}");
+        for &h in &heads {
+            let r = i.graph.rev(h);
+            let _ = writeln!(
+                out,
+                "           {}  {}  ({})",
+                r.id,
+                r.message,
+                r.path.as_deref().unwrap_or("?")
+            );
+        }
+    } else {
+        let _ = writeln!(out, "  {label}    {}", i.head_ids().join(", "));
+    }
+    if i.state != State::UnknownRevision {
+        let _ = writeln!(out, "  pending  {}", i.pending.len());
+        write_revisions(&mut out, &i.graph, &i.pending, "           ");
+    }
+    let _ = writeln!(out, "  next     {}", next_step(i));
+    mask::mask(&out).into_owned()
+}
+
+pub fn write_revisions(out: &mut String, graph: &Graph, revs: &[usize], indent: &str) {
+    for &p in revs {
+        let r = graph.rev(p);
+        let _ = writeln!(out, "{indent}{}  {}", r.id, r.message);
+    }
+}
+
+/// The one place a failure becomes text (on stderr).
+pub fn failure(f: &Failure) -> String {
+    let mut out = format!("error: {}\n", f.message);
+    if let Some(line) = &f.alembic_line {
+        let _ = writeln!(out, "  alembic: {line}");
+    }
+    let _ = writeln!(out, "cause: {}", f.cause);
+    let _ = writeln!(out, "fix: {}", f.fix);
+    if let Some(db) = &f.database {
+        let _ = writeln!(out, "database: {db}");
+    }
+    mask::mask(&out).into_owned()
+}

@@ -1,0 +1,83 @@
+//! Classify a component into exactly one of the five states.
+
+use serde::Serialize;
+
+use crate::graph::Graph;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// The database is at the single head.
+    UpToDate,
+    /// The database is at an ancestor of the head; `pending` lists what `upgrade heads` would run.
+    Behind,
+    /// The scripts have two or more heads (takes precedence: `upgrade head` cannot work).
+    Diverged,
+    /// The database has no alembic_version row (fresh database).
+    NoRevision,
+    /// The database holds a revision the scripts don't have.
+    UnknownRevision,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::UpToDate => "up-to-date",
+            State::Behind => "behind",
+            State::Diverged => "diverged",
+            State::NoRevision => "no-revision",
+            State::UnknownRevision => "unknown-revision",
+        }
+    }
+}
+
+/// The state, and the pending revisions (indices into the graph, in apply order).
+pub fn classify(graph: &Graph, current: &[String]) -> (State, Vec<usize>) {
+    let known: Vec<usize> = current.iter().filter_map(|c| graph.index_of(c)).collect();
+    let state = if graph.heads().len() > 1 {
+        State::Diverged
+    } else if current.is_empty() {
+        State::NoRevision
+    } else if known.len() < current.len() {
+        return (State::UnknownRevision, Vec::new());
+    } else {
+        State::Behind
+    };
+    let pending = graph.pending(&known);
+    match state {
+        State::Behind if pending.is_empty() => (State::UpToDate, pending),
+        _ => (state, pending),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Revision;
+
+    fn graph(edges: &[(&str, &[&str])]) -> Graph {
+        Graph::new(
+            edges
+                .iter()
+                .map(|(id, p)| Revision {
+                    id: id.to_string(),
+                    parents: p.iter().map(|s| s.to_string()).collect(),
+                    ..Revision::default()
+                })
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn every_state() {
+        let g = graph(&[("b", &["a"]), ("a", &[])]);
+        assert_eq!(classify(&g, &["b".into()]).0, State::UpToDate);
+        assert_eq!(classify(&g, &["a".into()]), (State::Behind, vec![0]));
+        assert_eq!(classify(&g, &[]).0, State::NoRevision);
+        assert_eq!(classify(&g, &["zz".into()]).0, State::UnknownRevision);
+        let d = graph(&[("c", &["a"]), ("b", &["a"]), ("a", &[])]);
+        assert_eq!(classify(&d, &["b".into()]).0, State::Diverged);
+        assert_eq!(classify(&d, &[]).0, State::Diverged);
+    }
+}

@@ -1,0 +1,217 @@
+//! Where db-migrate runs: the workspace root, the Python launcher, and each component's ini.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::cli::ComponentArgs;
+use crate::component::Component;
+use crate::error::Failure;
+use crate::ini::{DbUrl, Ini};
+use crate::mask;
+
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub root: PathBuf,
+    /// Program and leading arguments; `-m alembic -c <ini> …` follow.
+    pub launcher: Vec<String>,
+}
+
+/// One Alembic config to act on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `manager`, `accountmgr`, `appproxy`, or the ini's file name for `--config`.
+    pub label: String,
+    pub component: Option<Component>,
+    /// The ini as passed to Alembic (relative to the root when inside it).
+    pub ini_arg: String,
+    pub url: Option<DbUrl>,
+}
+
+impl Workspace {
+    /// Find the root (or take `-C`), then choose the launcher.
+    pub fn discover(
+        workdir: Option<&Path>,
+        config: Option<&Path>,
+        python: Option<&str>,
+    ) -> Result<Workspace, Failure> {
+        let cwd = std::env::current_dir().map_err(|e| {
+            Failure::new(
+                "workspace",
+                format!("cannot read the current directory: {e}"),
+                "the directory was removed or is not accessible",
+                "cd into your Backend.AI checkout and retry",
+            )
+        })?;
+        let root = match (workdir, config) {
+            (Some(dir), _) => {
+                let dir = cwd.join(dir);
+                if !dir.is_dir() {
+                    return Err(Failure::usage("workdir-missing", format!("-C {}: no such directory", dir.display()), "pass the path of your Backend.AI checkout"));
+                }
+                dir
+            }
+            (None, config) => match find_root(&cwd) {
+                Some(root) => root,
+                None => match config {
+                    // A lone --config outside any workspace: run from the ini's directory.
+                    Some(ini) => cwd.join(ini).parent().map(Path::to_path_buf).unwrap_or(cwd.clone()),
+                    None => {
+                        return Err(Failure::new(
+                            "no-workspace",
+                            format!("no Backend.AI workspace at {} or above", cwd.display()),
+                            "no directory from here upward holds alembic.ini, alembic-accountmgr.ini or alembic-appproxy.ini",
+                            "cd into your Backend.AI checkout, or pass -C DIR or --config PATH",
+                        ))
+                    }
+                },
+            },
+        };
+        let launcher = choose_launcher(&root, python)?;
+        Ok(Workspace { root, launcher })
+    }
+
+    /// The configs the component flags select, each read and its password registered for masking.
+    pub fn configs(&self, args: &ComponentArgs) -> Result<Vec<Config>, Failure> {
+        let configs = if let Some(path) = &args.config {
+            let ini_path = self.root.join(path);
+            if !ini_path.is_file() {
+                return Err(Failure::new(
+                    "config-missing",
+                    format!("config {} does not exist", path.display()),
+                    "the --config path is wrong",
+                    "check the path; it is taken relative to the workspace root",
+                ));
+            }
+            let file_name = ini_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let component = Component::from_ini_name(&file_name)
+                .filter(|c| ini_path == self.root.join(c.ini()));
+            vec![self.read_config(
+                component.map_or(file_name.clone(), |c| c.name().to_owned()),
+                component,
+                path.to_string_lossy().into_owned(),
+                ini_path,
+            )?]
+        } else if args.all {
+            let found: Vec<Component> = Component::ALL
+                .into_iter()
+                .filter(|c| self.root.join(c.ini()).is_file())
+                .collect();
+            if found.is_empty() {
+                return Err(Failure::new(
+                    "config-missing",
+                    format!("no component config in {}", self.root.display()),
+                    "none of alembic.ini, alembic-accountmgr.ini, alembic-appproxy.ini exists at the root",
+                    "run ./scripts/install-dev.sh, or copy the halfstack templates from configs/",
+                ));
+            }
+            found
+                .into_iter()
+                .map(|c| self.component_config(c))
+                .collect::<Result<_, _>>()?
+        } else {
+            vec![self.component_config(args.component)?]
+        };
+        Ok(configs)
+    }
+
+    fn component_config(&self, component: Component) -> Result<Config, Failure> {
+        let ini_path = self.root.join(component.ini());
+        if !ini_path.is_file() {
+            let template = self.root.join(component.template());
+            let fix = if template.is_file() {
+                format!(
+                    "cp {} {}   (then check the port in sqlalchemy.url: install-dev.sh rewrites it for your halfstack)",
+                    component.template(),
+                    component.ini()
+                )
+            } else {
+                format!(
+                    "run ./scripts/install-dev.sh, or create {} from {}",
+                    component.ini(),
+                    component.template()
+                )
+            };
+            return Err(Failure::new(
+                "config-missing",
+                format!(
+                    "{} has no config: {} does not exist in {}",
+                    component.name(),
+                    component.ini(),
+                    self.root.display()
+                ),
+                "the root alembic inis are gitignored; install-dev.sh copies them from configs/",
+                fix,
+            ));
+        }
+        self.read_config(
+            component.name().to_owned(),
+            Some(component),
+            component.ini().to_owned(),
+            ini_path,
+        )
+    }
+
+    fn read_config(
+        &self,
+        label: String,
+        component: Option<Component>,
+        ini_arg: String,
+        ini_path: PathBuf,
+    ) -> Result<Config, Failure> {
+        let text = std::fs::read_to_string(&ini_path).map_err(|e| {
+            Failure::new(
+                "config-unreadable",
+                format!("cannot read {}: {e}", ini_path.display()),
+                "the file is not readable",
+                "check its permissions",
+            )
+        })?;
+        let ini = Ini::parse(&text, ini_path.parent().unwrap_or(&self.root));
+        let url = ini.get("alembic", "sqlalchemy.url").map(DbUrl::parse);
+        if let Some(url) = &url {
+            if let Some(pw) = &url.password {
+                mask::add_secret(pw);
+            }
+        }
+        Ok(Config {
+            label,
+            component,
+            ini_arg,
+            url,
+        })
+    }
+}
+
+/// The nearest directory from `start` upward holding one of the component inis.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| Component::ALL.iter().any(|c| dir.join(c.ini()).is_file()))
+        .map(Path::to_path_buf)
+}
+
+fn choose_launcher(root: &Path, python: Option<&str>) -> Result<Vec<String>, Failure> {
+    let py = root.join("py");
+    let executable = py
+        .metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false);
+    if executable {
+        return Ok(vec![py.to_string_lossy().into_owned()]);
+    }
+    if let Some(cmd) = python.map(str::trim).filter(|c| !c.is_empty()) {
+        return Ok(cmd.split_whitespace().map(str::to_owned).collect());
+    }
+    match which::which("python3") {
+        Ok(path) => Ok(vec![path.to_string_lossy().into_owned()]),
+        Err(_) => Err(Failure::new(
+            "no-python",
+            format!("no Python to run Alembic with: {} has no executable ./py and python3 is not on PATH", root.display()),
+            "db-migrate runs `<launcher> -m alembic`; it found no launcher",
+            "pass --python /path/to/venv/bin/python (or set DB_MIGRATE_PYTHON)",
+        )),
+    }
+}
