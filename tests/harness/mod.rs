@@ -1,0 +1,29 @@
+//! Integration-test harness: a cached Python venv with the pinned Alembic, a throwaway
+//! PostgreSQL cluster per test process, and Backend.AI-shaped workspaces with generated
+//! revision files.
+//!
+//! ```ignore
+//! mod harness;
+//! use harness::*;
+//!
+//! let ws = Workspace::new()
+//!     .component(Component::Manager, &[rev("a1b2c3d4e5f6", None, "create account")])
+//!     .component(Component::Appproxy, &linear_chain("ap", 3));
+//! ws.db_at(Component::Manager, "a1b2c3d4e5f6");
+//! ws.cmd().arg("status").assert().success();
+//! ```
+#![allow(dead_code, unused_imports)]
+
+mod postgres;
+mod revision;
+mod util;
+mod venv;
+mod workspace;
+
+pub use postgres::{dead_port, find_pg_bin_dir, postgres, Postgres};
+pub use revision::{base36_chain, ids, linear_chain, merge, rev, rev_id, slug, Rev, RevStyle};
+pub use util::{output_text, random_alnum, stderr_of, stdout_of};
+pub use venv::{requirements_file, target_dir, venv, venv_python};
+pub use workspace::{
+    assert_no_secret, bin_path, filter_output, leaked_secrets, Component, Workspace,
+};
