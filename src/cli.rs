@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::component::Component;
 use crate::exit_code::HELP_TABLE;
+use crate::inspect::Engine;
 use crate::target::Target;
 
 #[derive(Debug, Parser)]
@@ -51,6 +52,14 @@ pub enum Format {
 }
 
 #[derive(Debug, Args, Clone)]
+pub struct EngineArgs {
+    /// How to read the state: native (files + alembic_version), alembic, or auto (native unless
+    /// something is not understood statically).
+    #[arg(long, value_enum, default_value_t = Engine::Auto)]
+    pub engine: Engine,
+}
+
+#[derive(Debug, Args, Clone)]
 pub struct ComponentArgs {
     /// Component to act on.
     #[arg(long, value_enum, default_value_t = Component::Manager, conflicts_with_all = ["all", "config"])]
@@ -69,6 +78,8 @@ pub enum Command {
     Status {
         #[command(flatten)]
         components: ComponentArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
         /// Exit 3 unless every component is up-to-date.
         #[arg(long)]
         check: bool,
@@ -111,16 +122,22 @@ pub enum Command {
     Current {
         #[command(flatten)]
         components: ComponentArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// The head revision(s) of the migration scripts.
     Heads {
         #[command(flatten)]
         components: ComponentArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// Every revision, newest first, with parents and messages.
     History {
         #[command(flatten)]
         components: ComponentArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
 }
 

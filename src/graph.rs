@@ -38,6 +38,15 @@ pub enum GraphError {
     Cycle { ids: Vec<String> },
 }
 
+fn add_labels(have: &mut Vec<String>, more: &[String]) {
+    for label in more {
+        if !have.contains(label) {
+            have.push(label.clone());
+        }
+    }
+    have.sort();
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
     Found(usize),
@@ -57,7 +66,23 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// Build the graph. The revisions are put in one canonical order (newest first; a topological
+    /// order with ties broken by id), so the graph is the same whichever engine listed them, and
+    /// branch labels are extended to the revisions Alembic extends them to.
     pub fn new(revs: Vec<Revision>) -> Result<Graph, GraphError> {
+        let graph = Graph::build(revs)?;
+        let order = graph.canonical_order()?;
+        let mut slots: Vec<Option<Revision>> = graph.revs.into_iter().map(Some).collect();
+        let revs: Vec<Revision> = order
+            .into_iter()
+            .map(|i| slots[i].take().expect("each index once"))
+            .collect();
+        let mut graph = Graph::build(revs)?;
+        graph.inherit_branch_labels();
+        Ok(graph)
+    }
+
+    fn build(revs: Vec<Revision>) -> Result<Graph, GraphError> {
         let mut index = HashMap::with_capacity(revs.len());
         for (i, rev) in revs.iter().enumerate() {
             if let Some(&first) = index.get(&rev.id) {
@@ -69,10 +94,19 @@ impl Graph {
             }
             index.insert(rev.id.clone(), i);
         }
+        // A label names the revision that carries it and none of whose parents does: the declaring
+        // revision when read from the files, the oldest carrier when Alembic listed inherited labels.
         let mut labels = HashMap::new();
         for (i, rev) in revs.iter().enumerate() {
             for label in &rev.branch_labels {
-                labels.insert(label.clone(), i);
+                let parent_has = rev
+                    .parents
+                    .iter()
+                    .filter_map(|p| index.get(p))
+                    .any(|&p| revs[p].branch_labels.contains(label));
+                if !parent_has {
+                    labels.entry(label.clone()).or_insert(i);
+                }
             }
         }
         let mut down = vec![Vec::new(); revs.len()];
@@ -101,48 +135,99 @@ impl Graph {
                 }
             }
         }
-        let graph = Graph {
+        Ok(Graph {
             revs,
             index,
             labels,
             down,
             children,
-        };
-        graph.check_acyclic()?;
-        Ok(graph)
+        })
     }
 
-    fn check_acyclic(&self) -> Result<(), GraphError> {
-        // Kahn's algorithm over `down` edges; whatever is left is on or behind a cycle.
+    /// Newest first: the reverse of Kahn's algorithm over parent and dependency edges, taking the
+    /// smallest id among the ready revisions each time. Whatever never becomes ready is a cycle.
+    fn canonical_order(&self) -> Result<Vec<usize>, GraphError> {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let n = self.revs.len();
         let mut remaining: Vec<usize> = self.down.iter().map(Vec::len).collect();
-        let mut dependents = vec![Vec::new(); self.revs.len()];
+        let mut dependents = vec![Vec::new(); n];
         for (i, downs) in self.down.iter().enumerate() {
             for &d in downs {
                 dependents[d].push(i);
             }
         }
-        let mut ready: Vec<usize> = (0..self.revs.len())
+        let mut ready: BinaryHeap<Reverse<(&str, usize)>> = (0..n)
             .filter(|&i| remaining[i] == 0)
+            .map(|i| Reverse((self.revs[i].id.as_str(), i)))
             .collect();
-        let mut seen = 0;
-        while let Some(i) = ready.pop() {
-            seen += 1;
+        let mut order = Vec::with_capacity(n);
+        while let Some(Reverse((_, i))) = ready.pop() {
+            order.push(i);
             for &c in &dependents[i] {
                 remaining[c] -= 1;
                 if remaining[c] == 0 {
-                    ready.push(c);
+                    ready.push(Reverse((self.revs[c].id.as_str(), c)));
                 }
             }
         }
-        if seen == self.revs.len() {
-            return Ok(());
+        if order.len() < n {
+            let mut ids: Vec<String> = (0..n)
+                .filter(|&i| remaining[i] > 0)
+                .map(|i| self.revs[i].id.clone())
+                .collect();
+            ids.sort();
+            return Err(GraphError::Cycle { ids });
         }
-        let mut ids: Vec<String> = (0..self.revs.len())
-            .filter(|&i| remaining[i] > 0)
-            .map(|i| self.revs[i].id.clone())
+        order.reverse();
+        Ok(order)
+    }
+
+    /// Alembic's RevisionMap._add_branches: a label reaches every descendant of the revision that
+    /// declares it and, when those descendants form one line, the ancestors below it down to the
+    /// first branch point or merge point. (When the descendants branch, Alembic's choice of where
+    /// to start that walk depends on set iteration order; every start then stops at the branch
+    /// point inside the descendants, so no ancestor gets the label — which is what this does.)
+    fn inherit_branch_labels(&mut self) {
+        let n = self.revs.len();
+        let mut next_all = vec![0usize; n];
+        for downs in &self.down {
+            for &d in downs {
+                next_all[d] += 1;
+            }
+        }
+        let declared: Vec<(usize, Vec<String>)> = (0..n)
+            .filter(|&i| !self.revs[i].branch_labels.is_empty())
+            .map(|i| (i, self.revs[i].branch_labels.clone()))
             .collect();
-        ids.sort();
-        Err(GraphError::Cycle { ids })
+        for (start, labels) in declared {
+            let desc = self.descendants(start);
+            for &d in &desc {
+                add_labels(&mut self.revs[d].branch_labels, &labels);
+            }
+            if desc.iter().any(|&d| self.children[d].len() > 1) {
+                continue;
+            }
+            let mut tip = start;
+            while let [child] = self.children[tip].as_slice() {
+                tip = *child;
+            }
+            let mut node = tip;
+            loop {
+                if next_all[node] > 1 || self.revs[node].parents.len() > 1 {
+                    break;
+                }
+                add_labels(&mut self.revs[node].branch_labels, &labels);
+                match self.revs[node]
+                    .parents
+                    .first()
+                    .and_then(|p| self.index.get(p))
+                {
+                    Some(&p) => node = p,
+                    None => break,
+                }
+            }
+        }
     }
 
     pub fn rev(&self, i: usize) -> &Revision {
@@ -276,22 +361,34 @@ impl Graph {
             },
         };
         if let Some(steps) = target.relative {
+            let applied = self.ancestors(current);
             for _ in 0..steps.unsigned_abs() {
                 at = match (steps > 0, at.as_slice()) {
+                    // Nothing applied (on this branch): the one revision whose parents are all applied.
                     (true, []) => {
-                        let bases: Vec<usize> = (0..self.revs.len())
-                            .filter(|&i| self.revs[i].parents.is_empty())
+                        let next: Vec<usize> = (0..self.revs.len())
                             .filter(in_scope)
+                            .filter(|i| {
+                                !applied.contains(i)
+                                    && self.down[*i].iter().all(|p| applied.contains(p))
+                            })
                             .collect();
-                        if bases.len() != 1 {
+                        if next.len() != 1 {
                             return None;
                         }
-                        bases
+                        next
                     }
-                    (true, [one]) => match self.children[*one].as_slice() {
-                        [child] => vec![*child],
-                        _ => return None,
-                    },
+                    (true, [one]) => {
+                        let children: Vec<usize> = self.children[*one]
+                            .iter()
+                            .copied()
+                            .filter(in_scope)
+                            .collect();
+                        match children.as_slice() {
+                            [child] => vec![*child],
+                            _ => return None,
+                        }
+                    }
                     (false, [one]) => {
                         let parents: Vec<usize> = self.revs[*one]
                             .parents
@@ -307,6 +404,10 @@ impl Graph {
                 };
             }
         }
+        if target.branch.is_some() && at.is_empty() {
+            // `BRANCH@base` / walking a branch off its base: leave the details to Alembic.
+            return None;
+        }
         Some(at)
     }
 
@@ -321,17 +422,45 @@ impl Graph {
         self.apply_order(&wanted)
     }
 
-    /// Revisions a downgrade from `current` to `destination` reverts, in order (newest first).
+    /// Revisions a downgrade from `current` to `destination` reverts, newest first: the applied
+    /// descendants of the destination (through parents and dependencies), as Alembic removes them;
+    /// every applied revision for `base`.
     pub fn downgrade_plan(&self, current: &[usize], destination: &[usize]) -> Vec<usize> {
-        let keep = self.ancestors(destination);
-        let revert: HashSet<usize> = self
-            .ancestors(current)
-            .into_iter()
-            .filter(|i| !keep.contains(i))
-            .collect();
+        let applied = self.ancestors(current);
+        let revert: HashSet<usize> = if destination.is_empty() {
+            applied
+        } else {
+            let keep: HashSet<usize> = destination.iter().copied().collect();
+            let mut below = HashSet::new();
+            for &d in destination {
+                below.extend(self.dependents_closure(d));
+            }
+            below
+                .into_iter()
+                .filter(|i| applied.contains(i) && !keep.contains(i))
+                .collect()
+        };
         let mut order = self.apply_order(&revert);
         order.reverse();
         order
+    }
+
+    /// `start` and every revision that descends from it through parents or dependencies.
+    fn dependents_closure(&self, start: usize) -> HashSet<usize> {
+        let mut dependents = vec![Vec::new(); self.revs.len()];
+        for (i, downs) in self.down.iter().enumerate() {
+            for &d in downs {
+                dependents[d].push(i);
+            }
+        }
+        let mut seen = HashSet::new();
+        let mut stack = vec![start];
+        while let Some(i) = stack.pop() {
+            if seen.insert(i) {
+                stack.extend(dependents[i].iter().copied());
+            }
+        }
+        seen
     }
 
     fn descendants(&self, start: usize) -> HashSet<usize> {
@@ -432,5 +561,58 @@ mod tests {
             Graph::new(vec![rev("a", &["b"]), rev("b", &["a"])]),
             Err(GraphError::Cycle { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod canonical_tests {
+    use super::*;
+
+    fn rev(id: &str, parents: &[&str], labels: &[&str]) -> Revision {
+        Revision {
+            id: id.into(),
+            parents: parents.iter().map(|s| s.to_string()).collect(),
+            branch_labels: labels.iter().map(|s| s.to_string()).collect(),
+            ..Revision::default()
+        }
+    }
+
+    #[test]
+    fn order_does_not_depend_on_input_order() {
+        let a = vec![
+            rev("c", &["a"], &[]),
+            rev("b", &["a"], &[]),
+            rev("a", &[], &[]),
+        ];
+        let mut b = a.clone();
+        b.reverse();
+        let ga = Graph::new(a).unwrap();
+        let gb = Graph::new(b).unwrap();
+        assert_eq!(ga.revisions(), gb.revisions());
+        assert_eq!(ga.revisions()[2].id, "a");
+    }
+
+    #[test]
+    fn labels_spread_like_alembic() {
+        // base -> x -> y(lbl) -> z : all four carry lbl (the line has no branch point).
+        let g = Graph::new(vec![
+            rev("z", &["y"], &[]),
+            rev("y", &["x"], &["lbl"]),
+            rev("x", &["base"], &[]),
+            rev("base", &[], &[]),
+        ])
+        .unwrap();
+        assert!(g.revisions().iter().all(|r| r.branch_labels == ["lbl"]));
+        // base -> a, base -> b(lbl): base is a branch point, a keeps no label.
+        let g = Graph::new(vec![
+            rev("a", &["base"], &[]),
+            rev("b", &["base"], &["lbl"]),
+            rev("base", &[], &[]),
+        ])
+        .unwrap();
+        let labels = |id: &str| g.rev(g.index_of(id).unwrap()).branch_labels.clone();
+        assert_eq!(labels("b"), ["lbl"]);
+        assert!(labels("a").is_empty() && labels("base").is_empty());
+        assert_eq!(g.lookup("lbl"), Lookup::Found(g.index_of("b").unwrap()));
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Ini {
     sections: HashMap<String, HashMap<String, String>>,
 }
@@ -72,6 +72,8 @@ pub struct DbUrl {
     pub host: Option<String>,
     pub port: Option<u16>,
     pub database: Option<String>,
+    /// `?key=value&…`, percent-decoded.
+    pub query: Vec<(String, String)>,
 }
 
 impl DbUrl {
@@ -100,7 +102,23 @@ impl DbUrl {
             .next()
             .filter(|d| !d.is_empty())
             .map(str::to_owned);
+        let query = path
+            .split_once('?')
+            .map(|(_, q)| {
+                q.split('&')
+                    .filter(|kv| !kv.is_empty())
+                    .map(|kv| {
+                        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                        (
+                            crate::mask::percent_decode(k),
+                            crate::mask::percent_decode(v),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         DbUrl {
+            query,
             scheme: scheme.to_owned(),
             user,
             password,

@@ -1,21 +1,40 @@
-//! Reading a component's situation through Alembic: `current` and `history --verbose`, run
-//! concurrently, turned into a revision graph, the database's revisions and a state.
+//! Reading a component's situation: the revision graph, the database's revisions and the state.
+//!
+//! Two engines give the same answer. The native engine reads the revision files statically and
+//! `alembic_version` over tokio-postgres, in milliseconds. The Alembic engine runs `current` and
+//! `history --verbose` concurrently. `auto` uses the native engine unless something is not
+//! understood statically (a computed value, a dialect or URL option it does not speak), then Alembic.
 
 use std::sync::LazyLock;
 
+use clap::ValueEnum;
 use regex::Regex;
+use serde::Serialize;
 
 use crate::alembic::{self, parse, Stream};
+use crate::db;
 use crate::error::Failure;
 use crate::graph::Graph;
 use crate::mask;
 use crate::remediation::{self, Context};
+use crate::revisions::{self, ReadError};
 use crate::state::{self, State};
 use crate::workspace::{Config, Workspace};
 
 static UNKNOWN_DB_REVISION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^Can't locate revision identified by '([^']*)'").expect("valid regex")
 });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// Native unless something is not understood statically, then Alembic.
+    Auto,
+    /// Read revision files and alembic_version directly; fail if that is not possible.
+    Native,
+    /// Run `alembic current` and `alembic history --verbose`.
+    Alembic,
+}
 
 #[derive(Debug, Clone)]
 pub struct Inspection {
@@ -25,6 +44,8 @@ pub struct Inspection {
     pub state: State,
     /// Graph indices, in apply order.
     pub pending: Vec<usize>,
+    /// The engine that produced this: `Native` or `Alembic`.
+    pub engine: Engine,
 }
 
 impl Inspection {
@@ -54,14 +75,27 @@ pub fn relay(verbose: bool, label: &str, command: &str) -> impl FnMut(Stream, &s
     }
 }
 
+/// Why the native engine stepped aside.
+enum Native<T> {
+    Done(T),
+    Fallback(String),
+}
+
 pub async fn inspect(
     ws: &Workspace,
     config: &Config,
+    engine: Engine,
     verbose: bool,
 ) -> Result<Inspection, Failure> {
+    if engine != Engine::Alembic {
+        match inspect_native(ws, config).await? {
+            Native::Done(i) => return Ok(i),
+            Native::Fallback(why) => fallback(config, engine, verbose, &why)?,
+        }
+    }
     let (graph, current) = tokio::join!(
-        load_graph(ws, config, verbose),
-        read_current(ws, config, verbose)
+        graph_alembic(ws, config, verbose),
+        current_alembic(ws, config, verbose)
     );
     let graph = graph?;
     let current = current.map_err(|output| {
@@ -75,44 +109,178 @@ pub async fn inspect(
             },
         )
     })?;
-    let (state, pending) = state::classify(&graph, &current);
-    Ok(Inspection {
-        config: config.clone(),
-        graph,
-        current,
-        state,
-        pending,
-    })
+    Ok(classified(config, graph, current, Engine::Alembic))
 }
 
-/// Re-read only the database side after a run, keeping the graph.
+/// The revision graph alone (`heads`, `history`): no database needed.
+pub async fn load_graph(
+    ws: &Workspace,
+    config: &Config,
+    engine: Engine,
+    verbose: bool,
+) -> Result<(Graph, Engine), Failure> {
+    if engine != Engine::Alembic {
+        match graph_native(ws, config).await? {
+            Native::Done(g) => return Ok((g, Engine::Native)),
+            Native::Fallback(why) => fallback(config, engine, verbose, &why)?,
+        }
+    }
+    Ok((graph_alembic(ws, config, verbose).await?, Engine::Alembic))
+}
+
+/// Re-read only the database side after a run, keeping the graph and the engine.
 pub async fn refresh(
     ws: &Workspace,
     inspection: &Inspection,
     verbose: bool,
 ) -> Result<Inspection, Failure> {
     let config = &inspection.config;
-    let current = read_current(ws, config, verbose).await.map_err(|output| {
-        remediation::diagnose(
-            "current",
-            &output,
-            &Context {
-                config,
-                target: None,
-                graph: Some(&inspection.graph),
-            },
-        )
-    })?;
-    let (state, pending) = state::classify(&inspection.graph, &current);
-    Ok(Inspection {
+    let graph = inspection.graph.clone();
+    let current = match inspection.engine {
+        Engine::Native => match current_native(config).await? {
+            Native::Done(c) => c,
+            Native::Fallback(_) => unreachable!("the native engine was chosen for this config"),
+        },
+        _ => current_alembic(ws, config, verbose)
+            .await
+            .map_err(|output| {
+                remediation::diagnose(
+                    "current",
+                    &output,
+                    &Context {
+                        config,
+                        target: None,
+                        graph: Some(&graph),
+                    },
+                )
+            })?,
+    };
+    Ok(classified(config, graph, current, inspection.engine))
+}
+
+fn classified(
+    config: &Config,
+    graph: Graph,
+    mut current: Vec<String>,
+    engine: Engine,
+) -> Inspection {
+    // alembic_version has no order; neither does the report.
+    current.sort();
+    let (state, pending) = state::classify(&graph, &current);
+    Inspection {
+        config: config.clone(),
+        graph,
         current,
         state,
         pending,
-        ..inspection.clone()
-    })
+        engine,
+    }
 }
 
-pub async fn load_graph(ws: &Workspace, config: &Config, verbose: bool) -> Result<Graph, Failure> {
+fn fallback(config: &Config, engine: Engine, verbose: bool, why: &str) -> Result<(), Failure> {
+    if engine == Engine::Native {
+        return Err(Failure::new(
+            "native-unsupported",
+            format!("the native engine cannot read {}: {why}", config.label),
+            "--engine native reads revision files and alembic_version without Python, and this needs Python",
+            "use --engine auto (the default) or --engine alembic",
+        ));
+    }
+    if verbose {
+        eprintln!(
+            "{}: using the Alembic engine: {}",
+            config.label,
+            mask::mask(why)
+        );
+    }
+    Ok(())
+}
+
+async fn inspect_native(ws: &Workspace, config: &Config) -> Result<Native<Inspection>, Failure> {
+    // The database round trip overlaps with reading the files.
+    let (current, graph) = tokio::join!(current_native(config), graph_native(ws, config));
+    let graph = match graph? {
+        Native::Done(g) => g,
+        Native::Fallback(why) => return Ok(Native::Fallback(why)),
+    };
+    match current {
+        Ok(Native::Done(current)) => Ok(Native::Done(classified(
+            config,
+            graph,
+            current,
+            Engine::Native,
+        ))),
+        Ok(Native::Fallback(why)) => Ok(Native::Fallback(why)),
+        Err(mut failure) => {
+            // Same remediation as the Alembic path; the graph explains nothing here.
+            failure.database = None;
+            Err(failure)
+        }
+    }
+}
+
+/// Files are read on a blocking thread, so the database round trip and other components proceed.
+async fn graph_native(ws: &Workspace, config: &Config) -> Result<Native<Graph>, Failure> {
+    let (ini, root) = (config.ini.clone(), ws.root.clone());
+    let started = std::time::Instant::now();
+    let read = tokio::task::spawn_blocking(move || revisions::read_all(&ini, &root))
+        .await
+        .unwrap_or_else(|e| Err(ReadError::NotStatic(format!("the file reader failed: {e}"))));
+    tracing::debug!(component = %config.label, elapsed = ?started.elapsed(), "read revision files");
+    match read {
+        Ok(revs) => Graph::new(revs)
+            .map(Native::Done)
+            .map_err(|e| bad_graph(config, &e.to_string())),
+        Err(ReadError::NotStatic(why)) => Ok(Native::Fallback(why)),
+        // Alembic's own words for this case come from Alembic.
+        Err(ReadError::Invalid(why)) => Ok(Native::Fallback(why)),
+    }
+}
+
+async fn current_native(config: &Config) -> Result<Native<Vec<String>>, Failure> {
+    let Some(url) = &config.url else {
+        return Ok(Native::Fallback(
+            "the ini has no sqlalchemy.url (env.py may build it)".into(),
+        ));
+    };
+    let pg = match db::connect_config(url) {
+        Ok(pg) => pg,
+        Err(why) => return Ok(Native::Fallback(why)),
+    };
+    let started = std::time::Instant::now();
+    let result = db::current(&pg).await;
+    tracing::debug!(component = %config.label, elapsed = ?started.elapsed(), "read alembic_version");
+    match result {
+        Ok(current) => Ok(Native::Done(current)),
+        Err(text) => {
+            let output = alembic::Output {
+                code: Some(1),
+                stderr: vec![text],
+                ..Default::default()
+            };
+            Err(remediation::diagnose(
+                "current",
+                &output,
+                &Context {
+                    config,
+                    target: None,
+                    graph: None,
+                },
+            ))
+        }
+    }
+}
+
+fn bad_graph(config: &Config, why: &str) -> Failure {
+    Failure::new(
+        "bad-revision-graph",
+        format!("the {} revision graph is invalid: {why}", config.label),
+        "the migration files contradict each other",
+        "fix the named files (git pull first if they are not yours)",
+    )
+}
+
+async fn graph_alembic(ws: &Workspace, config: &Config, verbose: bool) -> Result<Graph, Failure> {
     let output = alembic::run(
         ws,
         config,
@@ -131,19 +299,13 @@ pub async fn load_graph(ws: &Workspace, config: &Config, verbose: bool) -> Resul
             },
         ));
     }
-    Graph::new(parse::history_verbose(&output.stdout)).map_err(|e| {
-        Failure::new(
-            "bad-revision-graph",
-            format!("the {} revision graph is invalid: {e}", config.label),
-            "the migration files contradict each other",
-            "fix the named files (git pull first if they are not yours)",
-        )
-    })
+    Graph::new(parse::history_verbose(&output.stdout))
+        .map_err(|e| bad_graph(config, &e.to_string()))
 }
 
 /// The database's revisions; a revision the scripts don't have is returned, not an error.
 /// Any other failure returns Alembic's output for diagnosis.
-async fn read_current(
+async fn current_alembic(
     ws: &Workspace,
     config: &Config,
     verbose: bool,
@@ -162,17 +324,17 @@ async fn read_current(
                 code: Some(1),
                 stderr: vec![failure.message],
                 ..Default::default()
-            });
+            })
         }
     };
     if output.success() {
         return Ok(parse::current(&output.stdout));
     }
-    if let Some(caps) = parse::failed(&output.stdout)
+    if let Some(rev) = parse::failed(&output.stdout)
         .as_deref()
         .and_then(|f| UNKNOWN_DB_REVISION.captures(f).map(|c| c[1].to_owned()))
     {
-        return Ok(vec![caps]);
+        return Ok(vec![rev]);
     }
     Err(output)
 }

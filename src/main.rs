@@ -3,10 +3,30 @@
 // Failures are returned once per run and carry the whole explanation; boxing them buys nothing.
 #![allow(clippy::result_large_err)]
 
+/// Write to stdout, ignoring errors: a reader that went away (`| head`) must not stop a migration
+/// half-way or make db-migrate panic.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        let _ = write!(stdout, $($t)*);
+        let _ = stdout.flush();
+    }};
+}
+
+/// `out!` with a newline.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
 mod alembic;
 mod cli;
 mod commands;
 mod component;
+mod db;
 mod error;
 mod exit_code;
 mod graph;
@@ -15,6 +35,7 @@ mod inspect;
 mod mask;
 mod remediation;
 mod render;
+mod revisions;
 mod state;
 mod target;
 mod workspace;
@@ -68,9 +89,9 @@ async fn run(cli: Cli) -> u8 {
         | Command::Upgrade { components, .. }
         | Command::Downgrade { components, .. }
         | Command::Migrate { components, .. }
-        | Command::Current { components }
-        | Command::Heads { components }
-        | Command::History { components } => components.config.clone(),
+        | Command::Current { components, .. }
+        | Command::Heads { components, .. }
+        | Command::History { components, .. } => components.config.clone(),
     };
     let ws = match Workspace::discover(
         cli.global.workdir.as_deref(),
@@ -86,9 +107,11 @@ async fn run(cli: Cli) -> u8 {
         verbose,
     };
     let result = match &cli.command {
-        Command::Status { components, check } => {
-            commands::status::run(&app, components, *check).await
-        }
+        Command::Status {
+            components,
+            engine,
+            check,
+        } => commands::status::run(&app, components, engine.engine, *check).await,
         Command::Upgrade { components, target } => {
             commands::migrate::run(&app, components, Direction::Upgrade, target, false).await
         }
@@ -103,12 +126,14 @@ async fn run(cli: Cli) -> u8 {
             target,
             yes,
         } => commands::migrate::run(&app, components, *direction, target, *yes).await,
-        Command::Current { components } => {
-            commands::report::run(&app, components, Kind::Current).await
+        Command::Current { components, engine } => {
+            commands::report::run(&app, components, Kind::Current, engine.engine).await
         }
-        Command::Heads { components } => commands::report::run(&app, components, Kind::Heads).await,
-        Command::History { components } => {
-            commands::report::run(&app, components, Kind::History).await
+        Command::Heads { components, engine } => {
+            commands::report::run(&app, components, Kind::Heads, engine.engine).await
+        }
+        Command::History { components, engine } => {
+            commands::report::run(&app, components, Kind::History, engine.engine).await
         }
     };
     match result {
@@ -120,7 +145,7 @@ async fn run(cli: Cli) -> u8 {
 fn report(format: cli::Format, failure: &Failure) -> u8 {
     let app_format = format;
     match app_format {
-        cli::Format::Json => println!("{}", render::json::failure(failure)),
+        cli::Format::Json => outln!("{}", render::json::failure(failure)),
         cli::Format::Text => eprint!("{}", render::text::failure(failure)),
     }
     failure.exit

@@ -25,6 +25,8 @@ pub struct Config {
     /// The ini as passed to Alembic (relative to the root when inside it).
     pub ini_arg: String,
     pub url: Option<DbUrl>,
+    /// The parsed ini, for the native engine.
+    pub ini: Ini,
 }
 
 impl Workspace {
@@ -181,6 +183,7 @@ impl Workspace {
             component,
             ini_arg,
             url,
+            ini,
         })
     }
 }

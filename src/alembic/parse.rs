@@ -11,7 +11,7 @@ static CURRENT_LINE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 static STEP_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^INFO  \[alembic\.runtime\.migration\] Running (upgrade|downgrade|stamp_revision) (.*?) -> (.*?)(?:, (.*))?$")
+    Regex::new(r"^INFO  \[alembic\.runtime\.migration\] Running (upgrade|downgrade|stamp_revision) (.*?) -> (.*)$")
         .expect("valid regex")
 });
 static EXCEPTION_LINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -41,23 +41,38 @@ pub struct Step {
     pub message: String,
 }
 
-pub fn step(line: &str) -> Option<Step> {
+/// Alembic writes `Running downgrade d -> b, c, merge d` at a merge: the destination list and the
+/// message share the separator, so the revision ids (`is_known`) decide where the message starts.
+pub fn step(line: &str, is_known: impl Fn(&str) -> bool) -> Option<Step> {
     let caps = STEP_LINE.captures(line)?;
-    let ids = |s: &str| {
-        s.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-    };
+    let from = caps[2]
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let mut parts = caps[3].split(", ").peekable();
+    let mut to = Vec::new();
+    // The first part is always a destination (empty for base); more follow while they are ids.
+    if let Some(first) = parts.next() {
+        if !first.trim().is_empty() {
+            to.push(first.trim().to_owned());
+        }
+    }
+    while let Some(next) = parts.peek() {
+        if is_known(next.trim()) {
+            to.push(next.trim().to_owned());
+            parts.next();
+        } else {
+            break;
+        }
+    }
+    let message = parts.collect::<Vec<_>>().join(", ");
     Some(Step {
         direction: caps[1].to_owned(),
-        from: ids(&caps[2]),
-        to: ids(&caps[3]),
-        message: caps
-            .get(4)
-            .map(|m| m.as_str().to_owned())
-            .unwrap_or_default(),
+        from,
+        to,
+        message,
     })
 }
 
@@ -164,15 +179,40 @@ mod tests {
 
     #[test]
     fn parses_steps_with_commas_in_messages() {
-        let s = step("INFO  [alembic.runtime.migration] Running upgrade  -> 1975ea83b712, create account, users").unwrap();
+        let known = |id: &str| ["1975ea83b712", "a1", "b2", "c3", "d4"].contains(&id);
+        let s = step("INFO  [alembic.runtime.migration] Running upgrade  -> 1975ea83b712, create account, users", known).unwrap();
         assert_eq!(s.direction, "upgrade");
         assert!(s.from.is_empty());
         assert_eq!(s.to, vec!["1975ea83b712"]);
         assert_eq!(s.message, "create account, users");
-        let m = step("INFO  [alembic.runtime.migration] Running downgrade a1, b2 -> c3, merge")
-            .unwrap();
+        let m = step(
+            "INFO  [alembic.runtime.migration] Running downgrade a1, b2 -> c3, merge",
+            known,
+        )
+        .unwrap();
         assert_eq!(m.from, vec!["a1", "b2"]);
-        assert!(step("INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.").is_none());
+        assert!(step(
+            "INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.",
+            known
+        )
+        .is_none());
+        // Downgrading a merge names both parents, then the message.
+        let d = step(
+            "INFO  [alembic.runtime.migration] Running downgrade d4 -> b2, c3, merge d",
+            known,
+        )
+        .unwrap();
+        assert_eq!(
+            (d.to, d.message.as_str()),
+            (vec!["b2".to_owned(), "c3".to_owned()], "merge d")
+        );
+        let to_base = step(
+            "INFO  [alembic.runtime.migration] Running downgrade a1 -> , create a",
+            known,
+        )
+        .unwrap();
+        assert!(to_base.to.is_empty());
+        assert_eq!(to_base.message, "create a");
     }
 
     #[test]

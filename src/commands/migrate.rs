@@ -49,7 +49,7 @@ pub async fn run(
                             &config.ini_arg,
                             &failure,
                         ));
-                        println!(
+                        outln!(
                             "{}",
                             json::to_string(&Report {
                                 components: reports,
@@ -63,7 +63,7 @@ pub async fn run(
         }
     }
     if app.format == Format::Json {
-        println!(
+        outln!(
             "{}",
             json::to_string(&Report {
                 components: reports,
@@ -79,7 +79,7 @@ fn say(app: &App, text: &str) {
     let text = mask::mask(text);
     match app.format {
         Format::Text => {
-            print!("{text}");
+            out!("{text}");
             let _ = std::io::stdout().flush();
         }
         Format::Json => eprint!("{text}"),
@@ -93,7 +93,7 @@ async fn migrate_one(
     target: &Target,
     yes: bool,
 ) -> Result<ComponentReport, Failure> {
-    let before = inspect::inspect(&app.ws, config, app.verbose).await?;
+    let before = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
     let plan = plan(&before, direction, target);
     let verb = direction.verb();
     let mut header = format!(
@@ -119,7 +119,7 @@ async fn migrate_one(
     let mut on_line = relay(app.verbose, &config.label, verb);
     let output = alembic::run(&app.ws, config, &[verb, target.as_str()], |stream, line| {
         on_line(stream, line);
-        if let Some(step) = parse::step(line) {
+        if let Some(step) = parse::step(line, |id| before.graph.contains(id)) {
             let show = |ids: &[String]| {
                 if ids.is_empty() {
                     "(base)".to_owned()

@@ -9,7 +9,7 @@ use crate::cli::{ComponentArgs, Format};
 use crate::error::Failure;
 use crate::exit_code;
 use crate::graph::{Graph, Revision};
-use crate::inspect::{inspect, load_graph};
+use crate::inspect::{inspect, load_graph, Engine};
 use crate::render::json::{self, ComponentReport, Report};
 use crate::render::text;
 use crate::workspace::Config;
@@ -27,6 +27,7 @@ pub enum Kind {
 struct GraphReport {
     component: String,
     config: String,
+    engine: Engine,
     heads: Vec<String>,
     /// `heads`: the head revisions; `history`: every revision, newest first.
     revisions: Vec<Revision>,
@@ -39,17 +40,27 @@ struct GraphReports {
     error: Option<Failure>,
 }
 
-pub async fn run(app: &App, args: &ComponentArgs, kind: Kind) -> Result<u8, Failure> {
+pub async fn run(
+    app: &App,
+    args: &ComponentArgs,
+    kind: Kind,
+    engine: Engine,
+) -> Result<u8, Failure> {
     let configs = app.ws.configs(args)?;
     if kind == Kind::Current {
-        return current(app, &configs).await;
+        return current(app, &configs, engine).await;
     }
-    let graphs = join_all(configs.iter().map(|c| load_graph(&app.ws, c, app.verbose))).await;
+    let graphs = join_all(
+        configs
+            .iter()
+            .map(|c| load_graph(&app.ws, c, engine, app.verbose)),
+    )
+    .await;
     let mut reports = Vec::new();
     let mut first_failure = None;
     for (config, graph) in configs.iter().zip(graphs) {
         match graph {
-            Ok(graph) => {
+            Ok((graph, used)) => {
                 let revisions: Vec<Revision> = match kind {
                     Kind::Heads => graph
                         .heads()
@@ -59,7 +70,7 @@ pub async fn run(app: &App, args: &ComponentArgs, kind: Kind) -> Result<u8, Fail
                     _ => graph.revisions().to_vec(),
                 };
                 if app.format == Format::Text {
-                    print!("{}", render_graph(config, &graph, kind));
+                    out!("{}", render_graph(config, &graph, kind));
                 }
                 let heads = graph
                     .heads()
@@ -67,6 +78,7 @@ pub async fn run(app: &App, args: &ComponentArgs, kind: Kind) -> Result<u8, Fail
                     .map(|i| graph.rev(i).id.clone())
                     .collect();
                 reports.push(GraphReport {
+                    engine: used,
                     component: config.label.clone(),
                     config: config.ini_arg.clone(),
                     heads,
@@ -87,7 +99,7 @@ pub async fn run(app: &App, args: &ComponentArgs, kind: Kind) -> Result<u8, Fail
         exit_code::OK
     };
     if app.format == Format::Json {
-        println!(
+        outln!(
             "{}",
             json::to_string(&GraphReports {
                 components: reports,
@@ -141,8 +153,13 @@ fn render_graph(config: &Config, graph: &Graph, kind: Kind) -> String {
     out
 }
 
-async fn current(app: &App, configs: &[Config]) -> Result<u8, Failure> {
-    let results = join_all(configs.iter().map(|c| inspect(&app.ws, c, app.verbose))).await;
+async fn current(app: &App, configs: &[Config], engine: Engine) -> Result<u8, Failure> {
+    let results = join_all(
+        configs
+            .iter()
+            .map(|c| inspect(&app.ws, c, engine, app.verbose)),
+    )
+    .await;
     let mut reports = Vec::new();
     let mut first_failure = None;
     for (config, result) in configs.iter().zip(results) {
@@ -154,7 +171,7 @@ async fn current(app: &App, configs: &[Config]) -> Result<u8, Failure> {
                     } else {
                         i.current.join(", ")
                     };
-                    println!("{}: {current} ({})", config.label, i.state.as_str());
+                    outln!("{}: {current} ({})", config.label, i.state.as_str());
                 }
                 reports.push(ComponentReport::from_inspection(&i));
             }
@@ -175,7 +192,7 @@ async fn current(app: &App, configs: &[Config]) -> Result<u8, Failure> {
         exit_code::OK
     };
     if app.format == Format::Json {
-        println!(
+        outln!(
             "{}",
             json::to_string(&Report {
                 components: reports,

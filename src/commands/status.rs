@@ -5,29 +5,39 @@ use futures_util::future::join_all;
 use crate::cli::{ComponentArgs, Format};
 use crate::error::Failure;
 use crate::exit_code;
-use crate::inspect::inspect;
+use crate::inspect::{inspect, Engine};
 use crate::render::json::{self, ComponentReport, Report};
 use crate::render::text;
 use crate::state::State;
 
 use super::App;
 
-pub async fn run(app: &App, args: &ComponentArgs, check: bool) -> Result<u8, Failure> {
+pub async fn run(
+    app: &App,
+    args: &ComponentArgs,
+    engine: Engine,
+    check: bool,
+) -> Result<u8, Failure> {
     let configs = app.ws.configs(args)?;
-    let results = join_all(configs.iter().map(|c| inspect(&app.ws, c, app.verbose))).await;
+    let results = join_all(
+        configs
+            .iter()
+            .map(|c| inspect(&app.ws, c, engine, app.verbose)),
+    )
+    .await;
 
     let mut first_failure: Option<Failure> = None;
     let mut all_up_to_date = true;
     let mut reports = Vec::new();
     for (n, (config, result)) in configs.iter().zip(&results).enumerate() {
         if n > 0 && app.format == Format::Text {
-            println!();
+            outln!();
         }
         match result {
             Ok(i) => {
                 all_up_to_date &= i.state == State::UpToDate;
                 match app.format {
-                    Format::Text => print!("{}", text::status(i)),
+                    Format::Text => out!("{}", text::status(i)),
                     Format::Json => reports.push(ComponentReport::from_inspection(i)),
                 }
             }
@@ -43,7 +53,7 @@ pub async fn run(app: &App, args: &ComponentArgs, check: bool) -> Result<u8, Fai
         }
     }
     if app.format == Format::Json {
-        println!(
+        outln!(
             "{}",
             json::to_string(&Report {
                 components: reports,

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::error::Failure;
 use crate::graph::Revision;
-use crate::inspect::Inspection;
+use crate::inspect::{Engine, Inspection};
 use crate::mask;
 use crate::render::next_step;
 use crate::state::State;
@@ -16,6 +16,9 @@ pub struct ComponentReport {
     pub config: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<State>,
+    /// `native` or `alembic`: which engine read the state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
     pub current: Vec<String>,
     pub heads: Vec<String>,
     /// Pending revision ids, in apply order.
@@ -44,6 +47,7 @@ impl ComponentReport {
             component: i.config.label.clone(),
             config: i.config.ini_arg.clone(),
             state: Some(i.state),
+            engine: Some(i.engine),
             current: i.current.clone(),
             heads: i.head_ids(),
             pending: i
@@ -63,6 +67,7 @@ impl ComponentReport {
             component: label.to_owned(),
             config: config.to_owned(),
             state: None,
+            engine: None,
             current: Vec::new(),
             heads: Vec::new(),
             pending: Vec::new(),

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Benchmark: native `db-migrate status` against the two Alembic calls people run by hand.
+#
+#   bench/status.sh            # builds release, starts a throwaway PostgreSQL, prints ratios
+#
+# Makes a 556-revision and a 10,000-revision Backend.AI-shaped workspace, puts each database a few
+# revisions behind head, and measures with hyperfine (from Debian's packages):
+#   A  db-migrate status                     (556, manager)
+#   B  ./py -m alembic current ; ./py -m alembic heads   (556, manager, one after the other)
+#   C  db-migrate status --all               (556)
+#   D  db-migrate status                     (10,000, manager)
+# and peak RSS of D with /usr/bin/time. Prints B/A, C/A, D/A and RSS against the targets.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+need=()
+command -v hyperfine >/dev/null || need+=(hyperfine)
+[[ -x /usr/bin/time ]] || need+=(time)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+if ((${#need[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then apt-get update -qq && apt-get install -y -qq "${need[@]}" >&2
+  else echo "bench: install ${need[*]} first" >&2; exit 1; fi
+fi
+
+cargo build --release --quiet
+bin=$repo/target/release/db-migrate
+
+work=$(mktemp -d /tmp/db-migrate-bench.XXXXXX)
+chmod 755 "$work"
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+as_pg=()
+if [[ $(id -u) -eq 0 ]]; then as_pg=(runuser -u postgres --); fi
+pw=bench-$RANDOM$RANDOM
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/pg"
+echo "$pw" >"$work/pg/pw"
+[[ $(id -u) -eq 0 ]] && chown -R postgres "$work/pg"
+cleanup() {
+  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg/data" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+"${as_pg[@]}" "$pgbin/initdb" -D "$work/pg/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 --pwfile="$work/pg/pw" >/dev/null
+"${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg/data" -o "-p $port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off" -l "$work/pg/log" -w start >/dev/null
+
+# The same pinned Alembic the tests use.
+venv=$work/venv
+python3 -m venv "$venv"
+"$venv/bin/pip" install -q -r tests/python/requirements.txt
+
+url=postgresql+asyncpg://postgres:$pw@127.0.0.1:$port/
+for n in 556 10000; do
+  ws=$work/ws$n
+  python3 bench/make_workspace.py "$ws" "$n" "$venv/bin/python" "$url"
+  for c in manager accountmgr appproxy; do
+    psql -q -h "$work/pg" -p "$port" -U postgres -c "CREATE DATABASE ws${n}_$c" >/dev/null
+  done
+  # Status reads only alembic_version, so stamping (no schema) places each database: the other
+  # components at head, the manager three revisions behind.
+  (cd "$ws" && for ini in alembic-accountmgr.ini alembic-appproxy.ini; do
+     ./py -m alembic -c "$ini" stamp heads >/dev/null 2>&1
+   done)
+  older=$(cd "$ws" && "$bin" history --format json | python3 -c 'import json,sys; r=json.load(sys.stdin)["components"][0]["revisions"]; print(r[3]["id"])')
+  (cd "$ws" && ./py -m alembic -c alembic.ini stamp --purge "$older" >/dev/null 2>&1)
+done
+
+(cd "$work/ws556" && "$bin" status) | head -4
+
+json=$work/hyperfine.json
+hyperfine --warmup 2 --runs 10 --export-json "$json" --style basic \
+  -n native-556 "cd $work/ws556 && $bin status" \
+  -n alembic-current+heads-556 "cd $work/ws556 && ./py -m alembic -c alembic.ini current && ./py -m alembic -c alembic.ini heads" \
+  -n native-all-556 "cd $work/ws556 && $bin status --all" \
+  -n native-10000 "cd $work/ws10000 && $bin status" >&2
+
+rss_kb=$(cd "$work/ws10000" && /usr/bin/time -f %M "$bin" status 2>&1 >/dev/null | tail -n 1)
+
+python3 - "$json" "$rss_kb" <<'PY'
+import json, sys
+runs = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+rss_mb = int(sys.argv[2]) / 1024
+m = lambda k: runs[k]["mean"]
+rows = [
+    ("alembic current+heads / native status (556)", m("alembic-current+heads-556") / m("native-556"), ">= 30", lambda v: v >= 30),
+    ("status --all / status (556)", m("native-all-556") / m("native-556"), "<= 1.3", lambda v: v <= 1.3),
+    ("status 10,000 / status 556", m("native-10000") / m("native-556"), "<= 25", lambda v: v <= 25),
+    ("peak RSS, status at 10,000 (MB)", rss_mb, "<= 20", lambda v: v <= 20),
+]
+print()
+for name in runs:
+    print(f"  {name:<28} {m(name)*1000:9.1f} ms ± {runs[name]['stddev']*1000:.1f}")
+print()
+for label, value, target, ok in rows:
+    print(f"  {label:<45} {value:8.2f}   target {target:<7} {'ok' if ok(value) else 'MISSED'}")
+PY

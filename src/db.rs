@@ -1,0 +1,145 @@
+//! Reading `alembic_version` directly over tokio-postgres, with the connection parameters of the
+//! config's `sqlalchemy.url` (for the PostgreSQL dialects Backend.AI uses).
+
+use std::time::Duration;
+
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{NoTls, SimpleQueryMessage};
+
+use crate::ini::DbUrl;
+use crate::mask::percent_decode;
+
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+const DIALECTS: [&str; 5] = [
+    "postgresql",
+    "postgresql+asyncpg",
+    "postgresql+psycopg2",
+    "postgresql+psycopg",
+    "postgresql+pg8000",
+];
+
+/// Connection settings, or why the URL can't be used natively (then Alembic reads it).
+pub fn connect_config(url: &DbUrl) -> Result<tokio_postgres::Config, String> {
+    if !DIALECTS.contains(&url.scheme.as_str()) {
+        return Err(format!("dialect {} is not read natively", url.scheme));
+    }
+    let mut config = tokio_postgres::Config::new();
+    config
+        .application_name("db-migrate")
+        .connect_timeout(CONNECT_TIMEOUT);
+    config.user(
+        url.user
+            .as_deref()
+            .map(percent_decode)
+            .unwrap_or_else(|| "postgres".into()),
+    );
+    if let Some(pw) = &url.password {
+        config.password(percent_decode(pw));
+    }
+    config.dbname(
+        url.database
+            .as_deref()
+            .map(percent_decode)
+            .unwrap_or_else(|| "postgres".into()),
+    );
+    let mut host = url.host.as_deref().map(percent_decode);
+    let mut port = url.port;
+    for (key, value) in &url.query {
+        match (key.as_str(), value.as_str()) {
+            ("sslmode", "disable" | "allow" | "prefer") | ("ssl", "disable" | "false" | "prefer" | "allow") => {}
+            ("application_name", v) => {
+                config.application_name(v);
+            }
+            ("connect_timeout", v) => {
+                let secs: u64 = v.parse().map_err(|_| format!("connect_timeout={v} is not a number of seconds"))?;
+                config.connect_timeout(Duration::from_secs(secs));
+            }
+            ("host", v) => host = Some(v.to_owned()),
+            ("port", v) => port = Some(v.parse().map_err(|_| format!("port={v} is not a port"))?),
+            (k, v) => return Err(format!("the URL option {k}={v} is not supported natively (TLS and server options are left to Alembic)")),
+        }
+    }
+    match host.as_deref() {
+        Some(h) if h.starts_with('/') => {
+            config.host_path(h);
+        }
+        Some(h) => {
+            config.host(h.trim_start_matches('[').trim_end_matches(']'));
+        }
+        None => {
+            config.host("localhost");
+        }
+    }
+    config.port(port.unwrap_or(5432));
+    Ok(config)
+}
+
+/// The revisions in `alembic_version`; an absent table is a fresh database (no revisions).
+/// The error is the driver's message, for the remediation table.
+pub async fn current(config: &tokio_postgres::Config) -> Result<Vec<String>, String> {
+    let (client, connection) = config.connect(NoTls).await.map_err(|e| error_text(&e))?;
+    let task = tokio::spawn(connection);
+    // One round trip: the simple query protocol, no prepared statement.
+    let result = match client
+        .simple_query("SELECT version_num FROM alembic_version")
+        .await
+    {
+        Ok(messages) => Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .collect()),
+        Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(Vec::new()),
+        Err(e) => Err(error_text(&e)),
+    };
+    drop(client);
+    let _ = task.await;
+    result
+}
+
+/// The whole chain of an error, e.g. `error connecting to server: Connection refused (os error 111)`.
+fn error_text(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(db) = e.as_db_error() {
+        text = format!("{text}: {} {}", db.severity(), db.message());
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text = format!("{text}: {s_text}");
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_backend_ai_urls() {
+        let url = DbUrl::parse("postgresql+asyncpg://postgres:p%40ss@127.0.0.1:8100/backend");
+        let config = connect_config(&url).unwrap();
+        assert_eq!(config.get_password(), Some(&b"p@ss"[..]));
+        assert_eq!(config.get_ports(), &[8100]);
+        assert_eq!(config.get_dbname(), Some("backend"));
+    }
+
+    #[test]
+    fn rejects_what_it_cannot_honour() {
+        assert!(connect_config(&DbUrl::parse("mysql+pymysql://u:p@h/db")).is_err());
+        assert!(connect_config(&DbUrl::parse("postgresql://u:p@h/db?sslmode=require")).is_err());
+        assert!(connect_config(&DbUrl::parse(
+            "postgresql://u:p@h/db?sslmode=disable&application_name=x"
+        ))
+        .is_ok());
+        let socket =
+            connect_config(&DbUrl::parse("postgresql://u@/db?host=/var/run/postgresql")).unwrap();
+        assert_eq!(socket.get_hosts().len(), 1);
+    }
+}
