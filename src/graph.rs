@@ -63,6 +63,9 @@ pub struct Graph {
     down: Vec<Vec<usize>>,
     /// Revisions naming this one as `down_revision`.
     children: Vec<Vec<usize>>,
+    /// Position in Alembic's revision map (files in path order), which breaks ties in its
+    /// topological sort.
+    load_rank: Vec<usize>,
 }
 
 impl Graph {
@@ -135,12 +138,19 @@ impl Graph {
                 }
             }
         }
+        let mut by_path: Vec<usize> = (0..revs.len()).collect();
+        by_path.sort_by(|&a, &b| (&revs[a].path, &revs[a].id).cmp(&(&revs[b].path, &revs[b].id)));
+        let mut load_rank = vec![0; revs.len()];
+        for (rank, i) in by_path.into_iter().enumerate() {
+            load_rank[i] = rank;
+        }
         Ok(Graph {
             revs,
             index,
             labels,
             down,
             children,
+            load_rank,
         })
     }
 
@@ -325,7 +335,108 @@ impl Graph {
             .into_iter()
             .filter(|i| !applied.contains(i))
             .collect();
-        self.apply_order(&wanted)
+        self.alembic_order(wanted, &self.heads())
+            .into_iter()
+            .rev()
+            .collect()
+    }
+
+    /// The order Alembic itself walks `todo` in (RevisionMap._topological_sort): newest first,
+    /// from `heads` down, one line at a time, switching to another head whenever the candidate is
+    /// still needed by it; ties follow the revision map's (file) order. Upgrades run it reversed.
+    pub fn alembic_order(&self, mut todo: HashSet<usize>, heads: &[usize]) -> Vec<usize> {
+        let mut current_heads: Vec<usize> = Vec::new();
+        for &h in heads {
+            if todo.contains(&h) && !current_heads.contains(&h) {
+                current_heads.push(h);
+            }
+        }
+        current_heads.sort_by_key(|&h| self.load_rank[h]);
+        let mut ancestors_by_idx: Vec<HashSet<usize>> = current_heads
+            .iter()
+            .map(|&h| self.ancestors(&[h]))
+            .collect();
+        let mut output = Vec::with_capacity(todo.len());
+        let mut idx = 0usize;
+        while !current_heads.is_empty() {
+            let candidate = current_heads[idx];
+            if let Some(other) = (0..ancestors_by_idx.len())
+                .find(|&j| j != idx && ancestors_by_idx[j].contains(&candidate))
+            {
+                // Another head still descends from the candidate: walk that one first.
+                idx = other;
+                continue;
+            }
+            if todo.remove(&candidate) {
+                output.push(candidate);
+            }
+            let down = self.normalized_down(candidate);
+            let to_add: Vec<usize> = down
+                .iter()
+                .copied()
+                .filter(|r| todo.contains(r) && !current_heads.contains(r))
+                .collect();
+            if to_add.is_empty() {
+                current_heads.remove(idx);
+                ancestors_by_idx.remove(idx);
+                idx = idx.saturating_sub(1);
+            } else if self.revs[candidate].parents.len() == 1 && down.len() == 1 {
+                current_heads[idx] = to_add[0];
+                ancestors_by_idx[idx].remove(&candidate);
+            } else {
+                let fresh: Vec<HashSet<usize>> =
+                    to_add.iter().map(|&r| self.ancestors(&[r])).collect();
+                current_heads.splice(idx..=idx, to_add);
+                ancestors_by_idx.splice(idx..=idx, fresh);
+            }
+        }
+        if !todo.is_empty() {
+            // Not reachable from the heads given (cannot happen for the callers here); keep it valid.
+            let mut rest = self.apply_order(&todo);
+            rest.reverse();
+            output.extend(rest);
+        }
+        output
+    }
+
+    /// Alembic's `_normalized_down_revisions`: the parents, then the dependencies that no
+    /// ancestor (through parents) already declares.
+    fn normalized_down(&self, i: usize) -> Vec<usize> {
+        let parents: Vec<usize> = self.revs[i]
+            .parents
+            .iter()
+            .filter_map(|p| self.index_of(p))
+            .collect();
+        let deps: Vec<usize> = self.down[i]
+            .iter()
+            .copied()
+            .filter(|d| !parents.contains(d))
+            .collect();
+        if deps.is_empty() {
+            return parents;
+        }
+        let mut inherited: HashSet<usize> = HashSet::new();
+        let mut stack = parents.clone();
+        let mut seen = HashSet::new();
+        while let Some(a) = stack.pop() {
+            if seen.insert(a) {
+                let a_parents: Vec<usize> = self.revs[a]
+                    .parents
+                    .iter()
+                    .filter_map(|p| self.index_of(p))
+                    .collect();
+                inherited.extend(
+                    self.down[a]
+                        .iter()
+                        .copied()
+                        .filter(|d| !a_parents.contains(d)),
+                );
+                stack.extend(a_parents);
+            }
+        }
+        let mut out = parents;
+        out.extend(deps.into_iter().filter(|d| !inherited.contains(d)));
+        out
     }
 
     /// The revisions the database would be at after moving to `target`, when that can be worked out
@@ -419,7 +530,10 @@ impl Graph {
             .into_iter()
             .filter(|i| !applied.contains(i))
             .collect();
-        self.apply_order(&wanted)
+        self.alembic_order(wanted, destination)
+            .into_iter()
+            .rev()
+            .collect()
     }
 
     /// Revisions a downgrade from `current` to `destination` reverts, newest first: the applied
@@ -440,9 +554,7 @@ impl Graph {
                 .filter(|i| applied.contains(i) && !keep.contains(i))
                 .collect()
         };
-        let mut order = self.apply_order(&revert);
-        order.reverse();
-        order
+        self.alembic_order(revert, current)
     }
 
     /// `start` and every revision that descends from it through parents or dependencies.
@@ -614,5 +726,43 @@ mod canonical_tests {
         assert_eq!(labels("b"), ["lbl"]);
         assert!(labels("a").is_empty() && labels("base").is_empty());
         assert_eq!(g.lookup("lbl"), Lookup::Found(g.index_of("b").unwrap()));
+    }
+}
+
+#[cfg(test)]
+mod alembic_order_tests {
+    use super::*;
+
+    #[test]
+    fn diamond_upgrade_order_matches_alembic() {
+        // Alembic 1.13.3 ran: a, c, b, d, e (the later-listed parent of the merge first).
+        let rev = |id: &str, parents: &[&str]| Revision {
+            id: id.into(),
+            parents: parents.iter().map(|s| s.to_string()).collect(),
+            path: Some(format!("/v/{id}.py")),
+            ..Revision::default()
+        };
+        let g = Graph::new(vec![
+            rev("a", &[]),
+            rev("b", &["a"]),
+            rev("c", &["a"]),
+            rev("d", &["b", "c"]),
+            rev("e", &["d"]),
+        ])
+        .unwrap();
+        let order: Vec<&str> = g
+            .pending(&[])
+            .into_iter()
+            .map(|i| g.rev(i).id.as_str())
+            .collect();
+        assert_eq!(order, ["a", "c", "b", "d", "e"]);
+        let e = g.index_of("e").unwrap();
+        let a = g.index_of("a").unwrap();
+        let down: Vec<&str> = g
+            .downgrade_plan(&[e], &[a])
+            .into_iter()
+            .map(|i| g.rev(i).id.as_str())
+            .collect();
+        assert_eq!(down, ["e", "d", "b", "c"]);
     }
 }

@@ -3,6 +3,9 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 #[derive(Debug, Default, Clone)]
 pub struct Ini {
@@ -77,35 +80,32 @@ pub struct DbUrl {
 }
 
 impl DbUrl {
+    /// Split the way SQLAlchemy's `make_url` does: the user ends at `:` or `/`, the password at
+    /// the first `@` (so it may contain `/` and `:`), then host, port, database and query.
     pub fn parse(url: &str) -> DbUrl {
-        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let (userinfo, hostport) = match authority.rfind('@') {
-            Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
-            None => (None, authority),
+        static URL: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(
+                r"(?s)^(?P<scheme>[\w+]+)://(?:(?P<user>[^:/]*)(?::(?P<password>[^@]*))?@)?(?:(?:\[(?P<ipv6>[^/?]+)\]|(?P<host>[^/:?]+))?(?::(?P<port>[^/?]*))?)?(?:/(?P<database>[^?]*))?(?:\?(?P<query>.*))?$",
+            )
+            .expect("valid regex")
+        });
+        let Some(c) = URL.captures(url.trim()) else {
+            return DbUrl {
+                scheme: String::new(),
+                user: None,
+                password: None,
+                host: None,
+                port: None,
+                database: None,
+                query: Vec::new(),
+            };
         };
-        let (user, password) = match userinfo {
-            Some(ui) => match ui.split_once(':') {
-                Some((u, p)) => (Some(u.to_owned()), Some(p.to_owned())),
-                None => (Some(ui.to_owned()), None),
-            },
-            None => (None, None),
-        };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() => {
-                (h.to_owned(), p.parse().ok())
-            }
-            _ => (hostport.to_owned(), None),
-        };
-        let database = path
-            .split('?')
-            .next()
-            .filter(|d| !d.is_empty())
-            .map(str::to_owned);
-        let query = path
-            .split_once('?')
-            .map(|(_, q)| {
-                q.split('&')
+        let part = |name: &str| c.name(name).map(|m| m.as_str().to_owned());
+        let query = c
+            .name("query")
+            .map(|q| {
+                q.as_str()
+                    .split('&')
                     .filter(|kv| !kv.is_empty())
                     .map(|kv| {
                         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
@@ -118,13 +118,15 @@ impl DbUrl {
             })
             .unwrap_or_default();
         DbUrl {
+            scheme: part("scheme").unwrap_or_default(),
+            user: part("user"),
+            password: part("password"),
+            host: part("ipv6")
+                .or_else(|| part("host"))
+                .filter(|h| !h.is_empty()),
+            port: part("port").and_then(|p| p.parse().ok()),
+            database: part("database").filter(|d| !d.is_empty()),
             query,
-            scheme: scheme.to_owned(),
-            user,
-            password,
-            host: Some(host).filter(|h| !h.is_empty()),
-            port,
-            database,
         }
     }
 
@@ -162,6 +164,21 @@ mod tests {
         assert_eq!(url.host_port(), "localhost:8100");
         assert_eq!(url.database.as_deref(), Some("backend"));
         assert_eq!(url.user.as_deref(), Some("postgres"));
+    }
+
+    #[test]
+    fn passwords_may_hold_slashes_and_colons() {
+        let url = DbUrl::parse(
+            "postgresql+asyncpg://dm_u1:3E5n/Gh:Op@127.0.0.1:5433/backend?sslmode=disable",
+        );
+        assert_eq!(url.user.as_deref(), Some("dm_u1"));
+        assert_eq!(url.password.as_deref(), Some("3E5n/Gh:Op"));
+        assert_eq!(url.host_port(), "127.0.0.1:5433");
+        assert_eq!(url.database.as_deref(), Some("backend"));
+        assert_eq!(
+            url.query,
+            vec![("sslmode".to_owned(), "disable".to_owned())]
+        );
     }
 
     #[test]

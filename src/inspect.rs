@@ -88,9 +88,10 @@ pub async fn inspect(
     verbose: bool,
 ) -> Result<Inspection, Failure> {
     if engine != Engine::Alembic {
-        match inspect_native(ws, config).await? {
-            Native::Done(i) => return Ok(i),
-            Native::Fallback(why) => fallback(config, engine, verbose, &why)?,
+        match inspect_native(ws, config).await {
+            Ok(Native::Done(i)) => return Ok(i),
+            Ok(Native::Fallback(why)) => fallback(config, engine, verbose, &why)?,
+            Err(failure) => retry_with_alembic(config, engine, verbose, failure)?,
         }
     }
     let (graph, current) = tokio::join!(
@@ -112,6 +113,27 @@ pub async fn inspect(
     Ok(classified(config, graph, current, Engine::Alembic))
 }
 
+/// With `auto`, a native failure (database unreachable, an inconsistent graph) is asked again
+/// through Alembic, so that the report rests on what the real tool says; `native` reports it.
+fn retry_with_alembic(
+    config: &Config,
+    engine: Engine,
+    verbose: bool,
+    failure: Failure,
+) -> Result<(), Failure> {
+    if engine == Engine::Native {
+        return Err(failure);
+    }
+    if verbose {
+        eprintln!(
+            "{}: the native engine failed ({}); asking Alembic",
+            config.label,
+            mask::mask(&failure.message)
+        );
+    }
+    Ok(())
+}
+
 /// The revision graph alone (`heads`, `history`): no database needed.
 pub async fn load_graph(
     ws: &Workspace,
@@ -120,9 +142,10 @@ pub async fn load_graph(
     verbose: bool,
 ) -> Result<(Graph, Engine), Failure> {
     if engine != Engine::Alembic {
-        match graph_native(ws, config).await? {
-            Native::Done(g) => return Ok((g, Engine::Native)),
-            Native::Fallback(why) => fallback(config, engine, verbose, &why)?,
+        match graph_native(ws, config).await {
+            Ok(Native::Done(g)) => return Ok((g, Engine::Native)),
+            Ok(Native::Fallback(why)) => fallback(config, engine, verbose, &why)?,
+            Err(failure) => retry_with_alembic(config, engine, verbose, failure)?,
         }
     }
     Ok((graph_alembic(ws, config, verbose).await?, Engine::Alembic))

@@ -53,6 +53,25 @@ use crate::workspace::Workspace;
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() && wants_json(std::env::args()) => {
+            // CI reading JSON gets JSON for usage errors too.
+            let message = e
+                .kind()
+                .as_str()
+                .map_or_else(|| first_line(&e.to_string()), str::to_owned);
+            let detail = first_line(&e.to_string());
+            let failure = Failure::usage(
+                "usage",
+                detail.trim_start_matches("error: ").to_owned(),
+                "db-migrate --help",
+            );
+            let failure = Failure {
+                cause: message,
+                ..failure
+            };
+            outln!("{}", render::json::failure(&failure));
+            return ExitCode::from(exit_code::USAGE);
+        }
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
@@ -140,6 +159,19 @@ async fn run(cli: Cli) -> u8 {
         Ok(code) => code,
         Err(failure) => report(format, &failure),
     }
+}
+
+/// `--format json` / `--format=json` anywhere on a command line clap rejected.
+fn wants_json(args: impl Iterator<Item = String>) -> bool {
+    let args: Vec<String> = args.collect();
+    args.iter().any(|a| a == "--format=json")
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--format" && w[1] == "json")
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_owned()
 }
 
 fn report(format: cli::Format, failure: &Failure) -> u8 {

@@ -27,6 +27,8 @@ pub struct Config {
     pub url: Option<DbUrl>,
     /// The parsed ini, for the native engine.
     pub ini: Ini,
+    /// The workspace root Alembic runs in.
+    pub root: PathBuf,
 }
 
 impl Workspace {
@@ -184,6 +186,7 @@ impl Workspace {
             ini_arg,
             url,
             ini,
+            root: self.root.clone(),
         })
     }
 }
@@ -206,6 +209,11 @@ fn choose_launcher(root: &Path, python: Option<&str>) -> Result<Vec<String>, Fai
         return Ok(vec![py.to_string_lossy().into_owned()]);
     }
     if let Some(cmd) = python.map(str::trim).filter(|c| !c.is_empty()) {
+        // A path to an interpreter may contain spaces; otherwise the value is a command line
+        // such as `uv run python`.
+        if Path::new(cmd).is_file() {
+            return Ok(vec![cmd.to_owned()]);
+        }
         return Ok(cmd.split_whitespace().map(str::to_owned).collect());
     }
     match which::which("python3") {
