@@ -43,6 +43,20 @@ pub struct GlobalArgs {
     /// Show Alembic's full (masked) output, tracebacks included.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Wait up to SECS for each database to accept connections before doing anything (CI right
+    /// after a container start).
+    #[arg(long, value_name = "SECS", global = true)]
+    pub wait: Option<u64>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Print the plan and exit without touching the database.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Give up after SECS when another db-migrate holds this database's migration lock.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub lock_timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,6 +103,8 @@ pub enum Command {
     Upgrade {
         #[command(flatten)]
         components: ComponentArgs,
+        #[command(flatten)]
+        run: RunArgs,
         /// head, heads, base, a revision id or unique prefix, +N, REV+N, BRANCH@head.
         #[arg(value_name = "TARGET", default_value = "head", value_parser = Target::parse_arg)]
         target: Target,
@@ -98,6 +114,8 @@ pub enum Command {
     Downgrade {
         #[command(flatten)]
         components: ComponentArgs,
+        #[command(flatten)]
+        run: RunArgs,
         /// base, a revision id or unique prefix, -N, REV-N, BRANCH@-N.
         #[arg(value_name = "TARGET", default_value = "-1", value_parser = Target::parse_arg)]
         target: Target,
@@ -110,6 +128,8 @@ pub enum Command {
     Migrate {
         #[command(flatten)]
         components: ComponentArgs,
+        #[command(flatten)]
+        run: RunArgs,
         #[arg(long, value_enum, default_value_t = Direction::Upgrade)]
         direction: Direction,
         #[arg(long, default_value = "head", allow_hyphen_values = true, value_parser = Target::parse_arg)]

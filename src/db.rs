@@ -75,10 +75,34 @@ pub fn connect_config(url: &DbUrl) -> Result<tokio_postgres::Config, String> {
     Ok(config)
 }
 
+/// Connect, bounding the whole handshake: `connect_timeout` covers only the TCP connect, and a
+/// server that accepts but never answers must not hang db-migrate.
+async fn connect(
+    config: &tokio_postgres::Config,
+) -> Result<
+    (
+        tokio_postgres::Client,
+        tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+    ),
+    String,
+> {
+    let limit = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(CONNECT_TIMEOUT);
+    match tokio::time::timeout(limit, config.connect(NoTls)).await {
+        Ok(result) => result.map_err(|e| error_text(&e)),
+        Err(_) => Err(format!(
+            "timed out after {}s waiting for the server to answer",
+            limit.as_secs()
+        )),
+    }
+}
+
 /// The revisions in `alembic_version`; an absent table is a fresh database (no revisions).
 /// The error is the driver's message, for the remediation table.
 pub async fn current(config: &tokio_postgres::Config) -> Result<Vec<String>, String> {
-    let (client, connection) = config.connect(NoTls).await.map_err(|e| error_text(&e))?;
+    let (client, connection) = connect(config).await?;
     let task = tokio::spawn(connection);
     // One round trip: the simple query protocol, no prepared statement.
     let result = match client
@@ -98,6 +122,107 @@ pub async fn current(config: &tokio_postgres::Config) -> Result<Vec<String>, Str
     drop(client);
     let _ = task.await;
     result
+}
+
+/// Try to connect until it works or `limit` passes, backing off from 100 ms to 2 s. Calls
+/// `on_first_failure` once, when the first attempt fails. Returns the last error on time-out.
+pub async fn wait_until_ready(
+    config: &tokio_postgres::Config,
+    limit: Duration,
+    on_first_failure: impl FnOnce(),
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut delay = Duration::from_millis(100);
+    let mut on_first_failure = Some(on_first_failure);
+    loop {
+        let mut attempt = config.clone();
+        attempt.connect_timeout(
+            deadline
+                .saturating_duration_since(tokio::time::Instant::now())
+                .clamp(Duration::from_millis(100), CONNECT_TIMEOUT),
+        );
+        let error = match connect(&attempt).await {
+            Ok((client, connection)) => {
+                drop(client);
+                let _ = connection.await;
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        // Wrong credentials or a missing database will not fix themselves: stop waiting.
+        if error.contains("password authentication failed") || error.contains("does not exist") {
+            return Err(error);
+        }
+        if let Some(f) = on_first_failure.take() {
+            f();
+        }
+        if tokio::time::Instant::now() + delay >= deadline {
+            return Err(error);
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// A session-level advisory lock held on its own connection; dropping it closes the connection,
+/// which releases the lock (also if db-migrate dies).
+pub struct MigrationLock {
+    _client: tokio_postgres::Client,
+    _connection: tokio::task::JoinHandle<()>,
+}
+
+pub enum LockError {
+    TimedOut,
+    Failed(String),
+}
+
+/// The lock key for one component's database: stable across processes and machines.
+pub fn lock_key(database: &str, component: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in format!("db-migrate:{database}:{component}").bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
+}
+
+/// Take the migration lock, polling every 250 ms; `on_wait` is called once if it is held elsewhere.
+pub async fn advisory_lock(
+    config: &tokio_postgres::Config,
+    key: i64,
+    timeout: Duration,
+    on_wait: impl FnOnce(),
+) -> Result<MigrationLock, LockError> {
+    let mut config = config.clone();
+    config.application_name("db-migrate lock");
+    let (client, connection) = connect(&config).await.map_err(LockError::Failed)?;
+    let connection = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut on_wait = Some(on_wait);
+    loop {
+        let rows = client
+            .simple_query(&format!("SELECT pg_try_advisory_lock({key})"))
+            .await
+            .map_err(|e| LockError::Failed(error_text(&e)))?;
+        let got = rows
+            .iter()
+            .any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("t")));
+        if got {
+            return Ok(MigrationLock {
+                _client: client,
+                _connection: connection,
+            });
+        }
+        if let Some(f) = on_wait.take() {
+            f();
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(LockError::TimedOut);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// The whole chain of an error, e.g. `error connecting to server: Connection refused (os error 111)`.

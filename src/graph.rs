@@ -384,10 +384,13 @@ impl Graph {
                 current_heads[idx] = to_add[0];
                 ancestors_by_idx[idx].remove(&candidate);
             } else {
-                let fresh: Vec<HashSet<usize>> =
-                    to_add.iter().map(|&r| self.ancestors(&[r])).collect();
-                current_heads.splice(idx..=idx, to_add);
-                ancestors_by_idx.splice(idx..=idx, fresh);
+                // Alembic keeps the first down revision in place and appends the others.
+                current_heads[idx] = to_add[0];
+                ancestors_by_idx[idx] = self.ancestors(&[to_add[0]]);
+                for &r in &to_add[1..] {
+                    current_heads.push(r);
+                    ancestors_by_idx.push(self.ancestors(&[r]));
+                }
             }
         }
         if !todo.is_empty() {
@@ -546,8 +549,12 @@ impl Graph {
         } else {
             let keep: HashSet<usize> = destination.iter().copied().collect();
             let mut below = HashSet::new();
+            // Alembic drops the destination's down_revision children and whatever descends from
+            // or depends on them; a revision that only depends_on the destination stays.
             for &d in destination {
-                below.extend(self.dependents_closure(d));
+                for &child in &self.children[d] {
+                    below.extend(self.dependents_closure(child));
+                }
             }
             below
                 .into_iter()
@@ -766,3 +773,7 @@ mod alembic_order_tests {
         assert_eq!(down, ["e", "d", "b", "c"]);
     }
 }
+
+#[cfg(test)]
+#[path = "graph_fixtures.rs"]
+mod alembic_fixtures;

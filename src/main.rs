@@ -97,7 +97,10 @@ fn main() -> ExitCode {
             return ExitCode::from(exit_code::FAILED);
         }
     };
-    ExitCode::from(runtime.block_on(run(cli)))
+    ExitCode::from(runtime.block_on(async {
+        tokio::spawn(alembic::runner::exit_on_signal_when_idle());
+        run(cli).await
+    }))
 }
 
 async fn run(cli: Cli) -> u8 {
@@ -124,6 +127,7 @@ async fn run(cli: Cli) -> u8 {
         ws,
         format,
         verbose,
+        wait: cli.global.wait.map(std::time::Duration::from_secs),
     };
     let result = match &cli.command {
         Command::Status {
@@ -131,20 +135,26 @@ async fn run(cli: Cli) -> u8 {
             engine,
             check,
         } => commands::status::run(&app, components, engine.engine, *check).await,
-        Command::Upgrade { components, target } => {
-            commands::migrate::run(&app, components, Direction::Upgrade, target, false).await
-        }
+        Command::Upgrade {
+            components,
+            run,
+            target,
+        } => commands::migrate::run(&app, components, run, Direction::Upgrade, target, false).await,
         Command::Downgrade {
             components,
+            run,
             target,
             yes,
-        } => commands::migrate::run(&app, components, Direction::Downgrade, target, *yes).await,
+        } => {
+            commands::migrate::run(&app, components, run, Direction::Downgrade, target, *yes).await
+        }
         Command::Migrate {
             components,
+            run,
             direction,
             target,
             yes,
-        } => commands::migrate::run(&app, components, *direction, target, *yes).await,
+        } => commands::migrate::run(&app, components, run, *direction, target, *yes).await,
         Command::Current { components, engine } => {
             commands::report::run(&app, components, Kind::Current, engine.engine).await
         }

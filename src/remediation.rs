@@ -149,6 +149,19 @@ pub fn select_flag(c: &Config) -> String {
 
 /// Explain a failed run: the first matching row, or a generic failure with the last error line.
 pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
+    if output.interrupted {
+        let mut failure = Failure::new(
+            "interrupted",
+            format!(
+                "interrupted while running alembic {command} for {}",
+                ctx.config.label
+            ),
+            "db-migrate received SIGINT/SIGTERM and stopped Alembic",
+            format!("db-migrate status {}", select_flag(ctx.config)),
+        );
+        failure.exit = crate::exit_code::INTERRUPTED;
+        return failure;
+    }
     let lines: Vec<String> = output
         .stdout
         .iter()

@@ -222,3 +222,32 @@ fn files_alembic_skips_are_skipped_and_a_file_without_revision_is_an_error() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("helpers.py"), "{text}");
 }
+
+#[test]
+fn a_server_that_never_answers_times_out_after_five_seconds() {
+    // Situation: something accepts TCP connections on the port but never speaks PostgreSQL (a
+    // container still starting, a wrong service). The native reader gives up after its 5 s connect
+    // timeout; Alembic's asyncpg would wait 60 s (see remediation.rs, run with --ignored).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming().take(4) {
+            open.push(stream);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(30));
+    });
+    let ws = Workspace::new().component(Component::Manager, &chain());
+    ws.set_db_port(Component::Manager, port);
+
+    let started = std::time::Instant::now();
+    let (doc, code, text) = run_json(&ws, &["status", "--engine", "native", "--format", "json"]);
+    let took = started.elapsed();
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(doc["error"]["kind"], "connection-timeout", "{doc:#}");
+    assert!(
+        took >= std::time::Duration::from_secs(4) && took < std::time::Duration::from_secs(15),
+        "took {took:?}"
+    );
+    assert_no_secret(&text, &ws);
+}

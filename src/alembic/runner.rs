@@ -3,6 +3,7 @@
 //! signal dispositions and a parent-death signal, and SIGINT/SIGTERM forwarded to it.
 
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
@@ -11,6 +12,45 @@ use tokio::sync::mpsc;
 
 use crate::error::Failure;
 use crate::workspace::{Config, Workspace};
+
+/// Alembic children running now. While one runs, SIGINT/SIGTERM are forwarded to it (and the
+/// caller reports where the database is); otherwise db-migrate exits 130 at once.
+pub static ACTIVE_CHILDREN: AtomicUsize = AtomicUsize::new(0);
+
+struct ActiveGuard;
+
+impl ActiveGuard {
+    fn new() -> ActiveGuard {
+        ACTIVE_CHILDREN.fetch_add(1, Ordering::SeqCst);
+        ActiveGuard
+    }
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        ACTIVE_CHILDREN.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Exit 130 on SIGINT/SIGTERM unless an Alembic child is running (then `run` forwards it).
+pub async fn exit_on_signal_when_idle() {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        if ACTIVE_CHILDREN.load(Ordering::SeqCst) == 0 {
+            eprintln!("interrupted (no Alembic command was running at that moment: nothing was being applied)");
+            std::process::exit(i32::from(crate::exit_code::INTERRUPTED));
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
@@ -84,6 +124,7 @@ pub async fn run(
             Ok(())
         });
     }
+    let _active = ActiveGuard::new();
     let mut child = cmd.spawn().map_err(|e| {
         Failure::new(
             "launcher-failed",

@@ -4,7 +4,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::alembic::{self, parse};
-use crate::cli::{ComponentArgs, Direction, Format};
+use crate::cli::{ComponentArgs, Direction, Format, RunArgs};
+use crate::db;
 use crate::error::Failure;
 use crate::exit_code;
 use crate::inspect::{self, relay, Inspection};
@@ -15,12 +16,14 @@ use crate::render::text;
 use crate::state::State;
 use crate::target::Target;
 use crate::workspace::Config;
+use std::time::Duration;
 
 use super::App;
 
 pub async fn run(
     app: &App,
     args: &ComponentArgs,
+    run: &RunArgs,
     direction: Direction,
     target: &Target,
     yes: bool,
@@ -33,12 +36,13 @@ pub async fn run(
         ));
     }
     let configs = app.ws.configs(args)?;
+    app.wait_for_databases(&configs).await?;
     let mut reports = Vec::new();
     for (n, config) in configs.iter().enumerate() {
         if n > 0 {
             say(app, "\n");
         }
-        match migrate_one(app, config, direction, target, yes).await {
+        match migrate_one(app, config, run, direction, target, yes).await {
             Ok(report) => reports.push(report),
             Err(failure) => {
                 match app.format {
@@ -89,10 +93,18 @@ fn say(app: &App, text: &str) {
 async fn migrate_one(
     app: &App,
     config: &Config,
+    run: &RunArgs,
     direction: Direction,
     target: &Target,
     yes: bool,
 ) -> Result<ComponentReport, Failure> {
+    // One at a time: held (on its own connection) from planning until the final re-check, so a
+    // second db-migrate waits here and then plans against what the first one left.
+    let _lock = if run.dry_run {
+        None
+    } else {
+        lock(app, config, run).await?
+    };
     let before = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
     let plan = plan(&before, direction, target);
     let verb = direction.verb();
@@ -109,6 +121,10 @@ async fn migrate_one(
     if destination_reached {
         say(app, "  already there: nothing to run\n");
         say(app, &text::status(&before));
+        return Ok(ComponentReport::from_inspection(&before));
+    }
+    if run.dry_run {
+        say(app, "  dry run: nothing was changed\n");
         return Ok(ComponentReport::from_inspection(&before));
     }
     if direction == Direction::Downgrade {
@@ -198,6 +214,49 @@ async fn migrate_one(
     let mut report = ComponentReport::from_inspection(&after);
     report.applied = steps;
     Ok(report)
+}
+
+/// Take the component's migration lock (PostgreSQL databases only), waiting up to --lock-timeout.
+async fn lock(
+    app: &App,
+    config: &Config,
+    run: &RunArgs,
+) -> Result<Option<db::MigrationLock>, Failure> {
+    let Some(url) = &config.url else {
+        return Ok(None);
+    };
+    let Ok(pg) = db::connect_config(url) else {
+        if app.verbose {
+            eprintln!(
+                "{}: no migration lock (the URL is not one db-migrate connects to natively)",
+                config.label
+            );
+        }
+        return Ok(None);
+    };
+    let key = db::lock_key(url.database.as_deref().unwrap_or_default(), &config.label);
+    let waiting = || {
+        eprintln!(
+            "{}: another db-migrate is migrating this database; waiting up to {}s for it to finish…",
+            config.label, run.lock_timeout
+        )
+    };
+    match db::advisory_lock(&pg, key, Duration::from_secs(run.lock_timeout), waiting).await {
+        Ok(lock) => Ok(Some(lock)),
+        Err(db::LockError::TimedOut) => Err(Failure::new(
+            "lock-timeout",
+            format!("another db-migrate still holds the {} migration lock after {}s; nothing was changed", config.label, run.lock_timeout),
+            "a migration of the same database is running (or hung) elsewhere: CI job, another terminal",
+            format!(
+                "wait for it, or find it: SELECT pid, application_name, query_start FROM pg_stat_activity WHERE application_name = 'db-migrate lock'; then retry (--lock-timeout {} to wait longer)",
+                run.lock_timeout * 2
+            ),
+        )),
+        Err(db::LockError::Failed(text)) => {
+            let output = alembic::Output { code: Some(1), stderr: vec![text], ..Default::default() };
+            Err(remediation::diagnose("lock", &output, &Context { config, target: None, graph: None }))
+        }
+    }
 }
 
 /// The revisions the run will apply or revert, when the graph determines them.

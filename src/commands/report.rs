@@ -48,6 +48,7 @@ pub async fn run(
 ) -> Result<u8, Failure> {
     let configs = app.ws.configs(args)?;
     if kind == Kind::Current {
+        app.wait_for_databases(&configs).await?;
         return current(app, &configs, engine).await;
     }
     let graphs = join_all(

@@ -19,6 +19,7 @@ pub async fn run(
     check: bool,
 ) -> Result<u8, Failure> {
     let configs = app.ws.configs(args)?;
+    app.wait_for_databases(&configs).await?;
     let results = join_all(
         configs
             .iter()

@@ -1,0 +1,242 @@
+//! Safe runs: --dry-run changes nothing, one db-migrate at a time per database (advisory lock),
+//! --wait for a database that is not up yet, and Ctrl-C leaving a consistent database behind.
+
+mod harness;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use harness::*;
+
+/// A chain whose every step takes `sleep` seconds inside the migration transaction.
+fn slow_chain(prefix: &str, n: usize, sleep: f64) -> Vec<Rev> {
+    linear_chain(prefix, n)
+        .into_iter()
+        .map(|r| {
+            let table = r.table();
+            r.upgrade_body(&format!(
+                "op.execute(\"SELECT pg_sleep({sleep})\")\nop.create_table(\"{table}\", sa.Column(\"id\", sa.Integer(), primary_key=True))"
+            ))
+        })
+        .collect()
+}
+
+fn spawn(ws: &Workspace, args: &[&str]) -> std::process::Child {
+    let mut cmd = ws.std_cmd();
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.spawn().expect("db-migrate starts")
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_changes_nothing() {
+    let chain = linear_chain("dr", 3);
+    let ws = Workspace::new().component(Component::Manager, &chain);
+    ws.db_at(Component::Manager, chain[0].id());
+
+    let out = ws.cmd().args(["upgrade", "--dry-run"]).output().unwrap();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("plan     apply 2 revisions"), "{text}");
+    assert!(
+        text.contains(chain[1].id()) && text.contains(chain[2].id()),
+        "{text}"
+    );
+    assert!(text.contains("dry run: nothing was changed"), "{text}");
+    assert_eq!(
+        ws.db_revisions(Component::Manager),
+        vec![chain[0].id().to_string()]
+    );
+
+    // A dry-run downgrade needs no confirmation: it only shows what would be reverted.
+    ws.db_at(Component::Manager, chain[2].id());
+    let out = ws
+        .cmd()
+        .args(["downgrade", "-2", "--dry-run"])
+        .output()
+        .unwrap();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("plan     revert 2 revisions"), "{text}");
+    assert_eq!(
+        ws.db_revisions(Component::Manager),
+        vec![chain[2].id().to_string()]
+    );
+    assert!(ws.has_table(Component::Manager, &chain[2].table()));
+}
+
+#[test]
+fn two_upgrades_of_a_fresh_database_take_turns_and_both_succeed() {
+    // Situation: two CI jobs run `db-migrate upgrade` on the same fresh database at once. Bare
+    // Alembic would fail one of them (both create alembic_version and the same tables).
+    let chain = slow_chain("tw", 4, 0.3);
+    let ws = Workspace::new().component(Component::Manager, &chain);
+
+    let first = spawn(&ws, &["upgrade"]);
+    std::thread::sleep(Duration::from_millis(150));
+    let second = spawn(&ws, &["upgrade"]);
+    let (a, b) = (
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    );
+    let (ta, tb) = (output_text(&a), output_text(&b));
+    assert_eq!(a.status.code(), Some(0), "first:\n{ta}\nsecond:\n{tb}");
+    assert_eq!(b.status.code(), Some(0), "first:\n{ta}\nsecond:\n{tb}");
+    assert_eq!(
+        ws.db_revisions(Component::Manager),
+        vec![chain[3].id().to_string()]
+    );
+    // One of them waited for the other and then found nothing to do.
+    let both = format!("{ta}\n{tb}");
+    assert!(
+        both.contains("another db-migrate is migrating this database; waiting"),
+        "{both}"
+    );
+    assert!(both.contains("already there: nothing to run"), "{both}");
+}
+
+#[test]
+fn a_second_run_gives_up_after_the_lock_timeout_and_changes_nothing() {
+    let chain = slow_chain("lt", 2, 3.0);
+    let ws = Workspace::new().component(Component::Manager, &chain);
+
+    let first = spawn(&ws, &["upgrade"]);
+    std::thread::sleep(Duration::from_millis(1200));
+    let started = Instant::now();
+    let out = ws
+        .cmd()
+        .args(["upgrade", "--lock-timeout", "1"])
+        .output()
+        .unwrap();
+    let waited = started.elapsed();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error: another db-migrate still holds the manager migration lock after 1s"),
+        "{text}"
+    );
+    assert!(text.contains("fix: wait for it"), "{text}");
+    assert!(waited < Duration::from_secs(5), "gave up after {waited:?}");
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", output_text(&first));
+    assert_eq!(
+        ws.db_revisions(Component::Manager),
+        vec![chain[1].id().to_string()]
+    );
+}
+
+#[test]
+fn wait_gives_up_with_the_connection_row_when_the_database_never_comes() {
+    let ws = Workspace::new().component(Component::Manager, &linear_chain("wt", 1));
+    ws.set_db_port(Component::Manager, dead_port());
+
+    let started = Instant::now();
+    let out = ws.cmd().args(["--wait", "2", "status"]).output().unwrap();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "did not wait: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        text.contains("waiting up to 2s for the database to accept connections"),
+        "{text}"
+    );
+    assert!(
+        text.contains("did not accept connections within 2s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("is PostgreSQL listening on 127.0.0.1:"),
+        "{text}"
+    );
+    assert_no_secret(&text, &ws);
+
+    // A database that is up passes at once.
+    let ws = Workspace::new().component(Component::Manager, &linear_chain("wu", 1));
+    let out = ws.cmd().args(["--wait", "30", "status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+}
+
+/// Tables of the chain that exist, as a prefix length of the chain.
+fn tables_present(ws: &Workspace, chain: &[Rev]) -> Vec<bool> {
+    chain
+        .iter()
+        .map(|r| ws.has_table(Component::Manager, &r.table()))
+        .collect()
+}
+
+#[test]
+fn interrupted_upgrades_leave_a_consistent_database_and_no_alembic_behind() {
+    // Situation: Ctrl-C (SIGINT, as a terminal sends it) at various moments of a real upgrade.
+    let chain = slow_chain("ir", 6, 0.15);
+    let ws = Workspace::new().component(Component::Manager, &chain);
+    let delays_ms = [120u64, 400, 800, 1100, 1500, 2100, 250, 950];
+    let mut stopped_alembic = 0;
+    for delay in delays_ms {
+        // Start from base each time.
+        let _ = ws.alembic(Component::Manager, &["downgrade", "base"]);
+        let child = spawn(&ws, &["upgrade"]);
+        let pid = child.id() as i32;
+        std::thread::sleep(Duration::from_millis(delay));
+        // SAFETY: kill(2) on our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGINT);
+        }
+        let out = child.wait_with_output().unwrap();
+        let text = output_text(&out);
+        let code = out.status.code();
+        assert!(
+            code == Some(130) || code == Some(0),
+            "delay {delay} ms: exit {code:?}\n{text}"
+        );
+        if code == Some(130) {
+            if text.contains("database: the database is at") {
+                stopped_alembic += 1;
+                assert!(text.contains("upgrade of manager interrupted"), "{text}");
+            }
+            // Either Alembic was running (it was stopped, and db-migrate says where the database
+            // is) or nothing was being applied at that moment.
+            assert!(
+                text.contains("database: the database is at")
+                    || text.contains("no Alembic command was running"),
+                "{text}"
+            );
+        }
+        // Consistency: the version row names exactly the last revision whose table exists.
+        let present = tables_present(&ws, &chain);
+        let applied = present.iter().take_while(|p| **p).count();
+        assert!(
+            present[applied..].iter().all(|p| !p),
+            "delay {delay}: tables {present:?}"
+        );
+        let expected: Vec<String> = if applied == 0 {
+            vec![]
+        } else {
+            vec![chain[applied - 1].id().to_string()]
+        };
+        assert_eq!(
+            ws.db_revisions(Component::Manager),
+            expected,
+            "delay {delay} ms\n{text}"
+        );
+        // No Alembic left running from this workspace.
+        let leftover = Command::new("pgrep")
+            .args(["-f", &ws.root().display().to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            leftover.stdout.is_empty(),
+            "delay {delay}: processes left: {}",
+            String::from_utf8_lossy(&leftover.stdout)
+        );
+    }
+    assert!(
+        stopped_alembic >= 3,
+        "only {stopped_alembic} of {} runs stopped a running Alembic",
+        delays_ms.len()
+    );
+}
