@@ -121,7 +121,8 @@ fn retry_with_alembic(
     verbose: bool,
     failure: Failure,
 ) -> Result<(), Failure> {
-    if engine == Engine::Native {
+    // A server that never answered within 5 s would keep Alembic waiting a minute: report it.
+    if engine == Engine::Native || failure.kind == "connection-timeout" {
         return Err(failure);
     }
     if verbose {
