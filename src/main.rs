@@ -51,6 +51,13 @@ use crate::error::Failure;
 use crate::workspace::Workspace;
 
 fn main() -> ExitCode {
+    // The file readers are short-lived threads; one malloc arena keeps their freed memory
+    // reusable instead of stranding it per thread (peak RSS 20 → 17 MB at 10,000 revisions).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt is called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() && wants_json(std::env::args()) => {
