@@ -99,6 +99,28 @@ async fn connect(
     }
 }
 
+/// The application names of the other sessions on this database (db-migrate's own excluded).
+pub async fn other_sessions(config: &tokio_postgres::Config) -> Result<Vec<String>, String> {
+    let (client, connection) = connect(config).await?;
+    let task = tokio::spawn(connection);
+    let sql = "SELECT coalesce(nullif(application_name, ''), '(unnamed)') FROM pg_stat_activity \
+               WHERE datname = current_database() AND pid <> pg_backend_pid() \
+               AND application_name NOT LIKE 'db-migrate%' ORDER BY 1";
+    let result = match client.simple_query(sql).await {
+        Ok(messages) => Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .collect()),
+        Err(e) => Err(error_text(&e)),
+    };
+    drop(client);
+    let _ = task.await;
+    result
+}
+
 /// The revisions in `alembic_version`; an absent table is a fresh database (no revisions).
 /// The error is the driver's message, for the remediation table.
 pub async fn current(config: &tokio_postgres::Config) -> Result<Vec<String>, String> {

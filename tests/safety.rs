@@ -240,3 +240,100 @@ fn interrupted_upgrades_leave_a_consistent_database_and_no_alembic_behind() {
         delays_ms.len()
     );
 }
+
+#[test]
+fn a_downgrade_shows_what_it_destroys_and_who_is_connected() {
+    // Situation: the newest migration's downgrade drops a table, drops a column in a batch and
+    // deletes rows; a web UI is connected to the database.
+    let downgrade = "op.drop_table(\"keypairs\")\n\
+                     with op.batch_alter_table(\"users\") as batch_op:\n    batch_op.drop_column(\"email\")\n\
+                     op.execute(\"DELETE FROM audit_log WHERE kind = 'keypair'\")";
+    let chain = vec![
+        rev("aa0000000001", None, "create users"),
+        rev(
+            "aa0000000002",
+            Some("aa0000000001"),
+            "add keypairs and email",
+        )
+        .upgrade_body(
+            "op.create_table(\"keypairs\", sa.Column(\"id\", sa.Integer(), primary_key=True))",
+        )
+        .downgrade_body(downgrade),
+    ];
+    let ws = Workspace::new().component(Component::Manager, &chain);
+    ws.db_at(Component::Manager, "head");
+    let pg = postgres();
+    let mut webui = Command::new("psql")
+        .args([
+            "-h",
+            &pg.socket_dir.display().to_string(),
+            "-p",
+            &pg.port.to_string(),
+            "-U",
+            "postgres",
+        ])
+        .args([
+            "-d",
+            &ws.db_name(Component::Manager),
+            "-c",
+            "SELECT pg_sleep(20)",
+        ])
+        .env("PGAPPNAME", "webui")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+
+    let out = ws.cmd().args(["downgrade", "--dry-run"]).output().unwrap();
+    let _ = webui.kill();
+    let _ = webui.wait();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let file = chain[1].file_name();
+    // Line numbers come from the file the harness wrote.
+    let src = ws.read_file(&format!(
+        "{}/{file}",
+        ws.versions_dir(Component::Manager)
+            .strip_prefix(ws.root())
+            .unwrap()
+            .display()
+    ));
+    let line_of = |needle: &str| src.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    for (needle, what) in [
+        (
+            "op.drop_table(\"keypairs\")",
+            "drops table keypairs".to_string(),
+        ),
+        (
+            "batch_op.drop_column",
+            "drops column users.email".to_string(),
+        ),
+        (
+            "DELETE FROM audit_log",
+            "executes DELETE FROM audit_log WHERE kind = 'keypair'".to_string(),
+        ),
+    ] {
+        let expected = format!("aa0000000002  {file}:{}  {what}", line_of(needle));
+        assert!(text.contains(&expected), "missing `{expected}`:\n{text}");
+    }
+    assert!(
+        text.contains("sessions 1 other connection: webui (stop them before downgrading)"),
+        "{text}"
+    );
+
+    // JSON carries the same findings.
+    let out = ws
+        .cmd()
+        .args(["--format", "json", "downgrade", "--dry-run"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ops = doc["components"][0]["destructive"].as_array().unwrap();
+    assert_eq!(ops.len(), 3, "{doc:#}");
+    assert_eq!(ops[0]["operation"], "drops table keypairs");
+    assert_eq!(
+        ws.db_revisions(Component::Manager),
+        vec!["aa0000000002".to_string()]
+    );
+}

@@ -11,7 +11,7 @@ use crate::exit_code;
 use crate::inspect::{self, relay, Inspection};
 use crate::mask;
 use crate::remediation::{self, select_flag, Context};
-use crate::render::json::{self, ComponentReport, Report, Step};
+use crate::render::json::{self, ComponentReport, Destructive, Report, Step};
 use crate::render::text;
 use crate::state::State;
 use crate::target::Target;
@@ -113,6 +113,14 @@ async fn migrate_one(
         config.label, config.ini_arg
     );
     header.push_str(&describe_plan(&before, direction, plan.as_deref()));
+    let destructive = match (direction, plan.as_deref()) {
+        (Direction::Downgrade, Some(revs)) => destructive_ops(&before, revs),
+        _ => Vec::new(),
+    };
+    header.push_str(&describe_destruction(&destructive));
+    if direction == Direction::Downgrade {
+        header.push_str(&describe_sessions(config).await);
+    }
     say(app, &header);
 
     let destination_reached = before.state != State::UnknownRevision
@@ -125,7 +133,9 @@ async fn migrate_one(
     }
     if run.dry_run {
         say(app, "  dry run: nothing was changed\n");
-        return Ok(ComponentReport::from_inspection(&before));
+        let mut report = ComponentReport::from_inspection(&before);
+        report.destructive = destructive;
+        return Ok(report);
     }
     if direction == Direction::Downgrade {
         confirm(config, target, yes)?;
@@ -213,7 +223,58 @@ async fn migrate_one(
     }
     let mut report = ComponentReport::from_inspection(&after);
     report.applied = steps;
+    report.destructive = destructive;
     Ok(report)
+}
+
+/// What the downgrade() of each revision to revert destroys, with file and line.
+fn destructive_ops(i: &Inspection, revs: &[usize]) -> Vec<Destructive> {
+    revs.iter()
+        .flat_map(|&r| {
+            let rev = i.graph.rev(r);
+            let path = rev.path.clone().unwrap_or_default();
+            crate::revisions::destructive::in_file(std::path::Path::new(&path))
+                .into_iter()
+                .map(move |f| Destructive {
+                    revision: rev.id.clone(),
+                    file: path.clone(),
+                    line: f.line,
+                    operation: f.operation,
+                })
+        })
+        .collect()
+}
+
+fn describe_destruction(ops: &[Destructive]) -> String {
+    let mut out = String::new();
+    for (n, op) in ops.iter().enumerate() {
+        let label = if n == 0 { "destroys" } else { "" };
+        let file = std::path::Path::new(&op.file)
+            .file_name()
+            .map_or(op.file.clone(), |f| f.to_string_lossy().into_owned());
+        out.push_str(&format!(
+            "  {label:<8} {}  {file}:{}  {}\n",
+            op.revision, op.line, op.operation
+        ));
+    }
+    out
+}
+
+/// Other sessions on the database (stop them before a downgrade), when it can be asked natively.
+async fn describe_sessions(config: &Config) -> String {
+    let Some(pg) = config.url.as_ref().and_then(|u| db::connect_config(u).ok()) else {
+        return String::new();
+    };
+    match db::other_sessions(&pg).await {
+        Ok(names) if names.is_empty() => "  sessions none besides db-migrate\n".to_owned(),
+        Ok(names) => format!(
+            "  sessions {} other connection{}: {} (stop them before downgrading)\n",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        ),
+        Err(_) => String::new(),
+    }
 }
 
 /// Take the component's migration lock (PostgreSQL databases only), waiting up to --lock-timeout.

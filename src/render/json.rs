@@ -26,11 +26,22 @@ pub struct ComponentReport {
     pub pending_revisions: Vec<Revision>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+    /// What the reverted revisions' downgrade() destroys (downgrades only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub destructive: Vec<Destructive>,
     /// Steps Alembic ran (upgrade/downgrade), in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub applied: Vec<Step>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Destructive {
+    pub revision: String,
+    pub file: String,
+    pub line: usize,
+    pub operation: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +68,7 @@ impl ComponentReport {
                 .collect(),
             pending_revisions: i.pending.iter().map(|&p| i.graph.rev(p).clone()).collect(),
             next: Some(next_step(i)),
+            destructive: Vec::new(),
             applied: Vec::new(),
             error: None,
         }
@@ -73,6 +85,7 @@ impl ComponentReport {
             pending: Vec::new(),
             pending_revisions: Vec::new(),
             next: None,
+            destructive: Vec::new(),
             applied: Vec::new(),
             error: Some(failure.clone()),
         }

@@ -1,5 +1,6 @@
 //! The native side of the revision graph: revision files read statically, no Python run.
 
+pub mod destructive;
 pub mod locate;
 pub mod reader;
 pub mod tokenize;
