@@ -54,6 +54,10 @@ pub struct RunArgs {
     /// Print the plan and exit without touching the database.
     #[arg(long)]
     pub dry_run: bool,
+    /// pg_dump -Fc the database first (`--backup=PATH`, or .db-migrate/backups/<component>-<revision>-<time>.dump);
+    /// a failed backup stops the run before anything changes.
+    #[arg(long, value_name = "PATH", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub backup: Option<String>,
     /// Give up after SECS when another db-migrate holds this database's migration lock.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub lock_timeout: u64,

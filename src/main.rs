@@ -23,6 +23,7 @@ macro_rules! outln {
 }
 
 mod alembic;
+mod backup;
 mod cli;
 mod commands;
 mod component;

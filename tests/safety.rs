@@ -337,3 +337,96 @@ fn a_downgrade_shows_what_it_destroys_and_who_is_connected() {
         vec!["aa0000000002".to_string()]
     );
 }
+
+#[test]
+fn backup_before_a_downgrade_is_a_private_restorable_dump() {
+    let chain = linear_chain("bk", 2);
+    let ws = Workspace::new().component(Component::Manager, &chain);
+    ws.db_at(Component::Manager, "head");
+
+    let out = ws
+        .cmd()
+        .args(["downgrade", "-1", "--yes", "--backup"])
+        .output()
+        .unwrap();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_no_secret(&text, &ws);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("backup "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let path = std::path::PathBuf::from(line.trim_start().trim_start_matches("backup").trim());
+    assert!(
+        path.starts_with(ws.root().join(".db-migrate/backups")),
+        "{}",
+        path.display()
+    );
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with(&format!("manager-{}-", chain[1].id())) && name.ends_with(".dump"),
+        "{name}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        text.contains("restore  pg_restore --clean --if-exists"),
+        "{text}"
+    );
+    // It is a real custom-format dump holding the table the downgrade dropped.
+    let list = Command::new("pg_restore")
+        .arg("--list")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(list.status.success(), "{}", output_text(&list));
+    assert!(String::from_utf8_lossy(&list.stdout).contains(&chain[1].table()));
+    assert_eq!(
+        ws.db_revisions(Component::Manager),
+        vec![chain[0].id().to_string()]
+    );
+}
+
+#[test]
+fn a_backup_that_cannot_be_made_stops_the_downgrade() {
+    let chain = linear_chain("bf", 2);
+    let ws = Workspace::new().component(Component::Manager, &chain);
+    ws.db_at(Component::Manager, "head");
+    let head = vec![chain[1].id().to_string()];
+
+    // A path under a regular file cannot be created.
+    ws.write_file("not-a-dir", "x");
+    let out = ws
+        .cmd()
+        .args(["downgrade", "--yes", "--backup=not-a-dir/b.dump"])
+        .output()
+        .unwrap();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("error: cannot write the backup to"), "{text}");
+    assert!(
+        text.contains("database: unchanged: the migration did not start"),
+        "{text}"
+    );
+    assert_eq!(ws.db_revisions(Component::Manager), head);
+
+    // No pg_dump.
+    let out = ws
+        .cmd()
+        .env("DB_MIGRATE_PG_DUMP", "/nonexistent/pg_dump")
+        .args(["downgrade", "--yes", "--backup"])
+        .output()
+        .unwrap();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("--backup needs pg_dump")
+            && text.contains("apt-get install postgresql-client"),
+        "{text}"
+    );
+    assert_eq!(ws.db_revisions(Component::Manager), head);
+    assert!(ws.has_table(Component::Manager, &chain[1].table()));
+}

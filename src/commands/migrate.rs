@@ -140,6 +140,19 @@ async fn migrate_one(
     if direction == Direction::Downgrade {
         confirm(config, target, yes)?;
     }
+    if let Some(requested) = &run.backup {
+        let requested = Some(std::path::Path::new(requested)).filter(|p| !p.as_os_str().is_empty());
+        let at = before.current.join("+");
+        let backup = crate::backup::dump(config, &at, requested)?;
+        say(
+            app,
+            &format!(
+                "  backup   {}\n  restore  {}\n",
+                backup.path.display(),
+                backup.restore
+            ),
+        );
+    }
 
     let mut steps: Vec<Step> = Vec::new();
     let mut on_line = relay(app.verbose, &config.label, verb);
