@@ -101,49 +101,42 @@ async fn connect(
 
 /// The application names of the other sessions on this database (db-migrate's own excluded).
 pub async fn other_sessions(config: &tokio_postgres::Config) -> Result<Vec<String>, String> {
-    let (client, connection) = connect(config).await?;
-    let task = tokio::spawn(connection);
     let sql = "SELECT coalesce(nullif(application_name, ''), '(unnamed)') FROM pg_stat_activity \
                WHERE datname = current_database() AND pid <> pg_backend_pid() \
                AND application_name NOT LIKE 'db-migrate%' ORDER BY 1";
-    let result = match client.simple_query(sql).await {
-        Ok(messages) => Ok(messages
-            .iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
-                _ => None,
-            })
-            .collect()),
-        Err(e) => Err(error_text(&e)),
-    };
-    drop(client);
-    let _ = task.await;
-    result
+    first_column(config, sql).await?.map_err(|e| error_text(&e))
 }
 
 /// The revisions in `alembic_version`; an absent table is a fresh database (no revisions).
 /// The error is the driver's message, for the remediation table.
 pub async fn current(config: &tokio_postgres::Config) -> Result<Vec<String>, String> {
+    match first_column(config, "SELECT version_num FROM alembic_version").await? {
+        Ok(rows) => Ok(rows),
+        Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(Vec::new()),
+        Err(e) => Err(error_text(&e)),
+    }
+}
+
+/// Connect, run one query over the simple protocol (one round trip, no prepared statement) and
+/// return its first column. The outer error is the connection's, the inner one the query's.
+async fn first_column(
+    config: &tokio_postgres::Config,
+    sql: &str,
+) -> Result<Result<Vec<String>, tokio_postgres::Error>, String> {
     let (client, connection) = connect(config).await?;
     let task = tokio::spawn(connection);
-    // One round trip: the simple query protocol, no prepared statement.
-    let result = match client
-        .simple_query("SELECT version_num FROM alembic_version")
-        .await
-    {
-        Ok(messages) => Ok(messages
+    let rows = client.simple_query(sql).await.map(|messages| {
+        messages
             .iter()
             .filter_map(|m| match m {
                 SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
                 _ => None,
             })
-            .collect()),
-        Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(Vec::new()),
-        Err(e) => Err(error_text(&e)),
-    };
+            .collect()
+    });
     drop(client);
     let _ = task.await;
-    result
+    Ok(rows)
 }
 
 /// Try to connect until it works or `limit` passes, backing off from 100 ms to 2 s. Calls

@@ -99,17 +99,7 @@ pub async fn inspect(
         current_alembic(ws, config, verbose)
     );
     let graph = graph?;
-    let current = current.map_err(|output| {
-        remediation::diagnose(
-            "current",
-            &output,
-            &Context {
-                config,
-                target: None,
-                graph: Some(&graph),
-            },
-        )
-    })?;
+    let current = current.map_err(|output| diagnose_current(config, &graph, &output))?;
     Ok(classified(config, graph, current, Engine::Alembic))
 }
 
@@ -160,26 +150,29 @@ pub async fn refresh(
 ) -> Result<Inspection, Failure> {
     let config = &inspection.config;
     let graph = inspection.graph.clone();
-    let current = match inspection.engine {
-        Engine::Native => match current_native(config).await? {
-            Native::Done(c) => c,
-            Native::Fallback(_) => unreachable!("the native engine was chosen for this config"),
-        },
-        _ => current_alembic(ws, config, verbose)
+    let native = match inspection.engine {
+        Engine::Native => current_native(config).await?,
+        _ => Native::Fallback(String::new()),
+    };
+    let current = match native {
+        Native::Done(current) => current,
+        Native::Fallback(_) => current_alembic(ws, config, verbose)
             .await
-            .map_err(|output| {
-                remediation::diagnose(
-                    "current",
-                    &output,
-                    &Context {
-                        config,
-                        target: None,
-                        graph: Some(&graph),
-                    },
-                )
-            })?,
+            .map_err(|output| diagnose_current(config, &graph, &output))?,
     };
     Ok(classified(config, graph, current, inspection.engine))
+}
+
+fn diagnose_current(config: &Config, graph: &Graph, output: &alembic::Output) -> Failure {
+    remediation::diagnose(
+        "current",
+        output,
+        &Context {
+            config,
+            target: None,
+            graph: Some(graph),
+        },
+    )
 }
 
 fn classified(
