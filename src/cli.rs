@@ -54,6 +54,10 @@ pub struct RunArgs {
     /// Print the plan and exit without touching the database.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print the SQL of the plan (Alembic's offline mode) instead of running it; stdout carries
+    /// only the SQL, the plan goes to stderr.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub sql: bool,
     /// pg_dump -Fc the database first (`--backup=PATH`, or .db-migrate/backups/<component>-<revision>-<time>.dump);
     /// a failed backup stops the run before anything changes.
     #[arg(long, value_name = "PATH", num_args = 0..=1, require_equals = true, default_missing_value = "")]

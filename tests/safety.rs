@@ -430,3 +430,57 @@ fn a_backup_that_cannot_be_made_stops_the_downgrade() {
     assert_eq!(ws.db_revisions(Component::Manager), head);
     assert!(ws.has_table(Component::Manager, &chain[1].table()));
 }
+
+#[test]
+fn sql_prints_the_offline_sql_of_the_plan_and_changes_nothing() {
+    let chain = linear_chain("sq", 3);
+    let ws = Workspace::new().component(Component::Manager, &chain);
+    ws.db_at(Component::Manager, chain[0].id());
+
+    // Upgrade: only the pending revisions, from where the database is.
+    let out = ws.cmd().args(["upgrade", "--sql"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    assert!(
+        stdout.contains(&format!("CREATE TABLE {}", chain[1].table())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("CREATE TABLE {}", chain[2].table())),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(&format!("CREATE TABLE {}", chain[0].table())),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("plan "),
+        "the plan goes to stderr: {stdout}"
+    );
+    assert_eq!(
+        ws.db_revisions(Component::Manager),
+        vec![chain[0].id().to_string()]
+    );
+    assert!(!ws.has_table(Component::Manager, &chain[1].table()));
+
+    // Downgrade: db-migrate builds the from:to range Alembic's offline mode needs; no --yes
+    // is needed because nothing runs.
+    ws.db_at(Component::Manager, chain[2].id());
+    let out = ws
+        .cmd()
+        .args(["downgrade", "-1", "--sql"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    assert!(
+        stdout.contains(&format!("DROP TABLE {}", chain[2].table())),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(&format!("DROP TABLE {}", chain[1].table())),
+        "{stdout}"
+    );
+    assert!(ws.has_table(Component::Manager, &chain[2].table()));
+    assert_no_secret(&output_text(&out), &ws);
+}

@@ -100,7 +100,7 @@ async fn migrate_one(
 ) -> Result<ComponentReport, Failure> {
     // One at a time: held (on its own connection) from planning until the final re-check, so a
     // second db-migrate waits here and then plans against what the first one left.
-    let _lock = if run.dry_run {
+    let _lock = if run.dry_run || run.sql {
         None
     } else {
         lock(app, config, run).await?
@@ -121,7 +121,11 @@ async fn migrate_one(
     if direction == Direction::Downgrade {
         header.push_str(&describe_sessions(config).await);
     }
-    say(app, &header);
+    if run.sql {
+        eprint!("{}", mask::mask(&header));
+    } else {
+        say(app, &header);
+    }
 
     let destination_reached = before.state != State::UnknownRevision
         && plan.as_deref().is_some_and(|p| p.is_empty())
@@ -130,6 +134,9 @@ async fn migrate_one(
         say(app, "  already there: nothing to run\n");
         say(app, &text::status(&before));
         return Ok(ComponentReport::from_inspection(&before));
+    }
+    if run.sql {
+        return offline_sql(app, &before, direction, target).await;
     }
     if run.dry_run {
         say(app, "  dry run: nothing was changed\n");
@@ -238,6 +245,69 @@ async fn migrate_one(
     report.applied = steps;
     report.destructive = destructive;
     Ok(report)
+}
+
+/// `--sql`: Alembic's offline mode from where the database is to the planned destination
+/// (`upgrade from:to --sql`; a downgrade always needs the range). Nothing is connected to.
+async fn offline_sql(
+    app: &App,
+    before: &Inspection,
+    direction: Direction,
+    target: &Target,
+) -> Result<ComponentReport, Failure> {
+    let config = &before.config;
+    let usage = |why: &str| {
+        Failure::usage(
+            "offline-range",
+            format!("--sql cannot build the range for {}: {why}", config.label),
+            "give an explicit revision as the target, or run without --sql",
+        )
+    };
+    if app.format == Format::Json {
+        return Err(Failure::usage(
+            "offline-json",
+            "--sql prints SQL, not JSON",
+            "drop --format json (or --sql)",
+        ));
+    }
+    if before.current.len() > 1 {
+        return Err(usage("the database is at several revisions"));
+    }
+    let destination = match before.graph.destination(&before.current_indices(), target) {
+        Some(d) if d.is_empty() => "base".to_owned(),
+        Some(d) if d.len() == 1 => before.graph.rev(d[0]).id.clone(),
+        Some(_) => return Err(usage("the destination is several revisions")),
+        None if target.relative.is_none() => target.as_str().to_owned(),
+        None => return Err(usage("the relative target is ambiguous here")),
+    };
+    let range = match (before.current.first(), direction) {
+        (Some(from), _) => format!("{from}:{destination}"),
+        (None, Direction::Upgrade) => destination,
+        (None, Direction::Downgrade) => {
+            return Err(usage("the database has no revision to downgrade from"))
+        }
+    };
+    let verb = direction.verb();
+    let mut on_line = relay(app.verbose, &config.label, verb);
+    let output = alembic::run(&app.ws, config, &[verb, &range, "--sql"], |stream, line| {
+        on_line(stream, line);
+        if stream == alembic::Stream::Stdout {
+            outln!("{}", mask::mask(line));
+        }
+    })
+    .await?;
+    if !output.success() {
+        return Err(remediation::diagnose(
+            verb,
+            &output,
+            &Context {
+                config,
+                target: Some(target),
+                graph: Some(&before.graph),
+            },
+        ));
+    }
+    Ok(ComponentReport::from_inspection(before))
 }
 
 /// What the downgrade() of each revision to revert destroys, with file and line.
