@@ -54,6 +54,9 @@ pub struct RunArgs {
     /// Print the plan and exit without touching the database.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print only errors and the final state.
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Print the SQL of the plan (Alembic's offline mode) instead of running it; stdout carries
     /// only the SQL, the plan goes to stderr.
     #[arg(long, conflicts_with = "dry_run")]

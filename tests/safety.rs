@@ -484,3 +484,39 @@ fn sql_prints_the_offline_sql_of_the_plan_and_changes_nothing() {
     assert!(ws.has_table(Component::Manager, &chain[2].table()));
     assert_no_secret(&output_text(&out), &ws);
 }
+
+#[test]
+fn quiet_prints_only_the_final_state() {
+    let chain = linear_chain("qq", 2);
+    let ws = Workspace::new().component(Component::Manager, &chain);
+
+    let out = ws.cmd().args(["upgrade", "-q"]).output().unwrap();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "manager (alembic.ini): up-to-date\n  current  {h}\n  head     {h}\n  pending  0\n  next     nothing to do\n",
+            h = chain[1].id()
+        )
+    );
+    assert!(out.stderr.is_empty(), "{text}");
+    assert_eq!(
+        ws.db_revisions(Component::Manager),
+        vec![chain[1].id().to_string()]
+    );
+
+    // Errors still show.
+    let out = ws
+        .cmd()
+        .args(["upgrade", "-q", "ffffffffffff"])
+        .output()
+        .unwrap();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("error: manager has no revision 'ffffffffffff'"),
+        "{text}"
+    );
+}

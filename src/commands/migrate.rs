@@ -90,6 +90,13 @@ fn say(app: &App, text: &str) {
     }
 }
 
+/// Plan, steps and notes: everything but errors and the final state, which `-q` keeps.
+fn detail(run: &RunArgs, app: &App, text: &str) {
+    if !run.quiet {
+        say(app, text);
+    }
+}
+
 async fn migrate_one(
     app: &App,
     config: &Config,
@@ -124,14 +131,14 @@ async fn migrate_one(
     if run.sql {
         eprint!("{}", mask::mask(&header));
     } else {
-        say(app, &header);
+        detail(run, app, &header);
     }
 
     let destination_reached = before.state != State::UnknownRevision
         && plan.as_deref().is_some_and(|p| p.is_empty())
         && at_destination(&before, target);
     if destination_reached {
-        say(app, "  already there: nothing to run\n");
+        detail(run, app, "  already there: nothing to run\n");
         say(app, &text::status(&before));
         return Ok(ComponentReport::from_inspection(&before));
     }
@@ -139,7 +146,7 @@ async fn migrate_one(
         return offline_sql(app, &before, direction, target).await;
     }
     if run.dry_run {
-        say(app, "  dry run: nothing was changed\n");
+        detail(run, app, "  dry run: nothing was changed\n");
         let mut report = ComponentReport::from_inspection(&before);
         report.destructive = destructive;
         return Ok(report);
@@ -151,7 +158,8 @@ async fn migrate_one(
         let requested = Some(std::path::Path::new(requested)).filter(|p| !p.as_os_str().is_empty());
         let at = before.current.join("+");
         let backup = crate::backup::dump(config, &at, requested)?;
-        say(
+        detail(
+            run,
             app,
             &format!(
                 "  backup   {}\n  restore  {}\n",
@@ -173,7 +181,8 @@ async fn migrate_one(
                     ids.join(",")
                 }
             };
-            say(
+            detail(
+                run,
                 app,
                 &format!(
                     "  {:<9} {} -> {}  {}\n",
@@ -232,7 +241,8 @@ async fn migrate_one(
     say(app, &text::status(&after));
     if direction == Direction::Upgrade && !steps.is_empty() {
         if let Some(component) = config.component {
-            say(
+            detail(
+                run,
                 app,
                 &format!(
                     "  restart  {} to pick up the new schema\n",
@@ -380,6 +390,9 @@ async fn lock(
     };
     let key = db::lock_key(url.database.as_deref().unwrap_or_default(), &config.label);
     let waiting = || {
+        if run.quiet {
+            return;
+        }
         eprintln!(
             "{}: another db-migrate is migrating this database; waiting up to {}s for it to finish…",
             config.label, run.lock_timeout
