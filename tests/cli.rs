@@ -6,7 +6,6 @@ mod harness;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use harness::*;
 use serde_json::Value;
@@ -14,30 +13,6 @@ use Component::Manager;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (local to this file).
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    shown: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.shown))
-    }
-}
-
-fn run(cmd: &mut assert_cmd::Command) -> Run {
-    let out: Output = cmd.output().expect("run db-migrate");
-    Run {
-        code: out.status.code(),
-        stdout: stdout_of(&out),
-        stderr: stderr_of(&out),
-        shown: output_text(&out),
-    }
-}
 
 /// The binary in `dir` (no workspace needed), with the same clean environment as `ws.cmd()`.
 fn bare_cmd(dir: &Path) -> assert_cmd::Command {
@@ -48,13 +23,6 @@ fn bare_cmd(dir: &Path) -> assert_cmd::Command {
         .env_remove("VIRTUAL_ENV")
         .env("NO_COLOR", "1");
     cmd
-}
-
-/// `db-migrate <args>` in the workspace root; asserts no password leaked.
-fn db_migrate(ws: &Workspace, args: &[&str]) -> Run {
-    let r = run(ws.cmd().args(args));
-    assert_no_secret(&r.shown, ws);
-    r
 }
 
 /// Replace `./py` with one that appends its arguments to `py-launches.log` at the root, then

@@ -5,7 +5,6 @@
 mod harness;
 
 use std::collections::BTreeSet;
-use std::process::Output;
 
 use harness::*;
 use serde_json::{json, Value};
@@ -13,61 +12,6 @@ use Component::{Accountmgr, Appproxy, Manager};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (local to this file).
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    shown: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.shown))
-    }
-}
-
-/// `db-migrate <args>` in the workspace root; asserts no password leaked.
-fn db_migrate(ws: &Workspace, args: &[&str]) -> Run {
-    let out: Output = ws.cmd().args(args).output().expect("run db-migrate");
-    let r = Run {
-        code: out.status.code(),
-        stdout: stdout_of(&out),
-        stderr: stderr_of(&out),
-        shown: output_text(&out),
-    };
-    assert_no_secret(&r.shown, ws);
-    r
-}
-
-fn component_json(doc: &Value, component: Component) -> &Value {
-    doc["components"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no components array: {doc:#}"))
-        .iter()
-        .find(|c| c["component"] == component.name())
-        .unwrap_or_else(|| panic!("{} missing from {doc:#}", component.name()))
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("not an array: {v}"))
-        .iter()
-        .map(|s| {
-            s.as_str()
-                .unwrap_or_else(|| panic!("not a string: {s}"))
-                .to_owned()
-        })
-        .collect()
-}
-
-fn file_of(ws: &Workspace, c: Component, r: &Rev) -> String {
-    ws.versions_dir(c)
-        .join(r.file_name())
-        .to_string_lossy()
-        .into_owned()
-}
 
 // The manager's history: two branches from A (B, and C labelled `x`), merged by D, then E.
 const A: &str = "3f2a1c9d0b7e";

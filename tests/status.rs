@@ -6,7 +6,6 @@
 mod harness;
 
 use std::collections::BTreeSet;
-use std::process::Output;
 
 use harness::*;
 use serde_json::{json, Value};
@@ -14,38 +13,6 @@ use Component::{Accountmgr, Appproxy, Manager};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (local to this file).
-
-/// A finished db-migrate run.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    shown: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.shown))
-    }
-}
-
-fn run(cmd: &mut assert_cmd::Command) -> Run {
-    let out: Output = cmd.output().expect("run db-migrate");
-    Run {
-        code: out.status.code(),
-        stdout: stdout_of(&out),
-        stderr: stderr_of(&out),
-        shown: output_text(&out),
-    }
-}
-
-/// `db-migrate <args>` in the workspace root; asserts no password leaked.
-fn db_migrate(ws: &Workspace, args: &[&str]) -> Run {
-    let r = run(ws.cmd().args(args));
-    assert_no_secret(&r.shown, ws);
-    r
-}
 
 /// The status block of `component` in text output: its header line up to the next blank line.
 fn block(stdout: &str, component: Component) -> String {
@@ -64,28 +31,6 @@ fn block(stdout: &str, component: Component) -> String {
         out.push('\n');
     }
     out
-}
-
-/// The object of `component` in a JSON report's `components`.
-fn component_json(doc: &Value, component: Component) -> &Value {
-    doc["components"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no components array: {doc:#}"))
-        .iter()
-        .find(|c| c["component"] == component.name())
-        .unwrap_or_else(|| panic!("{} missing from {doc:#}", component.name()))
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("not an array: {v}"))
-        .iter()
-        .map(|s| {
-            s.as_str()
-                .unwrap_or_else(|| panic!("not a string: {s}"))
-                .to_owned()
-        })
-        .collect()
 }
 
 fn components_listed(doc: &Value) -> Vec<String> {
@@ -121,13 +66,6 @@ fn three_components() -> Workspace {
         .component(Manager, &chain_of(Manager))
         .component(Accountmgr, &chain_of(Accountmgr))
         .component(Appproxy, &chain_of(Appproxy))
-}
-
-fn file_of(ws: &Workspace, c: Component, r: &Rev) -> String {
-    ws.versions_dir(c)
-        .join(r.file_name())
-        .to_string_lossy()
-        .into_owned()
 }
 
 // ---------------------------------------------------------------------------------------------

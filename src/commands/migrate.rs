@@ -219,15 +219,7 @@ async fn migrate_one(
         return Err(failure);
     }
     if !output.success() {
-        let mut failure = remediation::diagnose(
-            verb,
-            &output,
-            &Context {
-                config,
-                target: Some(target),
-                graph: Some(&before.graph),
-            },
-        );
+        let mut failure = diagnose_run(&before, verb, target, &output);
         failure.database = Some(match &after {
             Ok(i) if i.current == before.current => {
                 format!("still at {} (nothing was changed)", describe_current(i))
@@ -307,17 +299,27 @@ async fn offline_sql(
     })
     .await?;
     if !output.success() {
-        return Err(remediation::diagnose(
-            verb,
-            &output,
-            &Context {
-                config,
-                target: Some(target),
-                graph: Some(&before.graph),
-            },
-        ));
+        return Err(diagnose_run(before, verb, target, &output));
     }
     Ok(ComponentReport::from_inspection(before))
+}
+
+/// Explain a failed `alembic upgrade|downgrade` with what the plan knew.
+fn diagnose_run(
+    before: &Inspection,
+    verb: &str,
+    target: &Target,
+    output: &alembic::Output,
+) -> Failure {
+    remediation::diagnose(
+        verb,
+        output,
+        &Context {
+            config: &before.config,
+            target: Some(target),
+            graph: Some(&before.graph),
+        },
+    )
 }
 
 /// What the downgrade() of each revision to revert destroys, with file and line.

@@ -16,12 +16,14 @@
 
 mod postgres;
 mod revision;
+mod run;
 mod util;
 mod venv;
 mod workspace;
 
 pub use postgres::{dead_port, find_pg_bin_dir, postgres, Postgres};
 pub use revision::{base36_chain, ids, linear_chain, merge, rev, rev_id, slug, Rev, RevStyle};
+pub use run::{component_json, db_migrate, file_of, run, strings, Run};
 pub use util::{output_text, random_alnum, stderr_of, stdout_of};
 pub use venv::{requirements_file, target_dir, venv, venv_python};
 pub use workspace::{
