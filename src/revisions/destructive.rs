@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::tokenize::{for_each_line, Line, Tok};
+use super::tokenize::{for_each_line, Flow, Line, Tok};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -35,8 +35,15 @@ pub fn in_downgrade(src: &[u8]) -> Vec<Finding> {
             if starts_def && line.tokens.iter().any(|t| t.is_name("downgrade")) {
                 body_of = Some(line.indent);
                 batch.clear();
+                return Flow::Next;
             }
-            return true;
+            // Other functions (upgrade) and classes: nothing to report there.
+            let opens_block = starts_def || line.tokens.first().is_some_and(|t| t.is_name("class"));
+            return if opens_block {
+                Flow::SkipBlock
+            } else {
+                Flow::Next
+            };
         }
         batch.retain(|(_, _, indent)| line.indent > *indent);
         if let Some(alias) = batch_alias(line) {
@@ -46,7 +53,7 @@ pub fn in_downgrade(src: &[u8]) -> Vec<Finding> {
             line: line.lineno,
             operation,
         }));
-        true
+        Flow::Next
     });
     findings
 }

@@ -52,9 +52,28 @@ pub fn read_all(ini: &Ini, root: &Path) -> Result<Vec<Revision>, ReadError> {
 
 fn read_files(files: &[std::path::PathBuf]) -> Result<Vec<Revision>, ReadError> {
     let mut revisions = Vec::with_capacity(files.len());
+    // One buffer for every file, and each file opened relative to its already open directory:
+    // the kernel then walks one path component per file instead of the whole path.
+    let mut src = Vec::with_capacity(64 * 1024);
+    let mut dir: Option<(&Path, std::fs::File)> = None;
     for file in files {
-        let src = std::fs::read(file)
-            .map_err(|e| ReadError::NotStatic(format!("cannot read {}: {e}", file.display())))?;
+        let cannot_read = |e: std::io::Error| {
+            ReadError::NotStatic(format!("cannot read {}: {e}", file.display()))
+        };
+        let (parent, name) = match (file.parent(), file.file_name()) {
+            (Some(parent), Some(name)) => (parent, name),
+            _ => return Err(cannot_read(std::io::ErrorKind::InvalidInput.into())),
+        };
+        if dir.as_ref().is_none_or(|(open, _)| *open != parent) {
+            dir = Some((parent, std::fs::File::open(parent).map_err(cannot_read)?));
+        }
+        let Some((_, handle)) = &dir else {
+            unreachable!("opened just above")
+        };
+        src.clear();
+        open_in(handle, name)
+            .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut src))
+            .map_err(cannot_read)?;
         match reader::read_file(file, &src) {
             reader::Read::Revision(r) => revisions.push(r),
             reader::Read::NotStatic(why) => return Err(ReadError::NotStatic(why)),
@@ -62,4 +81,25 @@ fn read_files(files: &[std::path::PathBuf]) -> Result<Vec<Revision>, ReadError> 
         }
     }
     Ok(revisions)
+}
+
+/// `openat(2)`: open `name` inside the directory `dir` for reading.
+fn open_in(dir: &std::fs::File, name: &std::ffi::OsStr) -> std::io::Result<std::fs::File> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(name.as_bytes())?;
+    // SAFETY: `name` is a NUL-terminated string and `dir` an open descriptor, both alive for the
+    // whole call.
+    let fd = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by openat and nothing else owns it.
+    Ok(unsafe { std::fs::File::from_raw_fd(fd) })
 }

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::tokenize::{for_each_line, Line, Tok};
+use super::tokenize::{for_each_line, Flow, Line, Tok};
 use crate::graph::Revision;
 
 /// Alembic's fallback for files without `revision`: a hex file name is the id.
@@ -40,22 +40,14 @@ pub fn read_file(path: &Path, src: &[u8]) -> Read {
     let mut values: [Option<Value>; 4] = Default::default();
     let mut doc: Option<Option<String>> = None;
     let mut not_static: Option<String> = None;
-    // Function and class bodies don't run at import: their assignments are local.
-    let mut body_of: Option<usize> = None;
     let tokenized = for_each_line(src, |line| {
         if doc.is_none() {
             doc = Some(docstring(line));
         }
-        if let Some(indent) = body_of {
-            if line.indent > indent {
-                return true;
-            }
-            body_of = None;
-        }
+        // Function and class bodies don't run at import: their assignments are local.
         let first = line.tokens[0];
         if first.is_name("def") || first.is_name("class") || first.is_name("async") {
-            body_of = Some(line.indent);
-            return true;
+            return Flow::SkipBlock;
         }
         if let Some(field) = unpacking_target(&line.tokens) {
             not_static = Some(format!(
@@ -63,10 +55,10 @@ pub fn read_file(path: &Path, src: &[u8]) -> Read {
                 path.display(),
                 line.lineno
             ));
-            return false;
+            return Flow::Stop;
         }
         let Some((targets, value)) = split_assignment(&line.tokens) else {
-            return true;
+            return Flow::Next;
         };
         for target in targets {
             let Some(slot) = FIELDS.iter().position(|f| f.as_bytes() == target) else {
@@ -79,7 +71,7 @@ pub fn read_file(path: &Path, src: &[u8]) -> Read {
                     path.display(),
                     line.lineno
                 ));
-                return false;
+                return Flow::Stop;
             }
             match parse_value(value) {
                 Some(v) => values[slot] = Some(v),
@@ -89,11 +81,11 @@ pub fn read_file(path: &Path, src: &[u8]) -> Read {
                         path.display(),
                         line.lineno
                     ));
-                    return false;
+                    return Flow::Stop;
                 }
             }
         }
-        true
+        Flow::Next
     });
     if let Err(e) = tokenized {
         return Read::NotStatic(format!("{}:{}: {}", path.display(), e.lineno, e.message));
