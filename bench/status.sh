@@ -14,42 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
-need=()
-command -v hyperfine >/dev/null || need+=(hyperfine)
-[[ -x /usr/bin/time ]] || need+=(time)
-compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
-if ((${#need[@]})); then
-  if [[ $(id -u) -eq 0 ]]; then apt-get update -qq && apt-get install -y -qq "${need[@]}" >&2
-  else echo "bench: install ${need[*]} first" >&2; exit 1; fi
-fi
-
-cargo build --release --quiet
-bin=$repo/target/release/db-migrate
-
-work=$(mktemp -d /tmp/db-migrate-bench.XXXXXX)
-chmod 755 "$work"
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-as_pg=()
-if [[ $(id -u) -eq 0 ]]; then as_pg=(runuser -u postgres --); fi
-pw=bench-$RANDOM$RANDOM
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$work/pg"
-echo "$pw" >"$work/pg/pw"
-[[ $(id -u) -eq 0 ]] && chown -R postgres "$work/pg"
-cleanup() {
-  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg/data" -m fast stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"${as_pg[@]}" "$pgbin/initdb" -D "$work/pg/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 --pwfile="$work/pg/pw" >/dev/null
-"${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg/data" -o "-p $port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off" -l "$work/pg/log" -w start >/dev/null
-
-# The same pinned Alembic the tests use.
-venv=$work/venv
-python3 -m venv "$venv"
-"$venv/bin/pip" install -q -r tests/python/requirements.txt
-
-url=postgresql+asyncpg://postgres:$pw@127.0.0.1:$port/
+source bench/common.sh
 for n in 556 10000; do
   ws=$work/ws$n
   python3 bench/make_workspace.py "$ws" "$n" "$venv/bin/python" "$url"
@@ -67,12 +32,16 @@ done
 
 (cd "$work/ws556" && "$bin" status) | head -4
 
+# The floor for --all on this machine: three PostgreSQL connections at once against one (psql).
+one_psql="PGPASSWORD=$pw psql -X -q -h 127.0.0.1 -p $port -U postgres -c 'SELECT 1' -o /dev/null -d"
 json=$work/hyperfine.json
 hyperfine --warmup 2 --runs 10 --export-json "$json" --style basic \
   -n native-556 "cd $work/ws556 && $bin status" \
   -n alembic-current+heads-556 "cd $work/ws556 && ./py -m alembic -c alembic.ini current && ./py -m alembic -c alembic.ini heads" \
   -n native-all-556 "cd $work/ws556 && $bin status --all" \
-  -n native-10000 "cd $work/ws10000 && $bin status" >&2
+  -n native-10000 "cd $work/ws10000 && $bin status" \
+  -n psql-one-connection "$one_psql ws556_manager" \
+  -n psql-three-connections "$one_psql ws556_manager & $one_psql ws556_accountmgr & $one_psql ws556_appproxy & wait" >&2
 
 rss_kb=$(cd "$work/ws10000" && /usr/bin/time -f %M "$bin" status 2>&1 >/dev/null | tail -n 1)
 
@@ -87,10 +56,12 @@ rows = [
     ("status 10,000 / status 556", m("native-10000") / m("native-556"), "<= 25", lambda v: v <= 25),
     ("peak RSS, status at 10,000 (MB)", rss_mb, "<= 20", lambda v: v <= 20),
 ]
+floor = m("psql-three-connections") / m("psql-one-connection")
 print()
 for name in runs:
     print(f"  {name:<28} {m(name)*1000:9.1f} ms ± {runs[name]['stddev']*1000:.1f}")
 print()
 for label, value, target, ok in rows:
     print(f"  {label:<45} {value:8.2f}   target {target:<7} {'ok' if ok(value) else 'MISSED'}")
+print(f"  {'floor: 3 psql connections at once / 1':<45} {floor:8.2f}   (what --all pays for its two extra databases here)")
 PY

@@ -5,11 +5,11 @@
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::Failure;
-use crate::mask::{self, percent_decode};
+use crate::pgdump::{last_error_line, PgDump, Unavailable};
 use crate::workspace::Config;
 
 /// Where and how the dump was written.
@@ -26,27 +26,27 @@ pub fn dump(config: &Config, revision: &str, requested: Option<&Path>) -> Result
         f.database = Some("unchanged: the migration did not start".into());
         f
     };
-    let Some(url) = config.url.as_ref().filter(|u| u.is_postgres()) else {
-        return Err(nothing_changed(
-            "backup-unsupported",
-            format!(
-                "--backup needs a PostgreSQL database, and {} is not one",
-                config.ini_arg
-            ),
-            "pg_dump backs up PostgreSQL only",
-            "back the database up by hand, then rerun without --backup".into(),
-        ));
-    };
-    let program = std::env::var_os("DB_MIGRATE_PG_DUMP")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("pg_dump"));
-    let Ok(pg_dump) = which::which(&program) else {
-        return Err(nothing_changed(
-            "pg-dump-missing",
-            format!("--backup needs pg_dump, and {} was not found", program.display()),
-            "the PostgreSQL client tools are not installed (or DB_MIGRATE_PG_DUMP points nowhere)",
-            "apt-get install postgresql-client (a version at least as new as the server), then retry".into(),
-        ));
+    let pg_dump = match PgDump::for_config(config) {
+        Ok(p) => p,
+        Err(Unavailable::NotPostgres) => {
+            return Err(nothing_changed(
+                "backup-unsupported",
+                format!(
+                    "--backup needs a PostgreSQL database, and {} is not one",
+                    config.ini_arg
+                ),
+                "pg_dump backs up PostgreSQL only",
+                "back the database up by hand, then rerun without --backup".into(),
+            ))
+        }
+        Err(Unavailable::Missing(program)) => {
+            return Err(nothing_changed(
+                "pg-dump-missing",
+                format!("--backup needs pg_dump, and {} was not found", program.display()),
+                "the PostgreSQL client tools are not installed (or DB_MIGRATE_PG_DUMP points nowhere)",
+                "apt-get install postgresql-client (a version at least as new as the server), then retry".into(),
+            ))
+        }
     };
     let path = match requested {
         Some(p) => config.root.join(p),
@@ -80,59 +80,34 @@ pub fn dump(config: &Config, revision: &str, requested: Option<&Path>) -> Result
         .open(&path)
         .map_err(unwritable)?;
 
-    let host = url.host.clone().unwrap_or_else(|| "localhost".into());
-    let port = url.port.unwrap_or(5432).to_string();
-    let user = url
-        .user
-        .as_deref()
-        .map(percent_decode)
-        .unwrap_or_else(|| "postgres".into());
-    let database = url
-        .database
-        .as_deref()
-        .map(percent_decode)
-        .unwrap_or_else(|| "postgres".into());
-    let mut cmd = Command::new(&pg_dump);
-    cmd.args([
-        "-Fc", "-h", &host, "-p", &port, "-U", &user, "-d", &database, "-f",
-    ])
-    .arg(&path)
-    .env("PGCONNECT_TIMEOUT", "5")
-    .env_remove("PGPASSWORD")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
-    if let Some(pw) = &url.password {
-        cmd.env("PGPASSWORD", percent_decode(pw));
-    }
+    let mut cmd = pg_dump.command();
+    cmd.arg("-Fc")
+        .arg("-f")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     let output = cmd.output().map_err(|e| {
         nothing_changed(
             "pg-dump-missing",
-            format!("cannot run {}: {e}", pg_dump.display()),
+            format!("cannot run {}: {e}", pg_dump.program().display()),
             "pg_dump could not be started",
             "check the PostgreSQL client installation".into(),
         )
     })?;
     if !output.status.success() {
         let _ = std::fs::remove_file(&path);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("pg_dump failed")
-            .to_owned();
         let mut f = nothing_changed(
             "backup-failed",
             format!("the backup of {} failed, so the migration did not run", config.label),
             "pg_dump could not dump the database (see its message)",
             "fix what pg_dump reports (a client older than the server needs a newer postgresql-client), then retry".into(),
         );
-        f.alembic_line = Some(mask::mask(&last).into_owned());
+        f.alembic_line = Some(last_error_line(&output.stderr));
         return Err(f);
     }
     let restore = format!(
-        "pg_restore --clean --if-exists -h {host} -p {port} -U {user} -d {database} {}",
+        "pg_restore --clean --if-exists {} {}",
+        pg_dump.connection_args(),
         path.display()
     );
     Ok(Backup { path, restore })

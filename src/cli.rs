@@ -149,6 +149,21 @@ pub enum Command {
         #[arg(short, long)]
         yes: bool,
     },
+    /// Check that a migration's downgrade undoes its upgrade: upgrade to REVISION, snapshot the
+    /// schema (pg_dump --schema-only), downgrade one step, upgrade again, snapshot again, and fail
+    /// with a diff when the snapshots differ. Needs --yes without a TTY, like any downgrade.
+    Roundtrip {
+        #[command(flatten)]
+        components: ComponentArgs,
+        #[command(flatten)]
+        run: RunArgs,
+        /// The revision to test: an id or unique prefix, head, BRANCH@head (default: the head).
+        #[arg(value_name = "REVISION", default_value = "head", value_parser = Target::parse_arg)]
+        revision: Target,
+        /// Do not ask before the downgrade step; required when stdin is not a terminal.
+        #[arg(short, long)]
+        yes: bool,
+    },
     /// The revision(s) the database is at.
     Current {
         #[command(flatten)]

@@ -263,6 +263,18 @@ impl Graph {
             .collect()
     }
 
+    /// The members of an applied set that no member has as its parent: the rows alembic_version
+    /// holds for that set (a dependency stays a row of its own).
+    pub fn heads_of(&self, set: &HashSet<usize>) -> Vec<usize> {
+        let mut heads: Vec<usize> = set
+            .iter()
+            .copied()
+            .filter(|&i| !self.children[i].iter().any(|c| set.contains(c)))
+            .collect();
+        heads.sort_unstable();
+        heads
+    }
+
     /// An id, a branch label, or a unique prefix of an id.
     pub fn lookup(&self, ident: &str) -> Lookup {
         if let Some(&i) = self.index.get(ident).or_else(|| self.labels.get(ident)) {

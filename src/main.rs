@@ -34,9 +34,11 @@ mod graph;
 mod ini;
 mod inspect;
 mod mask;
+mod pgdump;
 mod remediation;
 mod render;
 mod revisions;
+mod snapshot;
 mod state;
 mod target;
 mod workspace;
@@ -119,6 +121,7 @@ async fn run(cli: Cli) -> u8 {
         | Command::Upgrade { components, .. }
         | Command::Downgrade { components, .. }
         | Command::Migrate { components, .. }
+        | Command::Roundtrip { components, .. }
         | Command::Current { components, .. }
         | Command::Heads { components, .. }
         | Command::History { components, .. } => components.config.clone(),
@@ -163,6 +166,12 @@ async fn run(cli: Cli) -> u8 {
             target,
             yes,
         } => commands::migrate::run(&app, components, run, *direction, target, *yes).await,
+        Command::Roundtrip {
+            components,
+            run,
+            revision,
+            yes,
+        } => commands::roundtrip::run(&app, components, run, revision, *yes).await,
         Command::Current { components, engine } => {
             commands::report::run(&app, components, Kind::Current, engine.engine).await
         }

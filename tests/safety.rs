@@ -520,3 +520,111 @@ fn quiet_prints_only_the_final_state() {
         "{text}"
     );
 }
+
+/// Run db-migrate on a pseudo-terminal (util-linux `script`), feeding `input` to it; the exit code
+/// and everything the terminal showed.
+fn on_terminal(ws: &Workspace, args: &[&str], input: &str) -> (Option<i32>, String) {
+    let command = std::iter::once(bin_path().to_string_lossy().into_owned())
+        .chain(args.iter().map(|a| a.to_string()))
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(ws.root())
+        .env_remove("DB_MIGRATE_PYTHON")
+        .env_remove("PYTHONPATH")
+        .env_remove("VIRTUAL_ENV")
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux runs (apt-get install bsdutils)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), output_text(&out))
+}
+
+#[test]
+fn on_a_terminal_an_upgrade_shows_a_progress_bar_that_is_cleared_at_the_end() {
+    let chain = slow_chain("pb", 3, 0.4);
+    let ws = Workspace::new().component(Component::Manager, &chain);
+
+    let (code, screen) = on_terminal(&ws, &["upgrade"], "");
+    assert_eq!(code, Some(0), "{screen}");
+    // The bar counted the plan's revisions, showing the running one, and was erased (ESC[2K)
+    // before the final state was printed.
+    assert!(screen.contains("0/3 revisions"), "{screen}");
+    assert!(screen.contains("2/3 revisions"), "{screen}");
+    let running_third = screen.split("2/3 revisions  ").skip(1).any(|rest| {
+        let secs = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        secs.len() < rest.len() && secs.starts_with(&format!("s  {}", chain[2].id()))
+    });
+    assert!(
+        running_third,
+        "elapsed time and the running revision: {screen}"
+    );
+    let final_state = screen
+        .find("manager (alembic.ini): up-to-date")
+        .expect("final state");
+    let last_erase = screen.rfind("\x1b[2K").expect("the bar is erased");
+    assert!(last_erase < final_state, "{screen}");
+    for r in &chain {
+        assert!(
+            screen.contains(&format!("-> {}", r.id())),
+            "step line kept: {screen}"
+        );
+    }
+    assert_eq!(
+        ws.db_revisions(Component::Manager),
+        vec![chain[2].id().to_string()]
+    );
+
+    // Without a terminal: the plain lines, no bar.
+    ws.db_at(Component::Manager, chain[0].id());
+    let r = db_migrate(&ws, &["downgrade", "base", "--yes"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let r = db_migrate(&ws, &["upgrade"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(!r.shown.contains("revisions  "), "{}", r.shown);
+    assert!(!r.shown.contains('\x1b'), "{}", r.shown);
+    assert_eq!(r.stdout.matches("  upgrade   ").count(), 3, "{}", r.shown);
+}
+
+#[test]
+fn on_a_terminal_a_downgrade_asks_first() {
+    let chain = linear_chain("tq", 2);
+    let ws = Workspace::new().component(Component::Manager, &chain);
+    ws.db_at(Component::Manager, "head");
+
+    let (code, screen) = on_terminal(&ws, &["downgrade"], "n\n");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(screen.contains("drops table"), "{screen}");
+    assert!(screen.contains("Continue? [y/N]"), "{screen}");
+    assert!(
+        screen.contains("downgrade cancelled; nothing was changed"),
+        "{screen}"
+    );
+    assert_eq!(
+        ws.db_revisions(Component::Manager),
+        vec![chain[1].id().to_string()]
+    );
+
+    let (code, screen) = on_terminal(&ws, &["downgrade"], "y\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(
+        screen.contains(&format!("downgrade {} -> {}", chain[1].id(), chain[0].id())),
+        "{screen}"
+    );
+    assert_eq!(
+        ws.db_revisions(Component::Manager),
+        vec![chain[0].id().to_string()]
+    );
+}

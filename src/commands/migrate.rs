@@ -12,6 +12,7 @@ use crate::inspect::{self, relay, Inspection};
 use crate::mask;
 use crate::remediation::{self, select_flag, Context};
 use crate::render::json::{self, ComponentReport, Destructive, Report, Step};
+use crate::render::progress::Progress;
 use crate::render::text;
 use crate::state::State;
 use crate::target::Target;
@@ -79,7 +80,7 @@ pub async fn run(
 }
 
 /// Human output goes to stdout in text mode and to stderr in JSON mode (stdout stays JSON).
-fn say(app: &App, text: &str) {
+pub(super) fn say(app: &App, text: &str) {
     let text = mask::mask(text);
     match app.format {
         Format::Text => {
@@ -91,7 +92,7 @@ fn say(app: &App, text: &str) {
 }
 
 /// Plan, steps and notes: everything but errors and the final state, which `-q` keeps.
-fn detail(run: &RunArgs, app: &App, text: &str) {
+pub(super) fn detail(run: &RunArgs, app: &App, text: &str) {
     if !run.quiet {
         say(app, text);
     }
@@ -152,84 +153,11 @@ async fn migrate_one(
         return Ok(report);
     }
     if direction == Direction::Downgrade {
-        confirm(config, target, yes)?;
+        let rerun = format!("db-migrate downgrade {} {target}", select_flag(config));
+        confirm(config, &rerun, yes)?;
     }
-    if let Some(requested) = &run.backup {
-        let requested = Some(std::path::Path::new(requested)).filter(|p| !p.as_os_str().is_empty());
-        let at = before.current.join("+");
-        let backup = crate::backup::dump(config, &at, requested)?;
-        detail(
-            run,
-            app,
-            &format!(
-                "  backup   {}\n  restore  {}\n",
-                backup.path.display(),
-                backup.restore
-            ),
-        );
-    }
-
-    let mut steps: Vec<Step> = Vec::new();
-    let mut on_line = relay(app.verbose, &config.label, verb);
-    let output = alembic::run(&app.ws, config, &[verb, target.as_str()], |stream, line| {
-        on_line(stream, line);
-        if let Some(step) = parse::step(line, |id| before.graph.contains(id)) {
-            let show = |ids: &[String]| {
-                if ids.is_empty() {
-                    "(base)".to_owned()
-                } else {
-                    ids.join(",")
-                }
-            };
-            detail(
-                run,
-                app,
-                &format!(
-                    "  {:<9} {} -> {}  {}\n",
-                    step.direction,
-                    show(&step.from),
-                    show(&step.to),
-                    step.message
-                ),
-            );
-            steps.push(Step {
-                direction: step.direction,
-                from: step.from,
-                to: step.to,
-                message: step.message,
-            });
-        }
-    })
-    .await?;
-
-    let after = inspect::refresh(&app.ws, &before, app.verbose).await;
-    if output.interrupted {
-        let at = match &after {
-            Ok(i) => format!("the database is at {}", describe_current(i)),
-            Err(f) => format!("the database could not be checked: {}", f.message),
-        };
-        let mut failure = Failure::new(
-            "interrupted",
-            format!("{verb} of {} interrupted", config.label),
-            "db-migrate received SIGINT/SIGTERM and stopped Alembic; PostgreSQL rolls back the unfinished transaction",
-            format!("db-migrate status {}, then rerun the {verb} when ready", select_flag(config)),
-        );
-        failure.database = Some(at);
-        failure.exit = exit_code::INTERRUPTED;
-        return Err(failure);
-    }
-    if !output.success() {
-        let mut failure = diagnose_run(&before, verb, target, &output);
-        failure.database = Some(match &after {
-            Ok(i) if i.current == before.current => {
-                format!("still at {} (nothing was changed)", describe_current(i))
-            }
-            Ok(i) => format!("now at {} ({})", describe_current(i), i.state.as_str()),
-            Err(f) => format!("could not be checked: {}", f.message),
-        });
-        return Err(failure);
-    }
-    let after = after?;
+    backup_if_asked(app, run, &before)?;
+    let (steps, after) = execute(app, run, &before, direction, target).await?;
     say(app, &text::status(&after));
     if direction == Direction::Upgrade && !steps.is_empty() {
         if let Some(component) = config.component {
@@ -247,6 +175,115 @@ async fn migrate_one(
     report.applied = steps;
     report.destructive = destructive;
     Ok(report)
+}
+
+/// `--backup`: dump the database before anything changes; a failed dump stops the run.
+pub(super) fn backup_if_asked(
+    app: &App,
+    run: &RunArgs,
+    before: &Inspection,
+) -> Result<(), Failure> {
+    let config = &before.config;
+    if let Some(requested) = &run.backup {
+        let requested = Some(std::path::Path::new(requested)).filter(|p| !p.as_os_str().is_empty());
+        let at = before.current.join("+");
+        let backup = crate::backup::dump(config, &at, requested)?;
+        detail(
+            run,
+            app,
+            &format!(
+                "  backup   {}\n  restore  {}\n",
+                backup.path.display(),
+                backup.restore
+            ),
+        );
+    }
+
+    Ok(())
+}
+
+/// Run `alembic <verb> <target>` for the inspected component, each step shown as it happens,
+/// then re-read where the database is. An interrupt or a failure becomes a `Failure` that says
+/// where the database was left.
+pub(super) async fn execute(
+    app: &App,
+    run: &RunArgs,
+    before: &Inspection,
+    direction: Direction,
+    target: &Target,
+) -> Result<(Vec<Step>, Inspection), Failure> {
+    let config = &before.config;
+    let verb = direction.verb();
+    let total = plan(before, direction, target).map(|p| p.len());
+    let progress = Progress::new(
+        total,
+        app.format == Format::Text && !run.quiet && !app.verbose,
+    );
+    let mut steps: Vec<Step> = Vec::new();
+    let mut on_line = relay(app.verbose, &config.label, verb);
+    let output = alembic::run(&app.ws, config, &[verb, target.as_str()], |stream, line| {
+        on_line(stream, line);
+        if let Some(step) = parse::step(line, |id| before.graph.contains(id)) {
+            let show = |ids: &[String]| {
+                if ids.is_empty() {
+                    "(base)".to_owned()
+                } else {
+                    ids.join(",")
+                }
+            };
+            let text = format!(
+                "  {:<9} {} -> {}  {}\n",
+                step.direction,
+                show(&step.from),
+                show(&step.to),
+                step.message
+            );
+            let running = format!("{} {}", show(&step.to), step.message);
+            progress.started(
+                &mask::mask(&text),
+                steps.len(),
+                &mask::mask(&running),
+                |t| detail(run, app, t),
+            );
+            steps.push(Step {
+                direction: step.direction,
+                from: step.from,
+                to: step.to,
+                message: step.message,
+            });
+        }
+    })
+    .await?;
+    progress.finish();
+
+    let after = inspect::refresh(&app.ws, before, app.verbose).await;
+    if output.interrupted {
+        let at = match &after {
+            Ok(i) => format!("the database is at {}", describe_current(i)),
+            Err(f) => format!("the database could not be checked: {}", f.message),
+        };
+        let mut failure = Failure::new(
+            "interrupted",
+            format!("{verb} of {} interrupted", config.label),
+            "db-migrate received SIGINT/SIGTERM and stopped Alembic; PostgreSQL rolls back the unfinished transaction",
+            format!("db-migrate status {}, then rerun the {verb} when ready", select_flag(config)),
+        );
+        failure.database = Some(at);
+        failure.exit = exit_code::INTERRUPTED;
+        return Err(failure);
+    }
+    if !output.success() {
+        let mut failure = diagnose_run(before, verb, target, &output);
+        failure.database = Some(match &after {
+            Ok(i) if i.current == before.current => {
+                format!("still at {} (nothing was changed)", describe_current(i))
+            }
+            Ok(i) => format!("now at {} ({})", describe_current(i), i.state.as_str()),
+            Err(f) => format!("could not be checked: {}", f.message),
+        });
+        return Err(failure);
+    }
+    Ok((steps, after?))
 }
 
 /// `--sql`: Alembic's offline mode from where the database is to the planned destination
@@ -323,7 +360,7 @@ fn diagnose_run(
 }
 
 /// What the downgrade() of each revision to revert destroys, with file and line.
-fn destructive_ops(i: &Inspection, revs: &[usize]) -> Vec<Destructive> {
+pub(super) fn destructive_ops(i: &Inspection, revs: &[usize]) -> Vec<Destructive> {
     revs.iter()
         .flat_map(|&r| {
             let rev = i.graph.rev(r);
@@ -340,7 +377,7 @@ fn destructive_ops(i: &Inspection, revs: &[usize]) -> Vec<Destructive> {
         .collect()
 }
 
-fn describe_destruction(ops: &[Destructive]) -> String {
+pub(super) fn describe_destruction(ops: &[Destructive]) -> String {
     let mut out = String::new();
     for (n, op) in ops.iter().enumerate() {
         let label = if n == 0 { "destroys" } else { "" };
@@ -356,7 +393,7 @@ fn describe_destruction(ops: &[Destructive]) -> String {
 }
 
 /// Other sessions on the database (stop them before a downgrade), when it can be asked natively.
-async fn describe_sessions(config: &Config) -> String {
+pub(super) async fn describe_sessions(config: &Config) -> String {
     let Some(pg) = config.url.as_ref().and_then(|u| db::connect_config(u).ok()) else {
         return String::new();
     };
@@ -373,7 +410,7 @@ async fn describe_sessions(config: &Config) -> String {
 }
 
 /// Take the component's migration lock (PostgreSQL databases only), waiting up to --lock-timeout.
-async fn lock(
+pub(super) async fn lock(
     app: &App,
     config: &Config,
     run: &RunArgs,
@@ -448,7 +485,7 @@ fn at_destination(i: &Inspection, target: &Target) -> bool {
     }
 }
 
-fn describe_current(i: &Inspection) -> String {
+pub(super) fn describe_current(i: &Inspection) -> String {
     if i.current.is_empty() {
         "base (no revision)".to_owned()
     } else {
@@ -476,8 +513,9 @@ fn describe_plan(i: &Inspection, direction: Direction, plan: Option<&[usize]>) -
     out
 }
 
-/// Downgrades can drop data: ask on a terminal, require --yes otherwise.
-fn confirm(config: &Config, target: &Target, yes: bool) -> Result<(), Failure> {
+/// Downgrades can drop data: ask on a terminal, require --yes otherwise. `rerun` is the command
+/// to suggest (without `--yes`).
+pub(super) fn confirm(config: &Config, rerun: &str, yes: bool) -> Result<(), Failure> {
     if yes {
         return Ok(());
     }
@@ -486,7 +524,7 @@ fn confirm(config: &Config, target: &Target, yes: bool) -> Result<(), Failure> {
         let mut failure = Failure::usage(
             "confirmation-required",
             format!("downgrade of {} needs confirmation, and stdin is not a terminal; nothing was changed", config.label),
-            format!("review the plan above, then rerun with --yes: db-migrate downgrade {select} {target} --yes"),
+            format!("review the plan above, then rerun with --yes: {rerun} --yes"),
         );
         failure.cause =
             "a downgrade can drop tables and data, and without a terminal db-migrate cannot ask"

@@ -2,6 +2,7 @@
 
 pub mod migrate;
 pub mod report;
+pub mod roundtrip;
 pub mod status;
 
 use crate::cli::Format;

@@ -32,6 +32,9 @@ pub struct ComponentReport {
     /// Steps Alembic ran (upgrade/downgrade), in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub applied: Vec<Step>,
+    /// `roundtrip`: the revision tested and whether the schema came back identical.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roundtrip: Option<Roundtrip>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
 }
@@ -42,6 +45,17 @@ pub struct Destructive {
     pub file: String,
     pub line: usize,
     pub operation: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Roundtrip {
+    pub revision: String,
+    /// The schema after downgrade + re-upgrade equals the schema after the first upgrade.
+    pub identical: bool,
+    /// Normalised `pg_dump --schema-only` lines compared.
+    pub schema_lines: usize,
+    /// Unified diff, first upgrade (`-`) against the round trip (`+`); empty when identical.
+    pub diff: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,6 +84,7 @@ impl ComponentReport {
             next: Some(next_step(i)),
             destructive: Vec::new(),
             applied: Vec::new(),
+            roundtrip: None,
             error: None,
         }
     }
@@ -87,6 +102,7 @@ impl ComponentReport {
             next: None,
             destructive: Vec::new(),
             applied: Vec::new(),
+            roundtrip: None,
             error: Some(failure.clone()),
         }
     }

@@ -2,6 +2,7 @@
 //! masked on the way out.
 
 pub mod json;
+pub mod progress;
 pub mod text;
 
 use crate::inspect::Inspection;
