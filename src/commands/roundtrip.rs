@@ -89,16 +89,18 @@ pub async fn run(
     detail(run, app, &header);
     if run.dry_run {
         detail(run, app, "  dry run: nothing was changed\n");
-        return finish(app, ComponentReport::from_inspection(&before));
+        finish(app, ComponentReport::from_inspection(&before), None);
+        return Ok(exit_code::OK);
     }
+    let target = |id: &str| {
+        Target::parse(id)
+            .map_err(|e| Failure::usage("bad-target", e, "name the revision by its id"))
+    };
+    let (to_revision, to_parent) = (target(&id)?, target(&parent_target)?);
     let rerun = format!("db-migrate roundtrip {} {id}", select_flag(config));
     confirm(config, &rerun, yes)?;
     backup_if_asked(app, run, &before)?;
 
-    let to_revision = Target::parse(&id)
-        .map_err(|e| Failure::usage("bad-target", e, "name the revision by its id"))?;
-    let to_parent = Target::parse(&parent_target)
-        .map_err(|e| Failure::usage("bad-target", e, "name the revision by its id"))?;
     let mut at = before.clone();
     let mut applied = Vec::new();
     if !plan.upgrade_first.is_empty() {
@@ -162,20 +164,12 @@ pub async fn run(
             describe_current(&at),
             at.state.as_str()
         ));
-        return match app.format {
-            Format::Text => Err(failure),
-            Format::Json => {
-                report.error = Some(failure.clone());
-                outln!(
-                    "{}",
-                    json::to_string(&Report {
-                        components: vec![report],
-                        error: Some(failure.clone()),
-                    })
-                );
-                Ok(failure.exit)
-            }
-        };
+        if app.format == Format::Text {
+            return Err(failure);
+        }
+        report.error = Some(failure.clone());
+        finish(app, report, Some(failure.clone()));
+        return Ok(failure.exit);
     }
     detail(
         run,
@@ -183,20 +177,21 @@ pub async fn run(
         &format!("  ok       downgrade and upgrade again leave the schema of {id} unchanged\n"),
     );
     say(app, &text::status(&at));
-    finish(app, report)
+    finish(app, report, None);
+    Ok(exit_code::OK)
 }
 
-fn finish(app: &App, report: ComponentReport) -> Result<u8, Failure> {
+/// The JSON document; in text mode everything has been printed already.
+fn finish(app: &App, report: ComponentReport, error: Option<Failure>) {
     if app.format == Format::Json {
         outln!(
             "{}",
             json::to_string(&Report {
                 components: vec![report],
-                error: None,
+                error,
             })
         );
     }
-    Ok(exit_code::OK)
 }
 
 /// A snapshot failed after the database moved: say where it is.

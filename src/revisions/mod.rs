@@ -52,32 +52,25 @@ pub fn read_all(ini: &Ini, root: &Path) -> Result<Vec<Revision>, ReadError> {
 
 fn read_files(files: &[std::path::PathBuf]) -> Result<Vec<Revision>, ReadError> {
     let mut revisions = Vec::with_capacity(files.len());
+    let cannot_read = |file: &Path, e: std::io::Error| {
+        ReadError::NotStatic(format!("cannot read {}: {e}", file.display()))
+    };
     // One buffer for every file, and each file opened relative to its already open directory:
     // the kernel then walks one path component per file instead of the whole path.
     let mut src = Vec::with_capacity(64 * 1024);
-    let mut dir: Option<(&Path, std::fs::File)> = None;
-    for file in files {
-        let cannot_read = |e: std::io::Error| {
-            ReadError::NotStatic(format!("cannot read {}: {e}", file.display()))
-        };
-        let (parent, name) = match (file.parent(), file.file_name()) {
-            (Some(parent), Some(name)) => (parent, name),
-            _ => return Err(cannot_read(std::io::ErrorKind::InvalidInput.into())),
-        };
-        if dir.as_ref().is_none_or(|(open, _)| *open != parent) {
-            dir = Some((parent, std::fs::File::open(parent).map_err(cannot_read)?));
-        }
-        let Some((_, handle)) = &dir else {
-            unreachable!("opened just above")
-        };
-        src.clear();
-        open_in(handle, name)
-            .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut src))
-            .map_err(cannot_read)?;
-        match reader::read_file(file, &src) {
-            reader::Read::Revision(r) => revisions.push(r),
-            reader::Read::NotStatic(why) => return Err(ReadError::NotStatic(why)),
-            reader::Read::Invalid(why) => return Err(ReadError::Invalid(why)),
+    for same_dir in files.chunk_by(|a, b| a.parent() == b.parent()) {
+        let parent = same_dir[0].parent().unwrap_or(Path::new("."));
+        let dir = std::fs::File::open(parent).map_err(|e| cannot_read(parent, e))?;
+        for file in same_dir {
+            src.clear();
+            open_in(&dir, file.file_name().unwrap_or_default())
+                .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut src))
+                .map_err(|e| cannot_read(file, e))?;
+            match reader::read_file(file, &src) {
+                reader::Read::Revision(r) => revisions.push(r),
+                reader::Read::NotStatic(why) => return Err(ReadError::NotStatic(why)),
+                reader::Read::Invalid(why) => return Err(ReadError::Invalid(why)),
+            }
         }
     }
     Ok(revisions)
