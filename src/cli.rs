@@ -68,6 +68,10 @@ pub struct RunArgs {
     /// Give up after SECS when another db-migrate holds this database's migration lock.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub lock_timeout: u64,
+    /// With --all: after a component fails, still try the ones after it (default: stop, and
+    /// report them as skipped).
+    #[arg(long, requires = "all")]
+    pub keep_going: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -54,6 +54,24 @@ pub enum Lookup {
     Ambiguous(Vec<String>),
 }
 
+/// Why a target's destination cannot be worked out from the graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unresolved {
+    /// No revision or branch label is (or starts with) this.
+    NotFound(String),
+    /// A prefix of several revision ids.
+    AmbiguousPrefix(Vec<String>),
+    /// `head` where the scripts (or the branch) have several heads.
+    MultipleHeads(Vec<usize>),
+    /// A relative step runs past base or past the last revision.
+    Overshoot,
+    /// A relative step crosses a branch point or a merge (Alembic: "Ambiguous walk"): from
+    /// `from` (empty: base) it could go to any of `ways`.
+    AmbiguousWalk { from: Vec<usize>, ways: Vec<usize> },
+    /// Alembic's own resolution applies (`BRANCH@base`, a step from several current heads).
+    AlembicDecides,
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct Graph {
     revs: Vec<Revision>,
@@ -457,6 +475,11 @@ impl Graph {
     /// The revisions the database would be at after moving to `target`, when that can be worked out
     /// without ambiguity (otherwise `None`, and Alembic decides).
     pub fn destination(&self, current: &[usize], target: &Target) -> Option<Vec<usize>> {
+        self.resolve(current, target).ok()
+    }
+
+    /// Where `target` leads from `current`, or why it cannot be worked out here.
+    pub fn resolve(&self, current: &[usize], target: &Target) -> Result<Vec<usize>, Unresolved> {
         let scope: Option<HashSet<usize>> = match &target.branch {
             Some(label) => match self.lookup(label) {
                 Lookup::Found(i) => Some(
@@ -465,7 +488,8 @@ impl Graph {
                         .copied()
                         .collect(),
                 ),
-                _ => return None,
+                Lookup::NotFound => return Err(Unresolved::NotFound(label.clone())),
+                Lookup::Ambiguous(ids) => return Err(Unresolved::AmbiguousPrefix(ids)),
             },
             None => None,
         };
@@ -476,65 +500,63 @@ impl Graph {
             Some("head") => {
                 let heads: Vec<usize> = self.heads().into_iter().filter(in_scope).collect();
                 if heads.len() != 1 {
-                    return None;
+                    return Err(Unresolved::MultipleHeads(heads));
                 }
                 heads
             }
             Some("base") => Vec::new(),
             Some(ident) => match self.lookup(ident) {
                 Lookup::Found(i) => vec![i],
-                _ => return None,
+                Lookup::NotFound => return Err(Unresolved::NotFound(ident.to_owned())),
+                Lookup::Ambiguous(ids) => return Err(Unresolved::AmbiguousPrefix(ids)),
             },
         };
         if let Some(steps) = target.relative {
             let applied = self.ancestors(current);
             for _ in 0..steps.unsigned_abs() {
-                at = match (steps > 0, at.as_slice()) {
-                    // Nothing applied (on this branch): the one revision whose parents are all applied.
-                    (true, []) => {
-                        let next: Vec<usize> = (0..self.revs.len())
-                            .filter(in_scope)
-                            .filter(|i| {
-                                !applied.contains(i)
-                                    && self.down[*i].iter().all(|p| applied.contains(p))
-                            })
-                            .collect();
-                        if next.len() != 1 {
-                            return None;
-                        }
-                        next
-                    }
-                    (true, [one]) => {
-                        let children: Vec<usize> = self.children[*one]
-                            .iter()
-                            .copied()
-                            .filter(in_scope)
-                            .collect();
-                        match children.as_slice() {
-                            [child] => vec![*child],
-                            _ => return None,
-                        }
-                    }
+                let from = at.clone();
+                let next: Vec<usize> = match (steps > 0, at.as_slice()) {
+                    // Nothing applied (on this branch): the revisions whose parents are all applied.
+                    (true, []) => (0..self.revs.len())
+                        .filter(in_scope)
+                        .filter(|i| {
+                            !applied.contains(i)
+                                && self.down[*i].iter().all(|p| applied.contains(p))
+                        })
+                        .collect(),
+                    (true, [one]) => self.children[*one]
+                        .iter()
+                        .copied()
+                        .filter(in_scope)
+                        .collect(),
                     (false, [one]) => {
                         let parents: Vec<usize> = self.revs[*one]
                             .parents
                             .iter()
                             .filter_map(|p| self.index_of(p))
                             .collect();
-                        if parents.len() > 1 {
-                            return None;
+                        if parents.is_empty() {
+                            at = Vec::new();
+                            continue;
                         }
                         parents
                     }
-                    _ => return None,
+                    (false, []) => return Err(Unresolved::Overshoot),
+                    // Several revisions at once (two applied heads): Alembic picks its own way.
+                    _ => return Err(Unresolved::AlembicDecides),
                 };
+                match next.as_slice() {
+                    [] => return Err(Unresolved::Overshoot),
+                    [one] => at = vec![*one],
+                    _ => return Err(Unresolved::AmbiguousWalk { from, ways: next }),
+                }
             }
         }
         if target.branch.is_some() && at.is_empty() {
             // `BRANCH@base` / walking a branch off its base: leave the details to Alembic.
-            return None;
+            return Err(Unresolved::AlembicDecides);
         }
-        Some(at)
+        Ok(at)
     }
 
     /// Revisions an upgrade from `current` to `destination` applies, in order.

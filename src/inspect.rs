@@ -103,6 +103,27 @@ pub async fn inspect(
     Ok(classified(config, graph, current, Engine::Alembic))
 }
 
+/// What is still known about a component after a failure, for reports.
+pub enum Known {
+    Nothing,
+    /// The revision files, but not the database.
+    Graph(Graph),
+    Inspection(Box<Inspection>),
+}
+
+/// Read what can be read after a failure: natively only (no Python), the database for at most a
+/// second, so a report of an unreachable server does not wait twice.
+pub async fn known(ws: &Workspace, config: &Config) -> Known {
+    let limit = std::time::Duration::from_secs(1);
+    if let Ok(Ok(Native::Done(i))) = tokio::time::timeout(limit, inspect_native(ws, config)).await {
+        return Known::Inspection(Box::new(i));
+    }
+    match graph_native(ws, config).await {
+        Ok(Native::Done(graph)) => Known::Graph(graph),
+        _ => Known::Nothing,
+    }
+}
+
 /// With `auto`, a native failure (database unreachable, an inconsistent graph) is asked again
 /// through Alembic, so that the report rests on what the real tool says; `native` reports it.
 fn retry_with_alembic(

@@ -242,6 +242,27 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
     .with_alembic_line(line)
 }
 
+/// The row of `kind` rendered for a failure db-migrate foresees itself (before or instead of an
+/// Alembic run), with `named` filling the row's own placeholders. Same words as when Alembic
+/// reports it.
+pub fn explain(kind: &str, ctx: &Context, named: &[(&str, String)]) -> Failure {
+    let row = TABLE
+        .iter()
+        .find(|r| r.raw.kind == kind)
+        .unwrap_or_else(|| panic!("remediation.toml has no row {kind}"));
+    let mut vars = ctx.vars();
+    for (k, v) in named {
+        vars.insert((*k).to_owned(), v.clone());
+    }
+    let fill = |t: &str| mask::mask(&fill_template(t, &vars)).into_owned();
+    Failure::new(
+        &row.raw.kind,
+        fill(&row.raw.message),
+        fill(&row.raw.cause),
+        fill(&row.raw.fix),
+    )
+}
+
 /// The first line a pattern matches, trying unindented lines first: in a traceback the indented
 /// lines are source code (`    raise OSError(err, f'Connect call failed …')`), the error is not.
 fn first_match(patterns: &[Regex], lines: &[String]) -> Option<(String, HashMap<String, String>)> {
@@ -302,6 +323,47 @@ mod tests {
                 "{} twice",
                 row.raw.kind
             );
+        }
+    }
+
+    #[test]
+    fn explain_fills_every_placeholder_of_the_foreseen_rows() {
+        let config = Config {
+            label: "manager".into(),
+            component: Some(crate::component::Component::Manager),
+            ini_arg: "alembic.ini".into(),
+            url: None,
+            ini: crate::ini::Ini::default(),
+            root: std::path::PathBuf::from("/repo"),
+        };
+        let ctx = Context {
+            config: &config,
+            target: None,
+            graph: None,
+        };
+        for (kind, named) in [
+            ("unknown-target", vec![("rev", "ffff".to_owned())]),
+            ("multiple-heads", vec![]),
+            ("relative-overshoot", vec![]),
+            (
+                "wrong-direction",
+                vec![
+                    ("rev", "a1".to_owned()),
+                    ("direction", "downgrade".to_owned()),
+                ],
+            ),
+            (
+                "overlapping-versions",
+                vec![("rev", "a2".to_owned()), ("others", "a1".to_owned())],
+            ),
+        ] {
+            let f = explain(kind, &ctx, &named);
+            for text in [&f.message, &f.cause, &f.fix] {
+                assert!(
+                    !text.contains('{'),
+                    "{kind}: unfilled placeholder in {text}"
+                );
+            }
         }
     }
 

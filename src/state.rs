@@ -50,6 +50,22 @@ pub fn classify(graph: &Graph, current: &[String]) -> (State, Vec<usize>) {
     }
 }
 
+/// Rows of `alembic_version` that lie on one branch (one an ancestor of another): the newest such
+/// row and the older rows under it. Alembic refuses to migrate from there, and its `current`
+/// shows only the newest row, so this is a corrupt table, not a state.
+pub fn overlapping(graph: &Graph, current: &[String]) -> Option<(String, Vec<String>)> {
+    let known: Vec<usize> = current.iter().filter_map(|c| graph.index_of(c)).collect();
+    known.iter().find_map(|&newer| {
+        let below = graph.ancestors(&[newer]);
+        let older: Vec<String> = known
+            .iter()
+            .filter(|&&o| o != newer && below.contains(&o))
+            .map(|&o| graph.rev(o).id.clone())
+            .collect();
+        (!older.is_empty()).then(|| (graph.rev(newer).id.clone(), older))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +95,17 @@ mod tests {
         let d = graph(&[("c", &["a"]), ("b", &["a"]), ("a", &[])]);
         assert_eq!(classify(&d, &["b".into()]).0, State::Diverged);
         assert_eq!(classify(&d, &[]).0, State::Diverged);
+    }
+
+    #[test]
+    fn overlapping_rows_name_the_newest_and_the_ones_below() {
+        let g = graph(&[("c", &["b"]), ("b", &["a"]), ("a", &[])]);
+        assert_eq!(
+            overlapping(&g, &["a".into(), "c".into()]),
+            Some(("c".into(), vec!["a".into()]))
+        );
+        assert_eq!(overlapping(&g, &["c".into()]), None);
+        let d = graph(&[("c", &["a"]), ("b", &["a"]), ("a", &[])]);
+        assert_eq!(overlapping(&d, &["b".into(), "c".into()]), None);
     }
 }

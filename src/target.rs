@@ -37,6 +37,15 @@ impl Target {
             Some(m) => Some(m.as_str().parse::<i64>().map_err(|_| invalid())?),
             None => None,
         };
+        if let Some(keyword) = branch
+            .as_deref()
+            .filter(|b| matches!(*b, "head" | "heads" | "base"))
+        {
+            return Err(format!(
+                "invalid target {raw:?}: {keyword} is not a branch label (BRANCH@… takes a label \
+                 or a revision); use {keyword} alone, or a relative step such as -1"
+            ));
+        }
         if symbol.is_none() && relative.is_none() {
             return Err(invalid());
         }
@@ -60,6 +69,15 @@ impl Target {
 
     pub fn as_str(&self) -> &str {
         &self.raw
+    }
+
+    /// A step counted from where the database is (`+N`, `-N`, `BRANCH@±N`): its sign must
+    /// match the direction (Alembic: "Relative revision -1 didn't produce 1 migrations").
+    pub fn step_from_current(&self) -> Option<i64> {
+        match self.symbol {
+            None => self.relative,
+            Some(_) => None,
+        }
     }
 
     /// The revision id or prefix the user typed, if any (not a keyword).
@@ -128,6 +146,9 @@ mod tests {
             "+0",
             "héad",
             "a,b",
+            "heads@-1",
+            "head@+1",
+            "base@head",
         ] {
             assert!(Target::parse(bad).is_err(), "{bad:?} should be rejected");
         }

@@ -8,15 +8,16 @@ use crate::cli::{ComponentArgs, Direction, Format, RunArgs};
 use crate::db;
 use crate::error::Failure;
 use crate::exit_code;
+use crate::graph::Unresolved;
 use crate::inspect::{self, relay, Inspection};
 use crate::mask;
-use crate::remediation::{self, select_flag, Context};
+use crate::remediation::{self, explain, select_flag, Context};
 use crate::render::json::{self, ComponentReport, Destructive, Report, Step};
 use crate::render::progress::Progress;
 use crate::render::text;
 use crate::state::State;
 use crate::target::Target;
-use crate::workspace::Config;
+use crate::workspace::{Config, Workspace};
 use std::time::Duration;
 
 use super::App;
@@ -36,34 +37,61 @@ pub async fn run(
             "downgrade one component at a time: db-migrate downgrade --component C TARGET",
         ));
     }
+    match (direction, target.step_from_current()) {
+        (Direction::Upgrade, Some(n)) if n < 0 => {
+            return Err(Failure::usage(
+                "bad-target",
+                format!("upgrade {target} would go down: a negative step is a downgrade"),
+                format!("db-migrate downgrade {} {target}", select_flag_args(args)),
+            ))
+        }
+        (Direction::Downgrade, Some(n)) if n > 0 => {
+            return Err(Failure::usage(
+                "bad-target",
+                format!("downgrade {target} would go up: a positive step is an upgrade"),
+                format!("db-migrate upgrade {} {target}", select_flag_args(args)),
+            ))
+        }
+        _ => {}
+    }
     let configs = app.ws.configs(args)?;
     app.wait_for_databases(&configs).await?;
     let mut reports = Vec::new();
+    let mut first_failure: Option<Failure> = None;
     for (n, config) in configs.iter().enumerate() {
         if n > 0 {
             say(app, "\n");
         }
+        if first_failure.is_some() && !run.keep_going {
+            let why = format!(
+                "not attempted: {} failed first (--keep-going tries every component)",
+                failed_label(&reports)
+            );
+            say(
+                app,
+                &format!("{} ({}): skipped, {why}\n", config.label, config.ini_arg),
+            );
+            reports.push(ComponentReport::skipped(
+                &config.label,
+                &config.ini_arg,
+                why,
+            ));
+            continue;
+        }
         match migrate_one(app, config, run, direction, target, yes).await {
             Ok(report) => reports.push(report),
             Err(failure) => {
-                match app.format {
-                    Format::Text => eprint!("{}", text::failure(&failure)),
-                    Format::Json => {
-                        reports.push(ComponentReport::failed(
-                            &config.label,
-                            &config.ini_arg,
-                            &failure,
-                        ));
-                        outln!(
-                            "{}",
-                            json::to_string(&Report {
-                                components: reports,
-                                error: Some(failure.clone())
-                            })
-                        );
-                    }
+                if app.format == Format::Text {
+                    eprint!("{}", text::failure(&failure));
                 }
-                return Ok(failure.exit);
+                let known = inspect::known(&app.ws, config).await;
+                reports.push(ComponentReport::failed(
+                    &config.label,
+                    &config.ini_arg,
+                    &failure,
+                    &known,
+                ));
+                first_failure.get_or_insert(failure);
             }
         }
     }
@@ -72,11 +100,28 @@ pub async fn run(
             "{}",
             json::to_string(&Report {
                 components: reports,
-                error: None
+                error: first_failure.clone(),
             })
         );
     }
-    Ok(exit_code::OK)
+    Ok(first_failure.map_or(exit_code::OK, |f| f.exit))
+}
+
+/// The component selection as typed, for a suggested command.
+fn select_flag_args(args: &ComponentArgs) -> String {
+    match &args.config {
+        Some(path) => format!("--config {}", path.display()),
+        None if args.all => "--all".to_owned(),
+        None => format!("--component {}", args.component.name()),
+    }
+}
+
+/// The component of the first failed report.
+fn failed_label(reports: &[ComponentReport]) -> String {
+    reports.iter().find(|r| r.error.is_some()).map_or_else(
+        || "an earlier component".to_owned(),
+        |r| r.component.clone(),
+    )
 }
 
 /// Human output goes to stdout in text mode and to stderr in JSON mode (stdout stays JSON).
@@ -106,14 +151,71 @@ async fn migrate_one(
     target: &Target,
     yes: bool,
 ) -> Result<ComponentReport, Failure> {
-    // One at a time: held (on its own connection) from planning until the final re-check, so a
-    // second db-migrate waits here and then plans against what the first one left.
-    let _lock = if run.dry_run || run.sql {
-        None
-    } else {
-        lock(app, config, run).await?
+    let changes = !(run.dry_run || run.sql);
+    let asks = changes && direction == Direction::Downgrade && !yes;
+    if !asks {
+        // One at a time: held (on its own connection) from planning until the final re-check, so
+        // a second db-migrate waits here and then plans against what the first one left.
+        let _lock = if changes {
+            lock(app, config, run).await?
+        } else {
+            None
+        };
+        return match prepare(app, config, run, direction, target).await? {
+            Prepared::Done(report) => Ok(report),
+            Prepared::Run(ready) => apply(app, run, direction, target, ready).await,
+        };
+    }
+    // Ask before taking the lock: a prompt left open must not hold up every other db-migrate
+    // (CI included). Once answered, lock, plan again, and ask again only if the plan changed.
+    let rerun = format!("db-migrate downgrade {} {target}", select_flag(config));
+    let mut ready = match prepare(app, config, run, direction, target).await? {
+        Prepared::Done(report) => return Ok(report),
+        Prepared::Run(ready) => ready,
     };
+    loop {
+        confirm(config, &rerun, false)?;
+        let _lock = lock(app, config, run).await?;
+        let now = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
+        if now.current == ready.before.current && plan(&now, direction, target) == ready.plan {
+            ready.before = now;
+            return apply(app, run, direction, target, ready).await;
+        }
+        drop(_lock);
+        say(
+            app,
+            "  the database changed while you were answering; here is the new plan\n",
+        );
+        ready = match prepare(app, config, run, direction, target).await? {
+            Prepared::Done(report) => return Ok(report),
+            Prepared::Run(ready) => ready,
+        };
+    }
+}
+
+/// A planned run, shown and ready to execute.
+struct Ready {
+    before: Inspection,
+    plan: Option<Vec<usize>>,
+    destructive: Vec<Destructive>,
+}
+
+enum Prepared {
+    /// Nothing to execute: already there, `--sql` printed, or `--dry-run`.
+    Done(ComponentReport),
+    Run(Ready),
+}
+
+/// Inspect, plan and print the plan (with what a downgrade destroys and who else is connected).
+async fn prepare(
+    app: &App,
+    config: &Config,
+    run: &RunArgs,
+    direction: Direction,
+    target: &Target,
+) -> Result<Prepared, Failure> {
     let before = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
+    check_target(&before, direction, target, run.dry_run)?;
     let plan = plan(&before, direction, target);
     let verb = direction.verb();
     let mut header = format!(
@@ -141,21 +243,40 @@ async fn migrate_one(
     if destination_reached {
         detail(run, app, "  already there: nothing to run\n");
         say(app, &text::status(&before));
-        return Ok(ComponentReport::from_inspection(&before));
+        return Ok(Prepared::Done(ComponentReport::from_inspection(&before)));
     }
     if run.sql {
-        return offline_sql(app, &before, direction, target).await;
+        return offline_sql(app, &before, direction, target)
+            .await
+            .map(Prepared::Done);
     }
     if run.dry_run {
         detail(run, app, "  dry run: nothing was changed\n");
         let mut report = ComponentReport::from_inspection(&before);
         report.destructive = destructive;
-        return Ok(report);
+        return Ok(Prepared::Done(report));
     }
-    if direction == Direction::Downgrade {
-        let rerun = format!("db-migrate downgrade {} {target}", select_flag(config));
-        confirm(config, &rerun, yes)?;
-    }
+    Ok(Prepared::Run(Ready {
+        before,
+        plan,
+        destructive,
+    }))
+}
+
+/// Back up if asked, run the plan, print the final state.
+async fn apply(
+    app: &App,
+    run: &RunArgs,
+    direction: Direction,
+    target: &Target,
+    ready: Ready,
+) -> Result<ComponentReport, Failure> {
+    let Ready {
+        before,
+        destructive,
+        ..
+    } = ready;
+    let config = &before.config;
     backup_if_asked(app, run, &before)?;
     let (steps, after) = execute(app, run, &before, direction, target).await?;
     say(app, &text::status(&after));
@@ -214,9 +335,9 @@ pub(super) async fn execute(
 ) -> Result<(Vec<Step>, Inspection), Failure> {
     let config = &before.config;
     let verb = direction.verb();
-    let total = plan(before, direction, target).map(|p| p.len());
+    let planned = plan(before, direction, target);
     let progress = Progress::new(
-        total,
+        planned.as_ref().map(Vec::len),
         app.format == Format::Text && !run.quiet && !app.verbose,
     );
     let mut steps: Vec<Step> = Vec::new();
@@ -283,7 +404,96 @@ pub(super) async fn execute(
         });
         return Err(failure);
     }
-    Ok((steps, after?))
+    let after = after?;
+    if let Some(planned) = &planned {
+        verify_outcome(&app.ws, before, &after, direction, planned, &output)?;
+    }
+    Ok((steps, after))
+}
+
+/// Alembic exiting 0 proves nothing (an env.py that never calls `run_migrations()`, a launcher
+/// that is not Alembic): the run succeeded only if the database now holds exactly what the plan
+/// promised.
+fn verify_outcome(
+    ws: &Workspace,
+    before: &Inspection,
+    after: &Inspection,
+    direction: Direction,
+    planned: &[usize],
+    output: &alembic::Output,
+) -> Result<(), Failure> {
+    let graph = &before.graph;
+    let mut expected = graph.ancestors(&before.current_indices());
+    match direction {
+        Direction::Upgrade => expected.extend(graph.ancestors(planned)),
+        Direction::Downgrade => expected.retain(|r| !planned.contains(r)),
+    }
+    let reached = after.state != State::UnknownRevision
+        && graph.ancestors(&after.current_indices()) == expected;
+    if reached {
+        return Ok(());
+    }
+    let config = &before.config;
+    let verb = direction.verb();
+    let promised = graph
+        .heads_of(&expected)
+        .iter()
+        .map(|&r| graph.rev(r).id.clone())
+        .collect::<Vec<_>>();
+    let promised = if promised.is_empty() {
+        "base (no revision)".to_owned()
+    } else {
+        promised.join(", ")
+    };
+    let ran_alembic = output
+        .stdout
+        .iter()
+        .chain(&output.stderr)
+        .any(|l| l.contains("[alembic."));
+    let ran_steps = output
+        .stderr
+        .iter()
+        .any(|l| parse::step(l, |id| graph.contains(id)).is_some());
+    let cause = if !ran_alembic {
+        format!(
+            "the launcher ({}) exited 0 without any output from Alembic: it is probably not running Alembic (a ./py that does something else, or exits early)",
+            launcher_shown(ws)
+        )
+    } else if !ran_steps {
+        "Alembic started but ran no migration: env.py probably never calls context.run_migrations() (or returns before it)".to_owned()
+    } else {
+        "Alembic ran migrations, but not into this database: env.py may connect somewhere other than the ini's sqlalchemy.url, or a migration changed alembic_version itself".to_owned()
+    };
+    let mut failure = Failure::new(
+        "outcome-mismatch",
+        format!(
+            "the {verb} of {} reported success, but the database is not where the plan leads: expected {promised}, found {}",
+            config.label,
+            describe_current(after)
+        ),
+        cause,
+        format!(
+            "run it by hand to see what happens: {} -m alembic -c {} {verb} …, then db-migrate status {}",
+            launcher_shown(ws),
+            config.ini_arg,
+            select_flag(config)
+        ),
+    );
+    failure.database = Some(format!(
+        "at {} ({})",
+        describe_current(after),
+        after.state.as_str()
+    ));
+    Err(failure)
+}
+
+/// The launcher as a person would type it in the root (`./py`, or the `--python` command).
+fn launcher_shown(ws: &Workspace) -> String {
+    if std::path::Path::new(&ws.launcher[0]) == ws.root.join("py") {
+        "./py".to_owned()
+    } else {
+        ws.launcher.join(" ")
+    }
 }
 
 /// `--sql`: Alembic's offline mode from where the database is to the planned destination
@@ -457,6 +667,90 @@ pub(super) async fn lock(
             Ok(None)
         }
     }
+}
+
+/// Refuse, before anything runs, what the real run cannot do: a relative step across a branch
+/// point or a merge (Alembic's "Ambiguous walk") always; under `--dry-run` also every target
+/// Alembic would reject, with the words the real run would print, so a dry run succeeds only for
+/// a plan the real run executes.
+fn check_target(
+    i: &Inspection,
+    direction: Direction,
+    target: &Target,
+    dry_run: bool,
+) -> Result<(), Failure> {
+    if i.state == State::UnknownRevision {
+        return Ok(());
+    }
+    let graph = &i.graph;
+    let current = i.current_indices();
+    let ctx = Context {
+        config: &i.config,
+        target: Some(target),
+        graph: Some(graph),
+    };
+    let ids =
+        |revs: &[usize]| -> Vec<String> { revs.iter().map(|&r| graph.rev(r).id.clone()).collect() };
+    let destination = match graph.resolve(&current, target) {
+        Ok(d) => d,
+        Err(Unresolved::AmbiguousWalk { from, ways }) => {
+            let from = if from.is_empty() {
+                "base".to_owned()
+            } else {
+                ids(&from).join(", ")
+            };
+            let mut ways = ids(&ways);
+            ways.sort();
+            let mut failure = Failure::usage(
+                "ambiguous-walk",
+                format!(
+                    "{target} is ambiguous for {}: the walk reaches {from}, where the history splits ({}); nothing was changed",
+                    i.config.label,
+                    ways.join(" | ")
+                ),
+                format!(
+                    "name the revision instead of counting steps: db-migrate {} {} {}",
+                    direction.verb(),
+                    select_flag(&i.config),
+                    ways[0]
+                ),
+            );
+            failure.cause = "a relative target (+N/-N) cannot choose between branches; Alembic fails with \"Ambiguous walk\"".to_owned();
+            return Err(failure);
+        }
+        Err(why) if dry_run => {
+            return Err(match why {
+                Unresolved::NotFound(rev) => explain("unknown-target", &ctx, &[("rev", rev)]),
+                Unresolved::AmbiguousPrefix(_) => explain(
+                    "unknown-target",
+                    &ctx,
+                    &[(
+                        "rev",
+                        target.revision_ref().unwrap_or(target.as_str()).to_owned(),
+                    )],
+                ),
+                Unresolved::MultipleHeads(_) => explain("multiple-heads", &ctx, &[]),
+                Unresolved::Overshoot => explain("relative-overshoot", &ctx, &[]),
+                // Alembic resolves these itself; the dry run shows that it does.
+                Unresolved::AlembicDecides | Unresolved::AmbiguousWalk { .. } => return Ok(()),
+            });
+        }
+        Err(_) => return Ok(()),
+    };
+    if dry_run && direction == Direction::Downgrade {
+        let applied = graph.ancestors(&current);
+        if let Some(&d) = destination.iter().find(|d| !applied.contains(d)) {
+            return Err(explain(
+                "wrong-direction",
+                &ctx,
+                &[
+                    ("rev", graph.rev(d).id.clone()),
+                    ("direction", "downgrade".to_owned()),
+                ],
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The revisions the run will apply or revert, when the graph determines them.

@@ -179,9 +179,12 @@ async fn current(app: &App, configs: &[Config], engine: Engine) -> Result<u8, Fa
             Err(f) => {
                 match app.format {
                     Format::Text => eprint!("{}", text::failure(&f)),
-                    Format::Json => {
-                        reports.push(ComponentReport::failed(&config.label, &config.ini_arg, &f))
-                    }
+                    Format::Json => reports.push(ComponentReport::failed(
+                        &config.label,
+                        &config.ini_arg,
+                        &f,
+                        &crate::inspect::known(&app.ws, config).await,
+                    )),
                 }
                 first_failure.get_or_insert(f);
             }

@@ -45,7 +45,9 @@ pub async fn run(
     let configs = app.ws.configs(args)?;
     app.wait_for_databases(&configs).await?;
     let config = &configs[0];
-    let _lock = if run.dry_run {
+    // With --yes nothing waits for a person: hold the lock from planning on. Otherwise ask first
+    // and lock after the answer, so an open prompt does not block other db-migrate runs.
+    let mut _lock = if run.dry_run || !yes {
         None
     } else {
         lock(app, config, run).await?
@@ -99,6 +101,29 @@ pub async fn run(
     let (to_revision, to_parent) = (target(&id)?, target(&parent_target)?);
     let rerun = format!("db-migrate roundtrip {} {id}", select_flag(config));
     confirm(config, &rerun, yes)?;
+    if _lock.is_none() {
+        _lock = lock(app, config, run).await?;
+        let now = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
+        if now.current != before.current {
+            let mut failure = Failure::new(
+                "database-moved",
+                format!(
+                    "{} moved from {} to {} while you were answering; nothing was changed",
+                    config.label,
+                    describe_current(&before),
+                    describe_current(&now)
+                ),
+                "another migration ran on this database after the plan was shown",
+                format!("look at the new state, then rerun: {rerun}"),
+            );
+            failure.database = Some(format!(
+                "at {} ({})",
+                describe_current(&now),
+                now.state.as_str()
+            ));
+            return Err(failure);
+        }
+    }
     backup_if_asked(app, run, &before)?;
 
     let mut at = before.clone();

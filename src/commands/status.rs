@@ -5,9 +5,11 @@ use futures_util::future::join_all;
 use crate::cli::{ComponentArgs, Format};
 use crate::error::Failure;
 use crate::exit_code;
-use crate::inspect::{inspect, Engine};
+use crate::inspect::{inspect, Engine, Inspection};
+use crate::remediation::{explain, Context};
 use crate::render::json::{self, ComponentReport, Report};
 use crate::render::text;
+use crate::state::overlapping;
 use crate::state::State;
 
 use super::App;
@@ -30,6 +32,10 @@ pub async fn run(
     let mut first_failure: Option<Failure> = None;
     let mut all_up_to_date = true;
     let mut reports = Vec::new();
+    let results: Vec<Result<Inspection, Failure>> = results
+        .into_iter()
+        .map(|r| r.and_then(refuse_overlap))
+        .collect();
     for (n, (config, result)) in configs.iter().zip(&results).enumerate() {
         if n > 0 && app.format == Format::Text {
             outln!();
@@ -45,9 +51,12 @@ pub async fn run(
             Err(f) => {
                 match app.format {
                     Format::Text => eprint!("{}", text::failure(f)),
-                    Format::Json => {
-                        reports.push(ComponentReport::failed(&config.label, &config.ini_arg, f))
-                    }
+                    Format::Json => reports.push(ComponentReport::failed(
+                        &config.label,
+                        &config.ini_arg,
+                        f,
+                        &crate::inspect::known(&app.ws, config).await,
+                    )),
                 }
                 first_failure.get_or_insert_with(|| f.clone());
             }
@@ -69,4 +78,24 @@ pub async fn run(
     } else {
         exit_code::OK
     })
+}
+
+/// Overlapping `alembic_version` rows are no state at all: Alembic refuses to migrate from there.
+/// Report them as the failure `upgrade` would hit, with both rows named.
+fn refuse_overlap(i: Inspection) -> Result<Inspection, Failure> {
+    let Some((newest, older)) = overlapping(&i.graph, &i.current) else {
+        return Ok(i);
+    };
+    let ctx = Context {
+        config: &i.config,
+        target: None,
+        graph: Some(&i.graph),
+    };
+    let mut failure = explain(
+        "overlapping-versions",
+        &ctx,
+        &[("rev", newest), ("others", older.join(", "))],
+    );
+    failure.database = Some(format!("at {} (overlapping rows)", i.current.join(", ")));
+    Err(failure)
 }

@@ -5,25 +5,49 @@ use serde::Serialize;
 
 use crate::error::Failure;
 use crate::graph::Revision;
-use crate::inspect::{Engine, Inspection};
+use crate::inspect::{Engine, Inspection, Known};
 use crate::mask;
 use crate::render::next_step;
 use crate::state::State;
 
+/// A component's `state`: one of the five, or `skipped` when `upgrade --all` stopped before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ReportState {
+    Classified(State),
+    Skipped(Skipped),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Skipped {
+    Skipped,
+}
+
+/// One component. `current`, `heads`, `pending` and `pending_revisions` are absent when they are
+/// not known (a failed component whose database or files could not be read), never empty for
+/// "unknown".
 #[derive(Debug, Serialize)]
 pub struct ComponentReport {
     pub component: String,
     pub config: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<State>,
+    pub state: Option<ReportState>,
     /// `native` or `alembic`: which engine read the state.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<Engine>,
-    pub current: Vec<String>,
-    pub heads: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heads: Option<Vec<String>>,
     /// Pending revision ids, in apply order.
-    pub pending: Vec<String>,
-    pub pending_revisions: Vec<Revision>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_revisions: Option<Vec<Revision>>,
+    /// Why the component was not attempted (`state: skipped`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
     /// What the reverted revisions' downgrade() destroys (downgrades only).
@@ -71,16 +95,18 @@ impl ComponentReport {
         ComponentReport {
             component: i.config.label.clone(),
             config: i.config.ini_arg.clone(),
-            state: Some(i.state),
+            state: Some(ReportState::Classified(i.state)),
             engine: Some(i.engine),
-            current: i.current.clone(),
-            heads: i.head_ids(),
-            pending: i
-                .pending
-                .iter()
-                .map(|&p| i.graph.rev(p).id.clone())
-                .collect(),
-            pending_revisions: i.pending.iter().map(|&p| i.graph.rev(p).clone()).collect(),
+            current: Some(i.current.clone()),
+            heads: Some(i.head_ids()),
+            pending: Some(
+                i.pending
+                    .iter()
+                    .map(|&p| i.graph.rev(p).id.clone())
+                    .collect(),
+            ),
+            pending_revisions: Some(i.pending.iter().map(|&p| i.graph.rev(p).clone()).collect()),
+            skipped: None,
             next: Some(next_step(i)),
             destructive: Vec::new(),
             applied: Vec::new(),
@@ -89,21 +115,54 @@ impl ComponentReport {
         }
     }
 
-    pub fn failed(label: &str, config: &str, failure: &Failure) -> ComponentReport {
+    /// A component that failed, with whatever is still known about it.
+    pub fn failed(label: &str, config: &str, failure: &Failure, known: &Known) -> ComponentReport {
+        let mut report = match known {
+            Known::Inspection(i) => ComponentReport {
+                next: None,
+                ..ComponentReport::from_inspection(i)
+            },
+            Known::Graph(graph) => ComponentReport {
+                heads: Some(
+                    graph
+                        .heads()
+                        .into_iter()
+                        .map(|h| graph.rev(h).id.clone())
+                        .collect(),
+                ),
+                ..ComponentReport::empty(label, config)
+            },
+            Known::Nothing => ComponentReport::empty(label, config),
+        };
+        report.error = Some(failure.clone());
+        report
+    }
+
+    /// A component `upgrade --all` did not attempt because an earlier one failed.
+    pub fn skipped(label: &str, config: &str, why: String) -> ComponentReport {
+        ComponentReport {
+            state: Some(ReportState::Skipped(Skipped::Skipped)),
+            skipped: Some(why),
+            ..ComponentReport::empty(label, config)
+        }
+    }
+
+    fn empty(label: &str, config: &str) -> ComponentReport {
         ComponentReport {
             component: label.to_owned(),
             config: config.to_owned(),
             state: None,
             engine: None,
-            current: Vec::new(),
-            heads: Vec::new(),
-            pending: Vec::new(),
-            pending_revisions: Vec::new(),
+            current: None,
+            heads: None,
+            pending: None,
+            pending_revisions: None,
+            skipped: None,
             next: None,
             destructive: Vec::new(),
             applied: Vec::new(),
             roundtrip: None,
-            error: Some(failure.clone()),
+            error: None,
         }
     }
 }
