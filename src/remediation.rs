@@ -137,13 +137,44 @@ impl Context<'_> {
     }
 }
 
-/// `--component X` or `--config PATH`: how to select this config again.
+/// `--component X` or `--config PATH`, plus `-C DIR` when the workspace is not the one found from
+/// here: how to select this config again in a command that works when pasted.
 pub fn select_flag(c: &Config) -> String {
-    match c.component {
+    let select = match c.component {
         Some(component) if c.ini_arg == component.ini() => {
             format!("--component {}", component.name())
         }
-        _ => format!("--config {}", c.ini_arg),
+        _ => format!("--config {}", shell_word(&c.ini_arg)),
+    };
+    match workdir_flag(&c.root) {
+        Some(dir) => format!("{select} -C {dir}"),
+        None => select,
+    }
+}
+
+/// `-C`'s argument when run from the current directory would not find `root` by itself.
+fn workdir_flag(root: &std::path::Path) -> Option<String> {
+    let cwd = std::env::current_dir().ok()?;
+    if crate::workspace::find_root(&cwd).as_deref() == Some(root) {
+        return None;
+    }
+    let dir = match root.strip_prefix(&cwd) {
+        Ok(relative) if !relative.as_os_str().is_empty() => relative.to_string_lossy(),
+        _ => root.to_string_lossy(),
+    };
+    Some(shell_word(&dir))
+}
+
+/// A word a POSIX shell reads back unchanged: as is when plain, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 
@@ -365,6 +396,13 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn shell_words_paste_back_unchanged() {
+        assert_eq!(shell_word("examples/demo"), "examples/demo");
+        assert_eq!(shell_word("my repo"), "'my repo'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
     }
 
     #[test]

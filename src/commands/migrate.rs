@@ -655,7 +655,7 @@ pub(super) async fn lock(
             "a migration of the same database is running (or hung) elsewhere: CI job, another terminal",
             format!(
                 "wait for it, or find it: SELECT pid, application_name, query_start FROM pg_stat_activity WHERE application_name = 'db-migrate lock'; then retry (--lock-timeout {} to wait longer)",
-                run.lock_timeout * 2
+                (run.lock_timeout * 2).max(60)
             ),
         )),
         // Unreachable database: the inspection that follows asks Alembic and reports it in

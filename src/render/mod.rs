@@ -15,6 +15,16 @@ pub fn next_step(i: &Inspection) -> String {
     match i.state {
         State::UpToDate => "nothing to do".to_owned(),
         State::Behind => format!("db-migrate upgrade {select}"),
+        State::NoRevision
+            if i.config.component == Some(crate::component::Component::Manager)
+                && i.config.root.join("backend.ai").is_file() =>
+        {
+            // Backend.AI installs the manager's schema from the models; its migrations do not
+            // start from an empty database.
+            format!(
+                "./backend.ai mgr schema oneshot   (creates the schema from the models and stamps head; the manager's migrations are not meant to run from an empty database), or db-migrate upgrade {select}"
+            )
+        }
         State::NoRevision => {
             let oneshot = if i.config.component == Some(crate::component::Component::Manager) {
                 " (or `./backend.ai mgr schema oneshot`, which creates the schema from the models and stamps head)"

@@ -6,8 +6,12 @@ use crate::error::Failure;
 use crate::graph::Graph;
 use crate::inspect::Inspection;
 use crate::mask;
+use crate::remediation::select_flag;
 use crate::render::next_step;
 use crate::state::State;
+
+/// Pending revisions listed in a status block; the rest are counted (JSON lists them all).
+const PENDING_SHOWN: usize = 10;
 
 /// One status block for a component.
 pub fn status(i: &Inspection) -> String {
@@ -44,7 +48,16 @@ pub fn status(i: &Inspection) -> String {
     }
     if i.state != State::UnknownRevision {
         let _ = writeln!(out, "  pending  {}", i.pending.len());
-        write_revisions(&mut out, &i.graph, &i.pending, "           ");
+        let shown = i.pending.len().min(PENDING_SHOWN);
+        write_revisions(&mut out, &i.graph, &i.pending[..shown], "           ");
+        if shown < i.pending.len() {
+            let _ = writeln!(
+                out,
+                "           … {} more (--format json, or db-migrate history {}, lists them all)",
+                i.pending.len() - shown,
+                select_flag(&i.config)
+            );
+        }
     }
     let _ = writeln!(out, "  next     {}", next_step(i));
     mask::mask(&out).into_owned()
