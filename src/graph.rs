@@ -262,6 +262,7 @@ impl Graph {
         &self.revs[i]
     }
 
+    #[cfg(test)]
     pub fn revisions(&self) -> &[Revision] {
         &self.revs
     }
@@ -369,6 +370,12 @@ impl Graph {
             .into_iter()
             .rev()
             .collect()
+    }
+
+    /// Every revision in the order `alembic history` lists them (its `walk_revisions`: the
+    /// topological sort from all heads), newest first.
+    pub fn history_order(&self) -> Vec<usize> {
+        self.alembic_order((0..self.revs.len()).collect(), &self.heads())
     }
 
     /// The order Alembic itself walks `todo` in (RevisionMap._topological_sort): newest first,

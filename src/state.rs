@@ -56,7 +56,21 @@ pub fn classify(graph: &Graph, current: &[String]) -> (State, Vec<usize>) {
 pub fn overlapping(graph: &Graph, current: &[String]) -> Option<(String, Vec<String>)> {
     let known: Vec<usize> = current.iter().filter_map(|c| graph.index_of(c)).collect();
     known.iter().find_map(|&newer| {
-        let below = graph.ancestors(&[newer]);
+        // Through down_revision only: a depends_on target stays a row of its own (Alembic
+        // writes and accepts such rows).
+        let mut below = std::collections::HashSet::new();
+        let mut stack = vec![newer];
+        while let Some(r) = stack.pop() {
+            if below.insert(r) {
+                stack.extend(
+                    graph
+                        .rev(r)
+                        .parents
+                        .iter()
+                        .filter_map(|p| graph.index_of(p)),
+                );
+            }
+        }
         let older: Vec<String> = known
             .iter()
             .filter(|&&o| o != newer && below.contains(&o))
@@ -107,5 +121,24 @@ mod tests {
         assert_eq!(overlapping(&g, &["c".into()]), None);
         let d = graph(&[("c", &["a"]), ("b", &["a"]), ("a", &[])]);
         assert_eq!(overlapping(&d, &["b".into(), "c".into()]), None);
+        // b2 depends_on a1 on another branch: both stay rows, as Alembic writes them.
+        let mut revs = vec![
+            Revision {
+                id: "b2".into(),
+                parents: vec!["b1".into()],
+                depends_on: vec!["a1".into()],
+                ..Revision::default()
+            },
+            Revision {
+                id: "b1".into(),
+                ..Revision::default()
+            },
+        ];
+        revs.push(Revision {
+            id: "a1".into(),
+            ..Revision::default()
+        });
+        let g = Graph::new(revs).unwrap();
+        assert_eq!(overlapping(&g, &["a1".into(), "b2".into()]), None);
     }
 }

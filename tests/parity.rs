@@ -312,7 +312,33 @@ fn check_seed(seed: u64, size: usize) {
             "seed {seed}: `{cmd}` exit codes differ"
         );
         assert_eq!(native_code, 0, "seed {seed}: `{cmd}` failed: {native}");
+        if cmd == "history" {
+            // Both engines list in Alembic's own order, not only the same set.
+            let listed: Vec<String> = native["components"][0]["revisions"]
+                .as_array()
+                .expect("revisions")
+                .iter()
+                .map(|r| r["id"].as_str().expect("id").to_owned())
+                .collect();
+            assert_eq!(
+                listed,
+                alembic_history_order(&ws, case.component),
+                "seed {seed} (size {size}, {c}): history order differs from `alembic history`"
+            );
+        }
     }
+}
+
+/// The revision ids of `alembic history` (`PARENTS -> ID (marks), message`), in its order.
+fn alembic_history_order(ws: &Workspace, c: Component) -> Vec<String> {
+    ws.alembic_ok(c, &["history"])
+        .lines()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once(" -> ")?;
+            let id = rest.split([' ', ',']).next()?;
+            Some(id.to_owned())
+        })
+        .collect()
 }
 
 fn seeds(default: &[u64]) -> Vec<u64> {

@@ -724,7 +724,26 @@ fn dash_c_selects_the_workspace_from_another_directory() {
     let name = ws.root().file_name().unwrap().to_str().unwrap();
     let relative = run(ws.cmd().current_dir(parent).args(["status", "-C", name]));
     assert_eq!(relative.code, Some(0), "{}", relative.shown);
-    assert_eq!(relative.stdout, absolute.stdout);
+    // The suggested next command keeps -C, as seen from where the user is, so it works pasted.
+    assert!(
+        absolute
+            .stdout
+            .contains(&format!("db-migrate upgrade --component manager -C {root}")),
+        "{}",
+        absolute.shown
+    );
+    assert_eq!(
+        relative.stdout,
+        absolute
+            .stdout
+            .replace(&format!("-C {root}"), &format!("-C {name}"))
+    );
+    let pasted =
+        run(ws
+            .cmd()
+            .current_dir(parent)
+            .args(["status", "--component", "manager", "-C", name]));
+    assert_eq!(pasted.code, Some(0), "{}", pasted.shown);
 }
 
 #[test]

@@ -68,7 +68,11 @@ pub async fn run(
                         .into_iter()
                         .map(|i| graph.rev(i).clone())
                         .collect(),
-                    _ => graph.revisions().to_vec(),
+                    _ => graph
+                        .history_order()
+                        .into_iter()
+                        .map(|i| graph.rev(i).clone())
+                        .collect(),
                 };
                 if app.format == Format::Text {
                     out!("{}", render_graph(config, &graph, kind));
@@ -116,7 +120,7 @@ fn render_graph(config: &Config, graph: &Graph, kind: Kind) -> String {
     let heads = graph.heads();
     let show: Vec<usize> = match kind {
         Kind::Heads => heads.clone(),
-        _ => (0..graph.revisions().len()).collect(),
+        _ => graph.history_order(),
     };
     for i in show {
         let r = graph.rev(i);

@@ -1,0 +1,72 @@
+//! Fidelity on Backend.AI's real tree: what a first-time user and a long-lived checkout see.
+
+mod harness;
+
+use harness::*;
+use Component::Manager;
+
+#[test]
+fn a_fresh_manager_database_in_a_backend_ai_checkout_leads_with_schema_oneshot() {
+    let chain = linear_chain("os", 2);
+    let ws = Workspace::new().component(Manager, &chain);
+
+    let plain = db_migrate(&ws, &["status"]);
+    assert!(
+        plain
+            .stdout
+            .contains("  next     db-migrate upgrade --component manager"),
+        "without ./backend.ai, upgrade comes first: {}",
+        plain.shown
+    );
+
+    ws.write_file(
+        "backend.ai",
+        "#!/bin/sh\nexec ./py -m ai.backend.cli \"$@\"\n",
+    );
+    let r = db_migrate(&ws, &["status"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(
+        r.stdout
+            .contains("  next     ./backend.ai mgr schema oneshot   (creates the schema from the models and stamps head"),
+        "{}",
+        r.shown
+    );
+    assert!(
+        r.stdout
+            .contains("or db-migrate upgrade --component manager\n"),
+        "upgrade stays the alternative: {}",
+        r.shown
+    );
+}
+
+#[test]
+fn a_long_pending_list_is_capped_in_text_and_complete_in_json() {
+    let chain = linear_chain("lp", 15);
+    let ws = Workspace::new().component(Manager, &chain);
+    ws.db_at(Manager, chain[0].id());
+
+    let r = db_migrate(&ws, &["status"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(r.stdout.contains("  pending  14\n"), "{}", r.shown);
+    let listed: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("           "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|id| id.starts_with("lp"))
+        .collect();
+    assert_eq!(listed, ids(&chain[1..11]), "the first ten: {}", r.shown);
+    assert!(
+        r.stdout.contains(
+            "           … 4 more (--format json, or db-migrate history --component manager, lists them all)\n"
+        ),
+        "{}",
+        r.shown
+    );
+
+    let doc = db_migrate(&ws, &["status", "--format", "json"]).json();
+    assert_eq!(
+        strings(&component_json(&doc, Manager)["pending"]),
+        ids(&chain[1..])
+    );
+}
