@@ -192,6 +192,7 @@ fn diagnose_current(config: &Config, graph: &Graph, output: &alembic::Output) ->
             config,
             target: None,
             graph: Some(graph),
+            offline: false,
         },
     )
 }
@@ -303,6 +304,7 @@ async fn current_native(config: &Config) -> Result<Native<Vec<String>>, Failure>
                     config,
                     target: None,
                     graph: None,
+                    offline: false,
                 },
             ))
         }
@@ -334,6 +336,7 @@ async fn graph_alembic(ws: &Workspace, config: &Config, verbose: bool) -> Result
                 config,
                 target: None,
                 graph: None,
+                offline: false,
             },
         ));
     }

@@ -65,6 +65,8 @@ pub struct Context<'a> {
     pub config: &'a Config,
     pub target: Option<&'a Target>,
     pub graph: Option<&'a Graph>,
+    /// The run was Alembic's offline mode (`--sql`): no database connection.
+    pub offline: bool,
 }
 
 impl Context<'_> {
@@ -200,6 +202,7 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
         .map(|l| mask::mask(l).into_owned())
         .collect();
     let target_mentions = |rev: &str| ctx.target.is_some_and(|t| t.mentions(rev));
+    let running = running_step(&lines, ctx);
     for row in TABLE.iter() {
         let Some((line, caps)) = first_match(&row.patterns, &lines) else {
             continue;
@@ -224,6 +227,7 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
             Some("rev-is-not-target") if named.get("rev").is_some_and(|r| target_mentions(r)) => {
                 continue
             }
+            Some("offline") if !ctx.offline => continue,
             Some("module-is-script-package")
                 if !named
                     .get("module")
@@ -232,6 +236,9 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
                 continue
             }
             _ => {}
+        }
+        if let Some(step) = &running {
+            vars.insert("step".into(), step.clone());
         }
         for (k, v) in named {
             vars.insert(k, v);
@@ -261,10 +268,11 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
         Some(code) => format!("exit {code}"),
         None => "killed by a signal".to_owned(),
     };
+    let during = running.map_or_else(String::new, |step| format!(" in migration {step}"));
     Failure::new(
         "alembic-failed",
         format!(
-            "alembic {command} failed for {} ({status})",
+            "alembic {command} failed for {}{during} ({status})",
             ctx.config.label
         ),
         "Alembic reported an error that db-migrate does not recognise",
@@ -292,6 +300,51 @@ pub fn explain(kind: &str, ctx: &Context, named: &[(&str, String)]) -> Failure {
         fill(&row.raw.cause),
         fill(&row.raw.fix),
     )
+}
+
+/// The migration that was running when the run failed, as `A -> B (message, path/to/B.py)`,
+/// from Alembic's last `Running upgrade A -> B` line (or `-- Running …` comment under `--sql`).
+fn running_step(lines: &[String], ctx: &Context) -> Option<String> {
+    let known = |id: &str| ctx.graph.is_some_and(|g| g.contains(id));
+    let step = parse::last_step(lines.iter(), known)?;
+    let show = |ids: &[String]| {
+        if ids.is_empty() {
+            "base".to_owned()
+        } else {
+            ids.join(", ")
+        }
+    };
+    // The migration running is the destination of an upgrade step, the origin of a downgrade's.
+    let running = match step.direction.as_str() {
+        "downgrade" => step.from.first(),
+        _ => step.to.first(),
+    };
+    let file = ctx
+        .graph
+        .zip(running)
+        .and_then(|(g, id)| g.index_of(id).and_then(|i| g.rev(i).path.clone()))
+        .map(|p| {
+            let path = std::path::Path::new(&p);
+            path.strip_prefix(&ctx.config.root)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .into_owned()
+        });
+    let mut detail: Vec<String> = Vec::new();
+    if !step.message.is_empty() {
+        detail.push(format!("\"{}\"", step.message));
+    }
+    detail.extend(file);
+    let detail = if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", detail.join(", "))
+    };
+    Some(format!(
+        "{} -> {}{detail}",
+        show(&step.from),
+        show(&step.to)
+    ))
 }
 
 /// The first line a pattern matches, trying unindented lines first: in a traceback the indented
@@ -371,6 +424,7 @@ mod tests {
             config: &config,
             target: None,
             graph: None,
+            offline: false,
         };
         for (kind, named) in [
             ("unknown-target", vec![("rev", "ffff".to_owned())]),

@@ -70,3 +70,29 @@ fn a_long_pending_list_is_capped_in_text_and_complete_in_json() {
         ids(&chain[1..])
     );
 }
+
+#[test]
+fn a_data_migration_under_sql_is_named_as_needing_the_database() {
+    let chain = vec![
+        rev("od0000000001", None, "create accounts"),
+        rev("od0000000002", Some("od0000000001"), "backfill quotas").upgrade_body(
+            "rows = op.get_bind().execute(sa.text(\"SELECT 1\")).fetchall()\nfor _ in rows:\n    pass",
+        ),
+    ];
+    let ws = Workspace::new().component(Manager, &chain);
+
+    let r = db_migrate(&ws, &["upgrade", "--sql"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr.contains(&format!(
+            "error: migration od0000000001 -> od0000000002 (\"backfill quotas\", {}/alembic/versions/od0000000002_backfill_quotas.py) cannot be rendered as SQL offline: it reads from the database",
+            Manager.package_dir()
+        )),
+        "{}",
+        r.shown
+    );
+    assert!(r.stderr.contains("without --sql"), "{}", r.shown);
+    // Online, the same migration runs.
+    let online = db_migrate(&ws, &["upgrade"]);
+    assert_eq!(online.code, Some(0), "{}", online.shown);
+}

@@ -273,6 +273,11 @@ const A2: &str = "a10000000002";
 const A3: &str = "a10000000003";
 
 /// a1 -> a2 -> a3, each creating its own table `t_<id>`.
+/// The versions directory relative to the workspace root, as failures name revision files.
+fn versions_rel(c: Component) -> String {
+    format!("{}/alembic/versions", c.package_dir())
+}
+
 fn three_step_chain() -> Vec<Rev> {
     vec![
         rev(A1, None, "create accounts"),
@@ -687,8 +692,11 @@ fn foreign_key_violation_rolls_the_whole_run_back_and_says_so() {
     );
     assert_eq!(
         shown.message,
-        "migration f00000000002 -> f00000000003, link child to parent failed: existing data \
-         violates foreign key fk_child_parent"
+        format!(
+            "migration f00000000002 -> f00000000003 (\"link child to parent\", {}/f00000000003_link_child_to_parent.py) failed: existing data \
+             violates foreign key fk_child_parent",
+            versions_rel(Manager)
+        )
     );
     assert!(
         shown.cause.contains("rolled the whole run back"),
@@ -740,7 +748,8 @@ fn schema_ahead_of_alembic_version_suggests_comparing_and_stamping() {
     assert_eq!(
         shown.message,
         format!(
-            "migration {A1} -> {A2}, create sessions failed: relation \"t_{A2}\" already exists"
+            "migration {A1} -> {A2} (\"create sessions\", {}/{A2}_create_sessions.py) failed: relation \"t_{A2}\" already exists",
+            versions_rel(Manager)
         )
     );
     assert!(
@@ -1086,7 +1095,13 @@ fn unknown_failure_shows_the_exception_line_and_v_shows_the_traceback() {
         alembic_line(&shown),
         "RuntimeError: quota backfill failed for 42 rows"
     );
-    assert_eq!(shown.message, "alembic upgrade failed for manager (exit 1)");
+    assert_eq!(
+        shown.message,
+        format!(
+            "alembic upgrade failed for manager in migration {A1} -> {A2} (\"backfill quotas\", {}/{A2}_backfill_quotas.py) (exit 1)",
+            versions_rel(Manager)
+        )
+    );
     assert!(shown.fix.contains("-v"), "{shown:#?}");
     assert_eq!(shown.database, still_at(A1));
 

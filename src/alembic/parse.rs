@@ -76,6 +76,30 @@ pub fn step(line: &str, is_known: impl Fn(&str) -> bool) -> Option<Step> {
     })
 }
 
+static OFFLINE_STEP_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^-- Running (upgrade|downgrade) (.*?) -> (.*)$").expect("valid regex")
+});
+
+/// The last step Alembic started: a `Running upgrade A -> B` log line, or in offline mode (`--sql`)
+/// the `-- Running upgrade A -> B` comment it writes before each revision's SQL.
+pub fn last_step<'a>(
+    lines: impl DoubleEndedIterator<Item = &'a String>,
+    is_known: impl Fn(&str) -> bool,
+) -> Option<Step> {
+    lines.rev().find_map(|line| {
+        step(line, &is_known).or_else(|| {
+            let offline = OFFLINE_STEP_LINE.captures(line)?;
+            step(
+                &format!(
+                    "INFO  [alembic.runtime.migration] Running {} {} -> {}",
+                    &offline[1], &offline[2], &offline[3]
+                ),
+                &is_known,
+            )
+        })
+    })
+}
+
 /// The text after `FAILED: ` (Alembic's CommandError), if any.
 pub fn failed(stdout: &[String]) -> Option<String> {
     let start = stdout.iter().position(|l| l.starts_with("FAILED: "))?;

@@ -394,7 +394,7 @@ pub(super) async fn execute(
         return Err(failure);
     }
     if !output.success() {
-        let mut failure = diagnose_run(before, verb, target, &output);
+        let mut failure = diagnose_run(before, verb, target, &output, false);
         failure.database = Some(match &after {
             Ok(i) if i.current == before.current => {
                 format!("still at {} (nothing was changed)", describe_current(i))
@@ -546,7 +546,7 @@ async fn offline_sql(
     })
     .await?;
     if !output.success() {
-        return Err(diagnose_run(before, verb, target, &output));
+        return Err(diagnose_run(before, verb, target, &output, true));
     }
     Ok(ComponentReport::from_inspection(before))
 }
@@ -557,6 +557,7 @@ fn diagnose_run(
     verb: &str,
     target: &Target,
     output: &alembic::Output,
+    offline: bool,
 ) -> Failure {
     remediation::diagnose(
         verb,
@@ -565,6 +566,7 @@ fn diagnose_run(
             config: &before.config,
             target: Some(target),
             graph: Some(&before.graph),
+            offline,
         },
     )
 }
@@ -688,6 +690,7 @@ fn check_target(
         config: &i.config,
         target: Some(target),
         graph: Some(graph),
+        offline: false,
     };
     let ids =
         |revs: &[usize]| -> Vec<String> { revs.iter().map(|&r| graph.rev(r).id.clone()).collect() };

@@ -57,6 +57,7 @@ impl App {
                         config,
                         target: None,
                         graph: None,
+                        offline: false,
                     },
                 );
                 failure.message = format!(

@@ -90,6 +90,7 @@ fn refuse_overlap(i: Inspection) -> Result<Inspection, Failure> {
         config: &i.config,
         target: None,
         graph: Some(&i.graph),
+        offline: false,
     };
     let mut failure = explain(
         "overlapping-versions",
