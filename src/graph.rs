@@ -267,6 +267,10 @@ impl Graph {
         &self.revs
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.revs.is_empty()
+    }
+
     pub fn contains(&self, id: &str) -> bool {
         self.index.contains_key(id)
     }

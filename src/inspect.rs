@@ -14,13 +14,16 @@ use serde::Serialize;
 use crate::alembic::{self, parse, Stream};
 use crate::db;
 use crate::error::Failure;
-use crate::graph::Graph;
+use crate::graph::{Graph, GraphError};
 use crate::mask;
 use crate::remediation::{self, Context};
 use crate::revisions::{self, ReadError};
 use crate::state::{self, State};
 use crate::workspace::{Config, Workspace};
 
+static DUPLICATE_WARNING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"UserWarning: Revision (\S+) is present more than once").expect("valid regex")
+});
 static UNKNOWN_DB_REVISION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^Can't locate revision identified by '([^']*)'").expect("valid regex")
 });
@@ -99,6 +102,7 @@ pub async fn inspect(
         current_alembic(ws, config, verbose)
     );
     let graph = graph?;
+    require_scripts(config, &graph)?;
     let current = current.map_err(|output| diagnose_current(config, &graph, &output))?;
     Ok(classified(config, graph, current, Engine::Alembic))
 }
@@ -124,6 +128,13 @@ pub async fn known(ws: &Workspace, config: &Config) -> Known {
     }
 }
 
+/// Faults the revision files show for certain, whichever engine reads them.
+const FILE_FAULTS: [&str; 3] = [
+    "bad-revision-file",
+    "duplicate-revision",
+    "no-migration-scripts",
+];
+
 /// With `auto`, a native failure (database unreachable, an inconsistent graph) is asked again
 /// through Alembic, so that the report rests on what the real tool says; `native` reports it.
 fn retry_with_alembic(
@@ -133,7 +144,11 @@ fn retry_with_alembic(
     failure: Failure,
 ) -> Result<(), Failure> {
     // A server that never answered within 5 s would keep Alembic waiting a minute: report it.
-    if engine == Engine::Native || failure.kind == "connection-timeout" {
+    // What the files say for certain (Alembic only warns about a duplicate id) is reported too.
+    if engine == Engine::Native
+        || failure.kind == "connection-timeout"
+        || FILE_FAULTS.contains(&failure.kind.as_str())
+    {
         return Err(failure);
     }
     if verbose {
@@ -155,12 +170,17 @@ pub async fn load_graph(
 ) -> Result<(Graph, Engine), Failure> {
     if engine != Engine::Alembic {
         match graph_native(ws, config).await {
-            Ok(Native::Done(g)) => return Ok((g, Engine::Native)),
+            Ok(Native::Done(g)) => {
+                require_scripts(config, &g)?;
+                return Ok((g, Engine::Native));
+            }
             Ok(Native::Fallback(why)) => fallback(config, engine, verbose, &why)?,
             Err(failure) => retry_with_alembic(config, engine, verbose, failure)?,
         }
     }
-    Ok((graph_alembic(ws, config, verbose).await?, Engine::Alembic))
+    let graph = graph_alembic(ws, config, verbose).await?;
+    require_scripts(config, &graph)?;
+    Ok((graph, Engine::Alembic))
 }
 
 /// Re-read only the database side after a run, keeping the graph and the engine.
@@ -242,6 +262,7 @@ async fn inspect_native(ws: &Workspace, config: &Config) -> Result<Native<Inspec
         Native::Done(g) => g,
         Native::Fallback(why) => return Ok(Native::Fallback(why)),
     };
+    require_scripts(config, &graph)?;
     match current {
         Ok(Native::Done(current)) => Ok(Native::Done(classified(
             config,
@@ -267,12 +288,22 @@ async fn graph_native(ws: &Workspace, config: &Config) -> Result<Native<Graph>, 
         .unwrap_or_else(|e| Err(ReadError::NotStatic(format!("the file reader failed: {e}"))));
     tracing::debug!(component = %config.label, elapsed = ?started.elapsed(), "read revision files");
     match read {
-        Ok(revs) => Graph::new(revs)
-            .map(Native::Done)
-            .map_err(|e| bad_graph(config, &e.to_string())),
+        Ok(revs) => match Graph::new(revs) {
+            Ok(graph) => Ok(Native::Done(graph)),
+            Err(GraphError::Duplicate { id, paths }) => Err(duplicate(config, &id, &paths)),
+            Err(e) => Err(bad_graph(config, &e.to_string())),
+        },
         Err(ReadError::NotStatic(why)) => Ok(Native::Fallback(why)),
-        // Alembic's own words for this case come from Alembic.
-        Err(ReadError::Invalid(why)) => Ok(Native::Fallback(why)),
+        Err(ReadError::Invalid(why)) => Err(Failure::new(
+            "bad-revision-file",
+            format!(
+                "a {} revision file is invalid: {}",
+                config.label,
+                shown_path(config, &why)
+            ),
+            "Alembic imports every revision file and cannot load this one, so every command fails",
+            "fix the file at the line named above (git pull first if it is not yours)",
+        )),
     }
 }
 
@@ -311,6 +342,59 @@ async fn current_native(config: &Config) -> Result<Native<Vec<String>>, Failure>
     }
 }
 
+/// The same id in two files: Alembic only warns and keeps one of them, silently.
+fn duplicate(config: &Config, id: &str, paths: &[String]) -> Failure {
+    let files: Vec<String> = paths.iter().map(|p| shown_path(config, p)).collect();
+    Failure::new(
+        "duplicate-revision",
+        format!(
+            "revision {id} of {} is defined in {} files: {}",
+            config.label,
+            files.len(),
+            files.join(", ")
+        ),
+        "two migration files carry the same revision id (a copied file, or a rename that left the old file behind); Alembic keeps only one of them and warns",
+        "delete the stray copy, or give your own migration a new id (and fix the down_revision that names it)",
+    )
+}
+
+/// Paths in messages relative to the workspace root, as a developer would type them.
+fn shown_path(config: &Config, text: &str) -> String {
+    let root = format!("{}/", config.root.display());
+    text.replace(&root, "")
+}
+
+/// A config whose versions directories hold no revision at all: `upgrade` would have nothing to
+/// run, and `status` would say `no-revision` forever.
+fn require_scripts(config: &Config, graph: &Graph) -> Result<(), Failure> {
+    if !graph.is_empty() {
+        return Ok(());
+    }
+    let dirs = revisions::locate::locate(&config.ini, &config.root)
+        .map(|l| {
+            l.dirs
+                .iter()
+                .map(|d| shown_path(config, &d.to_string_lossy()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_else(|_| {
+            format!(
+                "the versions directory of {}",
+                config.ini.get("alembic", "script_location").unwrap_or("?")
+            )
+        });
+    Err(Failure::new(
+        "no-migration-scripts",
+        format!("no migration scripts were found for {} in {dirs}", config.label),
+        "the versions directory is empty or missing: a branch without this component's migrations, or a script_location/version_locations pointing elsewhere",
+        format!(
+            "git pull (or check out the branch with the migrations), and check script_location in {}",
+            config.ini_arg
+        ),
+    ))
+}
+
 fn bad_graph(config: &Config, why: &str) -> Failure {
     Failure::new(
         "bad-revision-graph",
@@ -339,6 +423,14 @@ async fn graph_alembic(ws: &Workspace, config: &Config, verbose: bool) -> Result
                 offline: false,
             },
         ));
+    }
+    if let Some(id) = output
+        .stderr
+        .iter()
+        .find_map(|l| DUPLICATE_WARNING.captures(l).map(|c| c[1].to_owned()))
+    {
+        let paths = revisions::files_defining(&config.ini, &ws.root, &id);
+        return Err(duplicate(config, &id, &paths));
     }
     Graph::new(parse::history_verbose(&output.stdout))
         .map_err(|e| bad_graph(config, &e.to_string()))

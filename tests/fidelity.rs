@@ -96,3 +96,65 @@ fn a_data_migration_under_sql_is_named_as_needing_the_database() {
     let online = db_migrate(&ws, &["upgrade"]);
     assert_eq!(online.code, Some(0), "{}", online.shown);
 }
+
+#[test]
+fn a_revision_id_in_two_files_is_reported_with_both_files_by_either_engine() {
+    let dup = rev("d1d1d1d1d1d1", None, "again").file_name_override("zz_copy_of_accounts.py");
+    let ws = Workspace::new().component(
+        Manager,
+        &[rev("d1d1d1d1d1d1", None, "create accounts"), dup],
+    );
+    for engine in ["auto", "native", "alembic"] {
+        let r = db_migrate(&ws, &["status", "--engine", engine]);
+        assert_eq!(r.code, Some(1), "{engine}: {}", r.shown);
+        let versions = format!("{}/alembic/versions", Manager.package_dir());
+        assert!(
+            r.stderr.contains(&format!(
+                "error: revision d1d1d1d1d1d1 of manager is defined in 2 files: {versions}/d1d1d1d1d1d1_create_accounts.py, {versions}/zz_copy_of_accounts.py"
+            )),
+            "{engine}: {}",
+            r.shown
+        );
+    }
+}
+
+#[test]
+fn a_numeric_revision_id_is_named_with_its_file_and_line() {
+    let bad = rev("n1n1n1n1n1n1", None, "numeric id").raw(
+        "\"\"\"numeric id\"\"\"\nrevision = 123\ndown_revision = None\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n",
+    );
+    let ws = Workspace::new().component(Manager, &[bad]);
+    let r = db_migrate(&ws, &["status"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr.contains(&format!(
+            "{}/alembic/versions/n1n1n1n1n1n1_numeric_id.py:2: revision must be a string",
+            Manager.package_dir()
+        )),
+        "{}",
+        r.shown
+    );
+    assert!(!r.shown.contains("computed"), "{}", r.shown);
+}
+
+#[test]
+fn an_empty_versions_directory_says_no_scripts_were_found() {
+    let ws = Workspace::new().component(Manager, &[]);
+    for engine in ["auto", "alembic"] {
+        let r = db_migrate(&ws, &["status", "--engine", engine]);
+        assert_eq!(r.code, Some(1), "{engine}: {}", r.shown);
+        assert!(
+            r.stderr.contains(&format!(
+                "error: no migration scripts were found for manager in {}/alembic/versions",
+                Manager.package_dir()
+            )),
+            "{engine}: {}",
+            r.shown
+        );
+        assert!(
+            !r.shown.contains("db-migrate upgrade"),
+            "no loop: {}",
+            r.shown
+        );
+    }
+}

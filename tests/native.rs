@@ -171,7 +171,7 @@ fn inconsistent_revision_files_are_clear_errors_naming_the_files() {
     assert_eq!(code, 1, "{text}");
     let message = doc["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("defined more than once") && message.contains("zz_again.py"),
+        message.contains("is defined in 2 files") && message.contains("zz_again.py"),
         "{doc:#}"
     );
 

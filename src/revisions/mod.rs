@@ -50,6 +50,25 @@ pub fn read_all(ini: &Ini, root: &Path) -> Result<Vec<Revision>, ReadError> {
     Ok(revisions)
 }
 
+/// The revision files that declare `id` (for Alembic's "present more than once" warning, which
+/// names no file).
+pub fn files_defining(ini: &Ini, root: &Path, id: &str) -> Vec<String> {
+    let Ok(files) = locate::locate(ini, root)
+        .and_then(|l| locate::revision_files(&l).map_err(|e| e.to_string()))
+    else {
+        return Vec::new();
+    };
+    files
+        .into_iter()
+        .filter(|f| {
+            std::fs::read(f).is_ok_and(
+                |src| matches!(reader::read_file(f, &src), reader::Read::Revision(r) if r.id == id),
+            )
+        })
+        .map(|f| f.to_string_lossy().into_owned())
+        .collect()
+}
+
 fn read_files(files: &[std::path::PathBuf]) -> Result<Vec<Revision>, ReadError> {
     let mut revisions = Vec::with_capacity(files.len());
     let cannot_read = |file: &Path, e: std::io::Error| {

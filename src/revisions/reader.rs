@@ -40,6 +40,7 @@ pub fn read_file(path: &Path, src: &[u8]) -> Read {
     let mut values: [Option<Value>; 4] = Default::default();
     let mut doc: Option<Option<String>> = None;
     let mut not_static: Option<String> = None;
+    let mut invalid: Option<String> = None;
     let tokenized = for_each_line(src, |line| {
         if doc.is_none() {
             doc = Some(docstring(line));
@@ -75,6 +76,15 @@ pub fn read_file(path: &Path, src: &[u8]) -> Read {
             }
             match parse_value(value) {
                 Some(v) => values[slot] = Some(v),
+                // `revision = 123`: a literal Alembic cannot use (it fails with a TypeError).
+                None if matches!(value, [Tok::Number]) => {
+                    invalid = Some(format!(
+                        "{}:{}: {field} must be a string: quote the id ({field} = \"…\")",
+                        path.display(),
+                        line.lineno
+                    ));
+                    return Flow::Stop;
+                }
                 None => {
                     not_static = Some(format!(
                         "{}:{}: {field} is computed, not a literal",
@@ -89,6 +99,9 @@ pub fn read_file(path: &Path, src: &[u8]) -> Read {
     });
     if let Err(e) = tokenized {
         return Read::NotStatic(format!("{}:{}: {}", path.display(), e.lineno, e.message));
+    }
+    if let Some(why) = invalid {
+        return Read::Invalid(why);
     }
     if let Some(why) = not_static {
         return Read::NotStatic(why);
@@ -304,6 +317,10 @@ depends_on: Union[str, Sequence[str], None] = ["x1"]
             Read::NotStatic(_)
         ));
         assert!(matches!(read("revision = f'a{x}'\n"), Read::NotStatic(_)));
+        assert!(matches!(
+            read("revision = 123\n"),
+            Read::Invalid(m) if m.ends_with(":1: revision must be a string: quote the id (revision = \"…\")")
+        ));
         // A local variable inside upgrade() is not the module's revision.
         assert!(
             matches!(read("revision = 'a'\ndef upgrade():\n    revision = conn.get()\n    x = 1\ndown_revision = 'z'\n"), Read::Revision(r) if r.parents == ["z"])
