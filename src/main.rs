@@ -3,23 +3,92 @@
 // Failures are returned once per run and carry the whole explanation; boxing them buys nothing.
 #![allow(clippy::result_large_err)]
 
-/// Write to stdout, ignoring errors: a reader that went away (`| head`) must not stop a migration
-/// half-way or make db-migrate panic.
+/// Write to stdout through [`stdout::write`]: a reader that went away (`| head`) is a quiet stop,
+/// any other write error is recorded and turns a success into exit 1 at the end. Never panics and
+/// never returns an error, so a migration is not stopped half-way because its output broke.
 macro_rules! out {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let mut stdout = std::io::stdout().lock();
-        let _ = write!(stdout, $($t)*);
-        let _ = stdout.flush();
-    }};
+    ($($t:tt)*) => {
+        $crate::stdout::write(format_args!($($t)*), false)
+    };
 }
 
 /// `out!` with a newline.
 macro_rules! outln {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($t)*);
-    }};
+    () => {
+        $crate::stdout::write(format_args!(""), true)
+    };
+    ($($t:tt)*) => {
+        $crate::stdout::write(format_args!($($t)*), true)
+    };
+}
+
+/// The one path every stdout write takes, and what it remembers about failures (ripgrep's
+/// "errored" flag, for output).
+mod stdout {
+    use std::io::{self, Write as _};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+
+    /// The reader closed the pipe: stop writing, exit as if everything had been read.
+    static CLOSED: AtomicBool = AtomicBool::new(false);
+    /// The first write error that was not a closed pipe.
+    static LOST: Mutex<Option<String>> = Mutex::new(None);
+
+    pub fn write(args: std::fmt::Arguments<'_>, newline: bool) {
+        if CLOSED.load(Ordering::Relaxed) || failed() {
+            return;
+        }
+        let mut out = io::stdout().lock();
+        let result = out
+            .write_fmt(args)
+            .and_then(|()| {
+                if newline {
+                    out.write_all(b"\n")
+                } else {
+                    Ok(())
+                }
+            })
+            .and_then(|()| out.flush());
+        if let Err(e) = result {
+            record(&e);
+        }
+    }
+
+    /// Note a failed write: a closed pipe silences stdout, anything else is kept for the end.
+    pub fn record(e: &io::Error) {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            CLOSED.store(true, Ordering::Relaxed);
+            return;
+        }
+        let mut lost = LOST.lock().unwrap_or_else(|p| p.into_inner());
+        lost.get_or_insert_with(|| e.to_string());
+    }
+
+    fn failed() -> bool {
+        LOST.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// The exit code once stdout's fate is known: a lost write turns a success into exit 1 and
+    /// is said in one line on stderr; any other code already says "not a success" more precisely
+    /// (2 usage, 3 not up-to-date, 130 interrupted) and is kept, with the same line.
+    pub fn finish(code: u8) -> u8 {
+        let lost = LOST.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match lost {
+            None => code,
+            Some(e) => {
+                // Not eprintln!: a broken stderr too must not panic.
+                let _ = writeln!(
+                    io::stderr(),
+                    "error: writing to stdout failed ({e}), so part of db-migrate's output is missing; check where stdout goes (disk full?) and rerun"
+                );
+                if code == crate::exit_code::OK {
+                    crate::exit_code::FAILED
+                } else {
+                    code
+                }
+            }
+        }
+    }
 }
 
 mod alembic;
@@ -80,15 +149,20 @@ fn main() -> ExitCode {
                 ..failure
             };
             outln!("{}", render::json::failure(&failure));
-            return ExitCode::from(exit_code::USAGE);
+            return ExitCode::from(stdout::finish(exit_code::USAGE));
         }
         Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
+            // --help and --version go to stdout; usage errors to stderr.
+            if let Err(io) = e.print() {
+                if !e.use_stderr() {
+                    stdout::record(&io);
+                }
+            }
+            return ExitCode::from(stdout::finish(if e.use_stderr() {
                 exit_code::USAGE
             } else {
                 exit_code::OK
-            });
+            }));
         }
     };
     tracing_subscriber::fmt()
@@ -107,10 +181,11 @@ fn main() -> ExitCode {
             return ExitCode::from(exit_code::FAILED);
         }
     };
-    ExitCode::from(runtime.block_on(async {
+    let code = runtime.block_on(async {
         tokio::spawn(alembic::runner::exit_on_signal_when_idle());
         run(cli).await
-    }))
+    });
+    ExitCode::from(stdout::finish(code))
 }
 
 async fn run(cli: Cli) -> u8 {
