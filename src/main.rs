@@ -206,7 +206,10 @@ async fn run(cli: Cli) -> u8 {
         config_flag.as_deref(),
         cli.global.python.as_deref(),
     ) {
-        Ok(ws) => ws,
+        Ok(ws) => Workspace {
+            alembic_timeout: std::time::Duration::from_secs(cli.global.alembic_timeout),
+            ..ws
+        },
         Err(failure) => return report(format, &failure),
     };
     let app = App {

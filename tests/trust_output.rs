@@ -1,11 +1,14 @@
 //! Never report success that did not happen: output that could not be written is an error (a
-//! closed pipe excepted).
+//! closed pipe excepted), a hung launcher does not keep a read-only command waiting forever, and
+//! long migrations show they are alive off a terminal.
 
 mod harness;
 
 use std::fs::File;
+use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::process::Stdio;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
 use harness::*;
 
@@ -100,4 +103,187 @@ fn a_closed_pipe_is_a_quiet_success() {
         ws.db_revisions(Component::Manager),
         vec![chain[2].id().to_string()]
     );
+}
+
+/// `./py` that records its pid (the group leader) and then hangs with a child of its own.
+fn hanging_launcher(ws: &Workspace) {
+    ws.write_file(
+        "py",
+        "#!/bin/sh\necho $$ >> \"$(dirname \"$0\")/py.pids\"\nsleep 1000\n",
+    );
+}
+
+/// Live (not zombie) processes in process group `pgid`, from /proc.
+fn live_members(pgid: i32) -> Vec<i32> {
+    let mut members = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid pgrp …`; comm may contain spaces, so split after the last ')'.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        if fields.len() > 2 && fields[2].parse() == Ok(pgid) && fields[0] != "Z" {
+            members.push(pid);
+        }
+    }
+    members
+}
+
+/// The hanging launcher's process groups that still have live processes a moment after
+/// db-migrate exited (killing them, so a failing test cleans up after itself).
+fn leftover_groups(ws: &Workspace) -> Vec<i32> {
+    let pids = std::fs::read_to_string(ws.root().join("py.pids")).unwrap_or_default();
+    let groups: Vec<i32> = pids.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    // SIGKILLed processes need a moment to die; give them a second.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let left: Vec<i32> = groups
+            .iter()
+            .copied()
+            .filter(|&g| !live_members(g).is_empty())
+            .collect();
+        if left.is_empty() || Instant::now() > deadline {
+            for &g in &left {
+                // SAFETY: kill(2) on a group this test's launcher created.
+                unsafe {
+                    libc::kill(-g, libc::SIGKILL);
+                }
+            }
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Wait for `child` at most `limit`; kill it if it is still running then.
+fn wait_at_most(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn read_all(pipe: Option<impl Read>) -> String {
+    let mut text = String::new();
+    if let Some(mut p) = pipe {
+        let _ = p.read_to_string(&mut text);
+    }
+    text
+}
+
+#[test]
+fn a_hanging_launcher_is_stopped_after_the_alembic_timeout() {
+    let ws = Workspace::new().component(Component::Manager, &linear_chain("hl", 2));
+    hanging_launcher(&ws);
+
+    for args in [
+        &["status", "--engine", "alembic", "--alembic-timeout", "2"][..],
+        // --sql is read-only too (the plan comes from the native engine, the SQL from Alembic).
+        &["--alembic-timeout", "2", "upgrade", "--sql"][..],
+    ] {
+        let started = Instant::now();
+        let mut child = ws
+            .std_cmd()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("db-migrate starts");
+        let status = wait_at_most(&mut child, Duration::from_secs(20));
+        let text = format!(
+            "{}{}",
+            read_all(child.stdout.take()),
+            read_all(child.stderr.take())
+        );
+        let left = leftover_groups(&ws);
+        let status = status.unwrap_or_else(|| panic!("{args:?} still running after 20 s\n{text}"));
+        assert_eq!(status.code(), Some(1), "{args:?}\n{text}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+        assert!(text.contains("did not finish within 2s"), "{text}");
+        // The command and the launcher are named, and the next step is given.
+        assert!(text.contains("./py -m alembic -c alembic.ini"), "{text}");
+        assert!(text.contains("cause: "), "{text}");
+        assert!(text.contains("--alembic-timeout"), "{text}");
+        assert!(left.is_empty(), "{args:?}: process groups left: {left:?}");
+    }
+
+    // JSON names the kind.
+    let r = db_migrate(
+        &ws,
+        &[
+            "status",
+            "--engine",
+            "alembic",
+            "--alembic-timeout",
+            "1",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert_eq!(r.json()["error"]["kind"], "alembic-timeout", "{}", r.shown);
+    assert!(leftover_groups(&ws).is_empty());
+}
+
+#[test]
+fn a_long_migration_prints_heartbeats_off_a_terminal_and_succeeds() {
+    let chain = vec![
+        rev("hb0000000001", None, "create accounts"),
+        rev("hb0000000002", Some("hb0000000001"), "backfill slowly")
+            .upgrade_body("import time\ntime.sleep(4)")
+            .downgrade_body("pass"),
+    ];
+    let ws = Workspace::new().component(Component::Manager, &chain);
+
+    for format in ["text", "json"] {
+        let _ = ws.alembic(Component::Manager, &["downgrade", "base"]);
+        let r = run(ws
+            .cmd()
+            .args(["upgrade", "--format", format])
+            .env("DB_MIGRATE_HEARTBEAT_SECS", "1"));
+        assert_eq!(r.code, Some(0), "{}", r.shown);
+        let beats: Vec<&str> = r
+            .stderr
+            .lines()
+            .filter(|l| l.contains("still running"))
+            .collect();
+        assert!(beats.iter().all(|l| l.contains("elapsed")), "{}", r.shown);
+        // (A slow start may add one before the first step: "no revision started yet".)
+        let naming = beats.iter().filter(|l| l.contains("hb0000000002")).count();
+        assert!(naming >= 2, "--format {format}: {}", r.shown);
+        assert!(!r.stdout.contains("still running"), "{}", r.shown);
+        if format == "json" {
+            // stdout stays one JSON document.
+            assert_eq!(r.json()["components"][0]["state"], "up-to-date");
+        }
+        assert_eq!(
+            ws.db_revisions(Component::Manager),
+            vec!["hb0000000002".to_string()]
+        );
+    }
+
+    // Without the testing knob, nothing is printed for a few seconds of silence.
+    let _ = ws.alembic(Component::Manager, &["downgrade", "base"]);
+    let r = db_migrate(&ws, &["upgrade"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(!r.shown.contains("still running"), "{}", r.shown);
 }
