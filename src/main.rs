@@ -31,6 +31,8 @@ mod stdout {
 
     /// The reader closed the pipe: stop writing, exit as if everything had been read.
     static CLOSED: AtomicBool = AtomicBool::new(false);
+    /// Something was written (a JSON document may be on its way out).
+    static WRITTEN: AtomicBool = AtomicBool::new(false);
     /// The first write error that was not a closed pipe.
     static LOST: Mutex<Option<String>> = Mutex::new(None);
 
@@ -38,6 +40,7 @@ mod stdout {
         if CLOSED.load(Ordering::Relaxed) || failed() {
             return;
         }
+        WRITTEN.store(true, Ordering::Relaxed);
         let mut out = io::stdout().lock();
         let result = out
             .write_fmt(args)
@@ -66,6 +69,11 @@ mod stdout {
 
     fn failed() -> bool {
         LOST.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// Whether anything was written to stdout (successfully or not).
+    pub fn written() -> bool {
+        WRITTEN.load(Ordering::Relaxed)
     }
 
     /// The exit code once stdout's fate is known: a lost write turns a success into exit 1 and
@@ -165,6 +173,7 @@ fn main() -> ExitCode {
             }));
         }
     };
+    let format = cli.global.format;
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("DB_MIGRATE_LOG"))
         .with_writer(std::io::stderr)
@@ -177,15 +186,45 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(exit_code::FAILED);
+            let failure = Failure::new(
+                "runtime",
+                format!("cannot start the async runtime: {e}"),
+                "the system refused db-migrate a resource it needs at start (threads, file descriptors or an epoll instance)",
+                "check ulimit -n and ulimit -u, then rerun",
+            );
+            return ExitCode::from(stdout::finish(report(format, &failure)));
         }
     };
-    let code = runtime.block_on(async {
-        tokio::spawn(alembic::runner::exit_on_signal_when_idle());
-        run(cli).await
-    });
+    let json = format == cli::Format::Json;
+    let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            tokio::spawn(alembic::runner::exit_on_signal_when_idle(json));
+            run(cli).await
+        })
+    }))
+    .unwrap_or_else(|panic| panicked(format, panic.as_ref()));
     ExitCode::from(stdout::finish(code))
+}
+
+/// A bug that unwound to `main`: the panic hook has printed the message on stderr; a JSON reader
+/// still gets one document (unless one was already written), and the exit code stays one of the
+/// documented ones.
+fn panicked(format: cli::Format, panic: &(dyn std::any::Any + Send)) -> u8 {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    let failure = Failure::new(
+        "internal-error",
+        format!("db-migrate failed unexpectedly: {}", mask::mask(&what)),
+        "a bug in db-migrate (the message above on stderr says where)",
+        "rerun with RUST_BACKTRACE=1 DB_MIGRATE_LOG=debug and report the output as a bug",
+    );
+    if format == cli::Format::Json && !stdout::written() {
+        outln!("{}", render::json::failure(&failure));
+    }
+    exit_code::FAILED
 }
 
 async fn run(cli: Cli) -> u8 {

@@ -1,13 +1,15 @@
 //! Never report success that did not happen: output that could not be written is an error (a
-//! closed pipe excepted), a hung launcher does not keep a read-only command waiting forever, and
-//! long migrations show they are alive off a terminal.
+//! closed pipe excepted), a hung launcher does not keep a read-only command waiting forever, long
+//! migrations show they are alive off a terminal, and `--format json` prints JSON on every exit,
+//! interrupts included.
 
 mod harness;
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Child, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use harness::*;
@@ -286,4 +288,111 @@ fn a_long_migration_prints_heartbeats_off_a_terminal_and_succeeds() {
     let r = db_migrate(&ws, &["upgrade"]);
     assert_eq!(r.code, Some(0), "{}", r.shown);
     assert!(!r.shown.contains("still running"), "{}", r.shown);
+}
+
+/// Lines of `pipe`, sent as they arrive.
+fn lines_of(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Wait until a line containing `needle` arrives; all lines seen so far on failure.
+fn wait_for_line(rx: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String>) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let found = line.contains(needle);
+                seen.push(line);
+                if found {
+                    return true;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+fn sigint(child: &Child) {
+    // SAFETY: kill(2) on a child this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+}
+
+#[test]
+fn an_interrupt_while_waiting_for_the_lock_is_one_json_document() {
+    let chain = vec![
+        rev("lk0000000001", None, "create accounts").upgrade_body(
+            "op.execute(\"SELECT pg_sleep(20)\")\nop.create_table(\"t_lk\", sa.Column(\"id\", sa.Integer(), primary_key=True))",
+        ),
+    ];
+    let ws = Workspace::new().component(Component::Manager, &chain);
+
+    // The first run takes the lock and plans (its plan line shows it holds the lock), then sleeps
+    // inside the migration.
+    let mut first = ws
+        .std_cmd()
+        .arg("upgrade")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("first db-migrate starts");
+    let first_out = lines_of(first.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    assert!(
+        wait_for_line(&first_out, "plan", &mut seen),
+        "first run never planned: {seen:?}"
+    );
+
+    let mut second = ws
+        .std_cmd()
+        .args(["upgrade", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("second db-migrate starts");
+    let second_err = lines_of(second.stderr.take().unwrap());
+    let mut seen_err = Vec::new();
+    let waiting = wait_for_line(&second_err, "waiting", &mut seen_err);
+    sigint(&second);
+    let status = wait_at_most(&mut second, Duration::from_secs(20));
+    let stdout = read_all(second.stdout.take());
+
+    sigint(&first);
+    let first_status = wait_at_most(&mut first, Duration::from_secs(30));
+
+    assert!(waiting, "the second run never waited: {seen_err:?}");
+    let status = status.expect("the second run ended after SIGINT");
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "stdout: {stdout}\nstderr: {seen_err:?}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {stdout:?}"));
+    assert_eq!(doc["error"]["kind"], "interrupted", "{doc:#}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no Alembic command was running")),
+        "{doc:#}"
+    );
+    assert!(doc["error"]["fix"].as_str().is_some_and(|f| !f.is_empty()));
+
+    assert_eq!(
+        first_status.and_then(|s| s.code()),
+        Some(130),
+        "the first run was interrupted during its migration"
+    );
+    assert!(ws.db_revisions(Component::Manager).is_empty());
 }
