@@ -47,6 +47,12 @@ pub struct GlobalArgs {
     /// after a container start).
     #[arg(long, value_name = "SECS", global = true)]
     pub wait: Option<u64>,
+    /// Kill a read-only Alembic call (current, history, --sql) that takes longer than SECS and
+    /// report it; upgrades and downgrades are never cut.
+    #[arg(long, value_name = "SECS", global = true,
+          default_value_t = crate::workspace::DEFAULT_ALEMBIC_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub alembic_timeout: u64,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -103,7 +103,7 @@ pub async fn inspect(
     );
     let graph = graph?;
     require_scripts(config, &graph)?;
-    let current = current.map_err(|output| diagnose_current(config, &graph, &output))?;
+    let current = current?.map_err(|output| diagnose_current(config, &graph, &output))?;
     Ok(classified(config, graph, current, Engine::Alembic))
 }
 
@@ -198,7 +198,7 @@ pub async fn refresh(
     let current = match native {
         Native::Done(current) => current,
         Native::Fallback(_) => current_alembic(ws, config, verbose)
-            .await
+            .await?
             .map_err(|output| diagnose_current(config, &graph, &output))?,
     };
     Ok(classified(config, graph, current, inspection.engine))
@@ -405,7 +405,7 @@ fn bad_graph(config: &Config, why: &str) -> Failure {
 }
 
 async fn graph_alembic(ws: &Workspace, config: &Config, verbose: bool) -> Result<Graph, Failure> {
-    let output = alembic::run(
+    let output = alembic::read_only(
         ws,
         config,
         &["history", "--verbose"],
@@ -437,13 +437,14 @@ async fn graph_alembic(ws: &Workspace, config: &Config, verbose: bool) -> Result
 }
 
 /// The database's revisions; a revision the scripts don't have is returned, not an error.
-/// Any other failure returns Alembic's output for diagnosis.
+/// Any other failure of Alembic returns its output for diagnosis (inner `Err`); a call that timed
+/// out or was interrupted is already explained (outer `Err`).
 async fn current_alembic(
     ws: &Workspace,
     config: &Config,
     verbose: bool,
-) -> Result<Vec<String>, alembic::Output> {
-    let output = match alembic::run(
+) -> Result<Result<Vec<String>, alembic::Output>, Failure> {
+    let output = match alembic::read_only(
         ws,
         config,
         &["current"],
@@ -452,22 +453,23 @@ async fn current_alembic(
     .await
     {
         Ok(output) => output,
-        Err(failure) => {
-            return Err(alembic::Output {
+        Err(failure) if failure.kind == "launcher-failed" => {
+            return Ok(Err(alembic::Output {
                 code: Some(1),
                 stderr: vec![failure.message],
                 ..Default::default()
-            })
+            }))
         }
+        Err(failure) => return Err(failure),
     };
     if output.success() {
-        return Ok(parse::current(&output.stdout));
+        return Ok(Ok(parse::current(&output.stdout)));
     }
     if let Some(rev) = parse::failed(&output.stdout)
         .as_deref()
         .and_then(|f| UNKNOWN_DB_REVISION.captures(f).map(|c| c[1].to_owned()))
     {
-        return Ok(vec![rev]);
+        return Ok(Ok(vec![rev]));
     }
-    Err(output)
+    Ok(Err(output))
 }

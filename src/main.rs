@@ -3,23 +3,100 @@
 // Failures are returned once per run and carry the whole explanation; boxing them buys nothing.
 #![allow(clippy::result_large_err)]
 
-/// Write to stdout, ignoring errors: a reader that went away (`| head`) must not stop a migration
-/// half-way or make db-migrate panic.
+/// Write to stdout through [`stdout::write`]: a reader that went away (`| head`) is a quiet stop,
+/// any other write error is recorded and turns a success into exit 1 at the end. Never panics and
+/// never returns an error, so a migration is not stopped half-way because its output broke.
 macro_rules! out {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let mut stdout = std::io::stdout().lock();
-        let _ = write!(stdout, $($t)*);
-        let _ = stdout.flush();
-    }};
+    ($($t:tt)*) => {
+        $crate::stdout::write(format_args!($($t)*), false)
+    };
 }
 
 /// `out!` with a newline.
 macro_rules! outln {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($t)*);
-    }};
+    () => {
+        $crate::stdout::write(format_args!(""), true)
+    };
+    ($($t:tt)*) => {
+        $crate::stdout::write(format_args!($($t)*), true)
+    };
+}
+
+/// The one path every stdout write takes, and what it remembers about failures (ripgrep's
+/// "errored" flag, for output).
+mod stdout {
+    use std::io::{self, Write as _};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+
+    /// The reader closed the pipe: stop writing, exit as if everything had been read.
+    static CLOSED: AtomicBool = AtomicBool::new(false);
+    /// Something was written (a JSON document may be on its way out).
+    static WRITTEN: AtomicBool = AtomicBool::new(false);
+    /// The first write error that was not a closed pipe.
+    static LOST: Mutex<Option<String>> = Mutex::new(None);
+
+    pub fn write(args: std::fmt::Arguments<'_>, newline: bool) {
+        if CLOSED.load(Ordering::Relaxed) || failed() {
+            return;
+        }
+        WRITTEN.store(true, Ordering::Relaxed);
+        let mut out = io::stdout().lock();
+        let result = out
+            .write_fmt(args)
+            .and_then(|()| {
+                if newline {
+                    out.write_all(b"\n")
+                } else {
+                    Ok(())
+                }
+            })
+            .and_then(|()| out.flush());
+        if let Err(e) = result {
+            record(&e);
+        }
+    }
+
+    /// Note a failed write: a closed pipe silences stdout, anything else is kept for the end.
+    pub fn record(e: &io::Error) {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            CLOSED.store(true, Ordering::Relaxed);
+            return;
+        }
+        let mut lost = LOST.lock().unwrap_or_else(|p| p.into_inner());
+        lost.get_or_insert_with(|| e.to_string());
+    }
+
+    fn failed() -> bool {
+        LOST.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// Whether anything was written to stdout (successfully or not).
+    pub fn written() -> bool {
+        WRITTEN.load(Ordering::Relaxed)
+    }
+
+    /// The exit code once stdout's fate is known: a lost write turns a success into exit 1 and
+    /// is said in one line on stderr; any other code already says "not a success" more precisely
+    /// (2 usage, 3 not up-to-date, 130 interrupted) and is kept, with the same line.
+    pub fn finish(code: u8) -> u8 {
+        let lost = LOST.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match lost {
+            None => code,
+            Some(e) => {
+                // Not eprintln!: a broken stderr too must not panic.
+                let _ = writeln!(
+                    io::stderr(),
+                    "error: writing to stdout failed ({e}), so part of db-migrate's output is missing; check where stdout goes (disk full?) and rerun"
+                );
+                if code == crate::exit_code::OK {
+                    crate::exit_code::FAILED
+                } else {
+                    code
+                }
+            }
+        }
+    }
 }
 
 mod alembic;
@@ -80,17 +157,23 @@ fn main() -> ExitCode {
                 ..failure
             };
             outln!("{}", render::json::failure(&failure));
-            return ExitCode::from(exit_code::USAGE);
+            return ExitCode::from(stdout::finish(exit_code::USAGE));
         }
         Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
+            // --help and --version go to stdout; usage errors to stderr.
+            if let Err(io) = e.print() {
+                if !e.use_stderr() {
+                    stdout::record(&io);
+                }
+            }
+            return ExitCode::from(stdout::finish(if e.use_stderr() {
                 exit_code::USAGE
             } else {
                 exit_code::OK
-            });
+            }));
         }
     };
+    let format = cli.global.format;
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("DB_MIGRATE_LOG"))
         .with_writer(std::io::stderr)
@@ -103,14 +186,45 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(exit_code::FAILED);
+            let failure = Failure::new(
+                "runtime",
+                format!("cannot start the async runtime: {e}"),
+                "the system refused db-migrate a resource it needs at start (threads, file descriptors or an epoll instance)",
+                "check ulimit -n and ulimit -u, then rerun",
+            );
+            return ExitCode::from(stdout::finish(report(format, &failure)));
         }
     };
-    ExitCode::from(runtime.block_on(async {
-        tokio::spawn(alembic::runner::exit_on_signal_when_idle());
-        run(cli).await
+    let json = format == cli::Format::Json;
+    let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            tokio::spawn(alembic::runner::exit_on_signal_when_idle(json));
+            run(cli).await
+        })
     }))
+    .unwrap_or_else(|panic| panicked(format, panic.as_ref()));
+    ExitCode::from(stdout::finish(code))
+}
+
+/// A bug that unwound to `main`: the panic hook has printed the message on stderr; a JSON reader
+/// still gets one document (unless one was already written), and the exit code stays one of the
+/// documented ones.
+fn panicked(format: cli::Format, panic: &(dyn std::any::Any + Send)) -> u8 {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    let failure = Failure::new(
+        "internal-error",
+        format!("db-migrate failed unexpectedly: {}", mask::mask(&what)),
+        "a bug in db-migrate (the message above on stderr says where)",
+        "rerun with RUST_BACKTRACE=1 DB_MIGRATE_LOG=debug and report the output as a bug",
+    );
+    if format == cli::Format::Json && !stdout::written() {
+        outln!("{}", render::json::failure(&failure));
+    }
+    exit_code::FAILED
 }
 
 async fn run(cli: Cli) -> u8 {
@@ -131,7 +245,10 @@ async fn run(cli: Cli) -> u8 {
         config_flag.as_deref(),
         cli.global.python.as_deref(),
     ) {
-        Ok(ws) => ws,
+        Ok(ws) => Workspace {
+            alembic_timeout: std::time::Duration::from_secs(cli.global.alembic_timeout),
+            ..ws
+        },
         Err(failure) => return report(format, &failure),
     };
     let app = App {

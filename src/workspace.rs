@@ -2,6 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::cli::ComponentArgs;
 use crate::component::Component;
@@ -14,7 +15,13 @@ pub struct Workspace {
     pub root: PathBuf,
     /// Program and leading arguments; `-m alembic -c <ini> …` follow.
     pub launcher: Vec<String>,
+    /// How long a read-only Alembic call (`current`, `history`, `--sql`) may take before it is
+    /// killed (`--alembic-timeout`). Upgrades and downgrades have no limit.
+    pub alembic_timeout: Duration,
 }
+
+/// The default of `--alembic-timeout`.
+pub const DEFAULT_ALEMBIC_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One Alembic config to act on.
 #[derive(Debug, Clone)]
@@ -71,7 +78,11 @@ impl Workspace {
             },
         };
         let launcher = choose_launcher(&root, python)?;
-        Ok(Workspace { root, launcher })
+        Ok(Workspace {
+            root,
+            launcher,
+            alembic_timeout: DEFAULT_ALEMBIC_TIMEOUT,
+        })
     }
 
     /// The configs the component flags select, each read and its password registered for masking.

@@ -1,17 +1,73 @@
 //! Spawning Alembic: `<launcher> -m alembic -c <ini> …` in the workspace root, stdin null, stdout
 //! and stderr read line by line as they arrive, the child in its own process group with default
 //! signal dispositions and a parent-death signal, and SIGINT/SIGTERM forwarded to it.
+//!
+//! How long db-migrate waits depends on the kind of call ([`Call`]): a read-only call is killed
+//! after `--alembic-timeout` (a hung `./py` must not keep `status` waiting forever); a migration is
+//! never cut, but off a terminal it says every 30 s of silence which revision is running, so a CI
+//! log shows it is alive.
 
+use std::io::{IsTerminal, Write as _};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
+use crate::alembic::parse;
 use crate::error::Failure;
+use crate::exit_code;
+use crate::mask;
 use crate::workspace::{Config, Workspace};
+
+/// What an Alembic call does, which decides how long db-migrate waits for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    /// `current`, `history`, `--sql`: changes nothing, so it is killed (with its process group)
+    /// after [`Workspace::alembic_timeout`], and an interrupt ends it as `interrupted` (exit 130).
+    ReadOnly,
+    /// `upgrade`/`downgrade`: never cut by a limit (a real migration can take hours). With stderr
+    /// not a terminal, a line on stderr after every [`heartbeat_interval`] of silence names the
+    /// running revision and the elapsed time (also with `-q`: a CI job that prints nothing for
+    /// minutes looks hung, and some CI systems kill it).
+    Migration,
+}
+
+/// A read-only Alembic call (`current`, `history`, `upgrade --sql`), killed with a clear error
+/// after `--alembic-timeout`; `on_line` sees every output line as it arrives.
+pub async fn read_only(
+    ws: &Workspace,
+    config: &Config,
+    args: &[&str],
+    on_line: impl FnMut(Stream, &str),
+) -> Result<Output, Failure> {
+    run(ws, config, Call::ReadOnly, args, on_line).await
+}
+
+/// `upgrade`/`downgrade`: runs as long as it takes, with heartbeats off a terminal; `on_line`
+/// sees every output line as it arrives.
+pub async fn migration(
+    ws: &Workspace,
+    config: &Config,
+    args: &[&str],
+    on_line: impl FnMut(Stream, &str),
+) -> Result<Output, Failure> {
+    run(ws, config, Call::Migration, args, on_line).await
+}
+
+/// Silence after which a migration off a terminal prints a heartbeat: 30 s.
+/// `DB_MIGRATE_HEARTBEAT_SECS` changes it — a testing knob, not a documented setting.
+fn heartbeat_interval() -> Duration {
+    std::env::var("DB_MIGRATE_HEARTBEAT_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&secs| secs > 0)
+        .map_or(Duration::from_secs(30), Duration::from_secs)
+}
 
 /// Alembic children running now. While one runs, SIGINT/SIGTERM are forwarded to it (and the
 /// caller reports where the database is); otherwise db-migrate exits 130 at once.
@@ -32,8 +88,10 @@ impl Drop for ActiveGuard {
     }
 }
 
-/// Exit 130 on SIGINT/SIGTERM unless an Alembic child is running (then `run` forwards it).
-pub async fn exit_on_signal_when_idle() {
+/// Exit 130 on SIGINT/SIGTERM unless an Alembic child is running (then `run` forwards it). The
+/// interrupt is reported like every failure: one JSON document on stdout with `json` (set once at
+/// startup from `--format`), the error/cause/fix paragraph on stderr otherwise.
+pub async fn exit_on_signal_when_idle(json: bool) {
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
@@ -46,8 +104,28 @@ pub async fn exit_on_signal_when_idle() {
             _ = term.recv() => {}
         }
         if ACTIVE_CHILDREN.load(Ordering::SeqCst) == 0 {
-            eprintln!("interrupted (no Alembic command was running at that moment: nothing was being applied)");
-            std::process::exit(i32::from(crate::exit_code::INTERRUPTED));
+            let failure = Failure {
+                exit: exit_code::INTERRUPTED,
+                ..Failure::new(
+                    "interrupted",
+                    "interrupted: no Alembic command was running at that moment, so nothing was being applied",
+                    "db-migrate received SIGINT/SIGTERM while it prepared or waited (for the migration lock, the database, or while reading the scripts)",
+                    "db-migrate status --all shows where each database is; rerun the command when ready",
+                )
+            };
+            if json {
+                // A document already on its way out stays the only one.
+                if !crate::stdout::written() {
+                    outln!("{}", crate::render::json::failure(&failure));
+                }
+            } else {
+                let _ = write!(
+                    std::io::stderr(),
+                    "{}",
+                    crate::render::text::failure(&failure)
+                );
+            }
+            std::process::exit(i32::from(crate::stdout::finish(failure.exit)));
         }
     }
 }
@@ -75,9 +153,10 @@ impl Output {
 }
 
 /// Run one Alembic command and call `on_line` for every output line as it arrives.
-pub async fn run(
+async fn run(
     ws: &Workspace,
     config: &Config,
+    call: Call,
     args: &[&str],
     mut on_line: impl FnMut(Stream, &str),
 ) -> Result<Output, Failure> {
@@ -151,13 +230,34 @@ pub async fn run(
 
     let mut sigint = signal(SignalKind::interrupt()).ok();
     let mut sigterm = signal(SignalKind::terminate()).ok();
+    let started = Instant::now();
+    // Far enough to never fire; `select!` evaluates a disabled branch's future all the same.
+    let never = started + Duration::from_secs(100 * 365 * 24 * 3600);
+    let deadline = match call {
+        Call::ReadOnly => Some(started + ws.alembic_timeout),
+        Call::Migration => None,
+    };
+    let heartbeat = match call {
+        Call::Migration if !std::io::stderr().is_terminal() => Some(heartbeat_interval()),
+        _ => None,
+    };
+    let mut last_output = started;
+    // The step Alembic announced last, and when.
+    let mut running: Option<(String, Instant)> = None;
     let mut output = Output::default();
     let mut signals = 0u32;
     let mut streams_open = true;
     let status = loop {
+        let next_beat = heartbeat.map_or(never, |every| last_output + every);
         tokio::select! {
             line = rx.recv(), if streams_open => match line {
                 Some((stream, line)) => {
+                    last_output = Instant::now();
+                    if heartbeat.is_some() {
+                        if let Some(step) = parse::step(&line, |_| false) {
+                            running = Some((describe_step(&step), last_output));
+                        }
+                    }
                     on_line(stream, &line);
                     match stream {
                         Stream::Stdout => output.stdout.push(line),
@@ -169,6 +269,31 @@ pub async fn run(
             _ = recv(&mut sigint) => { signals += 1; output.interrupted = true; forward(pid, signals, libc::SIGINT) }
             _ = recv(&mut sigterm) => { signals += 1; output.interrupted = true; forward(pid, signals, libc::SIGTERM) }
             status = child.wait(), if !streams_open => break status,
+            () = tokio::time::sleep_until(deadline.unwrap_or(never)), if deadline.is_some() => {
+                // Nothing to roll back: kill the whole group (a launcher's children too), reap.
+                forward(pid, 2, libc::SIGKILL);
+                let _ = child.wait().await;
+                for reader in &readers {
+                    reader.abort();
+                }
+                return Err(timed_out(ws, config, args));
+            }
+            () = tokio::time::sleep_until(next_beat), if heartbeat.is_some() => {
+                last_output = Instant::now();
+                let total = human(started.elapsed());
+                let doing = match &running {
+                    Some((step, since)) => {
+                        format!("{step} ({} on this revision, {total} elapsed)", human(since.elapsed()))
+                    }
+                    None => format!("alembic {}, no revision started yet ({total} elapsed)", args.join(" ")),
+                };
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}: still running {}",
+                    config.label,
+                    mask::mask(&doing)
+                );
+            }
         }
     };
     for reader in readers {
@@ -183,7 +308,72 @@ pub async fn run(
         )
     })?;
     output.code = status.code();
+    if call == Call::ReadOnly && output.interrupted {
+        return Err(Failure {
+            exit: exit_code::INTERRUPTED,
+            ..Failure::new(
+                "interrupted",
+                format!("{}: alembic {} interrupted", config.label, args.join(" ")),
+                "db-migrate received SIGINT/SIGTERM and stopped Alembic; this call only reads, so nothing was changed",
+                "rerun the command when ready",
+            )
+        });
+    }
     Ok(output)
+}
+
+/// `upgrade a -> b  message`, as the step lines show it.
+fn describe_step(step: &parse::Step) -> String {
+    let ids = |ids: &[String]| {
+        if ids.is_empty() {
+            "(base)".to_owned()
+        } else {
+            ids.join(",")
+        }
+    };
+    format!(
+        "{} {} -> {}  {}",
+        step.direction,
+        ids(&step.from),
+        ids(&step.to),
+        step.message
+    )
+}
+
+/// `45s`, `2m 05s`, `1h 02m 05s`.
+fn human(elapsed: Duration) -> String {
+    let secs = elapsed.as_secs();
+    match (secs / 3600, secs / 60 % 60, secs % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m {s:02}s"),
+        (h, m, s) => format!("{h}h {m:02}m {s:02}s"),
+    }
+}
+
+/// A read-only call that outlived `--alembic-timeout`, named so it can be rerun by hand.
+fn timed_out(ws: &Workspace, config: &Config, args: &[&str]) -> Failure {
+    let own_py = ws.root.join("py");
+    let launcher = if ws.launcher.len() == 1 && std::path::Path::new(&ws.launcher[0]) == own_py {
+        "./py".to_owned()
+    } else {
+        ws.launcher.join(" ")
+    };
+    let command = format!(
+        "{launcher} -m alembic -c {} {}",
+        config.ini_arg,
+        args.join(" ")
+    );
+    let secs = ws.alembic_timeout.as_secs();
+    Failure::new(
+        "alembic-timeout",
+        format!("{}: `{command}` did not finish within {secs}s; db-migrate stopped it", config.label),
+        format!("the launcher ({launcher}) or Alembic hangs: a launcher waiting for something (input, a lock, a network mount), env.py waiting for a database that never answers, or a very slow machine"),
+        format!(
+            "if it is only slow, rerun with --alembic-timeout {}; to see where it stops, run it by hand: cd {} && {command}",
+            secs.saturating_mul(4),
+            ws.root.display()
+        ),
+    )
 }
 
 async fn recv(sig: &mut Option<tokio::signal::unix::Signal>) {
@@ -225,5 +415,17 @@ async fn forward_lines(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elapsed_time_reads_like_a_clock() {
+        assert_eq!(human(Duration::from_secs(7)), "7s");
+        assert_eq!(human(Duration::from_secs(125)), "2m 05s");
+        assert_eq!(human(Duration::from_secs(3725)), "1h 02m 05s");
     }
 }

@@ -342,7 +342,7 @@ pub(super) async fn execute(
     );
     let mut steps: Vec<Step> = Vec::new();
     let mut on_line = relay(app.verbose, &config.label, verb);
-    let output = alembic::run(&app.ws, config, &[verb, target.as_str()], |stream, line| {
+    let output = alembic::migration(&app.ws, config, &[verb, target.as_str()], |stream, line| {
         on_line(stream, line);
         if let Some(step) = parse::step(line, |id| before.graph.contains(id)) {
             let show = |ids: &[String]| {
@@ -538,7 +538,7 @@ async fn offline_sql(
     };
     let verb = direction.verb();
     let mut on_line = relay(app.verbose, &config.label, verb);
-    let output = alembic::run(&app.ws, config, &[verb, &range, "--sql"], |stream, line| {
+    let output = alembic::read_only(&app.ws, config, &[verb, &range, "--sql"], |stream, line| {
         on_line(stream, line);
         if stream == alembic::Stream::Stdout {
             outln!("{}", mask::mask(line));
