@@ -18,6 +18,7 @@ use crate::graph::{Graph, GraphError};
 use crate::mask;
 use crate::remediation::{self, Context};
 use crate::revisions::{self, ReadError};
+use crate::site_packages;
 use crate::state::{self, State};
 use crate::workspace::{Config, Workspace};
 
@@ -93,7 +94,7 @@ pub async fn inspect(
     if engine != Engine::Alembic {
         match inspect_native(ws, config).await {
             Ok(Native::Done(i)) => return Ok(i),
-            Ok(Native::Fallback(why)) => fallback(config, engine, verbose, &why)?,
+            Ok(Native::Fallback(why)) => fallback(config, engine, &why)?,
             Err(failure) => retry_with_alembic(config, engine, verbose, failure)?,
         }
     }
@@ -151,6 +152,7 @@ fn retry_with_alembic(
     {
         return Err(failure);
     }
+    // The run fails either way, and the failure is reported: the retry is said under -v only.
     if verbose {
         eprintln!(
             "{}: the native engine failed ({}); asking Alembic",
@@ -174,7 +176,7 @@ pub async fn load_graph(
                 require_scripts(config, &g)?;
                 return Ok((g, Engine::Native));
             }
-            Ok(Native::Fallback(why)) => fallback(config, engine, verbose, &why)?,
+            Ok(Native::Fallback(why)) => fallback(config, engine, &why)?,
             Err(failure) => retry_with_alembic(config, engine, verbose, failure)?,
         }
     }
@@ -236,7 +238,7 @@ fn classified(
     }
 }
 
-fn fallback(config: &Config, engine: Engine, verbose: bool, why: &str) -> Result<(), Failure> {
+fn fallback(config: &Config, engine: Engine, why: &str) -> Result<(), Failure> {
     if engine == Engine::Native {
         return Err(Failure::new(
             "native-unsupported",
@@ -245,13 +247,12 @@ fn fallback(config: &Config, engine: Engine, verbose: bool, why: &str) -> Result
             "use --engine auto (the default) or --engine alembic",
         ));
     }
-    if verbose {
-        eprintln!(
-            "{}: using the Alembic engine: {}",
-            config.label,
-            mask::mask(why)
-        );
-    }
+    // Always said: the Alembic engine costs seconds where the native one costs milliseconds.
+    eprintln!(
+        "{}: using the Alembic engine: {} (it takes seconds where the native engine takes milliseconds)",
+        config.label,
+        mask::mask(why)
+    );
     Ok(())
 }
 
@@ -281,11 +282,26 @@ async fn inspect_native(ws: &Workspace, config: &Config) -> Result<Native<Inspec
 
 /// Files are read on a blocking thread, so the database round trip and other components proceed.
 async fn graph_native(ws: &Workspace, config: &Config) -> Result<Native<Graph>, Failure> {
-    let (ini, root) = (config.ini.clone(), ws.root.clone());
+    let (ini, ws_owned) = (config.ini.clone(), ws.clone());
     let started = std::time::Instant::now();
-    let read = tokio::task::spawn_blocking(move || revisions::read_all(&ini, &root))
-        .await
-        .unwrap_or_else(|e| Err(ReadError::NotStatic(format!("the file reader failed: {e}"))));
+    let read = tokio::task::spawn_blocking(move || {
+        let root = &ws_owned.root;
+        match revisions::read_all(&ini, root, &[]) {
+            // Installed into site-packages (a wheel, an editable install): ask the launcher's
+            // Python once where it imports the package from, then read the files natively.
+            Err(ReadError::PackageNotFound(package)) => {
+                match site_packages::import_base(&ws_owned, &package) {
+                    Ok(base) => revisions::read_all(&ini, root, &[base]),
+                    Err(why) => Err(ReadError::NotStatic(format!(
+                        "the script package {package} is not in the checkout, and {why}"
+                    ))),
+                }
+            }
+            other => other,
+        }
+    })
+    .await
+    .unwrap_or_else(|e| Err(ReadError::NotStatic(format!("the file reader failed: {e}"))));
     tracing::debug!(component = %config.label, elapsed = ?started.elapsed(), "read revision files");
     match read {
         Ok(revs) => match Graph::new(revs) {
@@ -294,6 +310,9 @@ async fn graph_native(ws: &Workspace, config: &Config) -> Result<Native<Graph>, 
             Err(e) => Err(bad_graph(config, &e.to_string())),
         },
         Err(ReadError::NotStatic(why)) => Ok(Native::Fallback(why)),
+        Err(ReadError::PackageNotFound(package)) => Ok(Native::Fallback(format!(
+            "the script package {package} is not in the checkout"
+        ))),
         Err(ReadError::Invalid(why)) => Err(Failure::new(
             "bad-revision-file",
             format!(
@@ -370,7 +389,7 @@ fn require_scripts(config: &Config, graph: &Graph) -> Result<(), Failure> {
     if !graph.is_empty() {
         return Ok(());
     }
-    let dirs = revisions::locate::locate(&config.ini, &config.root)
+    let dirs = revisions::locate::locate(&config.ini, &config.root, &[])
         .map(|l| {
             l.dirs
                 .iter()

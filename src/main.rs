@@ -115,8 +115,10 @@ mod pgdump;
 mod remediation;
 mod render;
 mod revisions;
+mod site_packages;
 mod snapshot;
 mod state;
+mod state_dir;
 mod target;
 mod workspace;
 

@@ -158,3 +158,105 @@ fn an_empty_versions_directory_says_no_scripts_were_found() {
         );
     }
 }
+
+/// Python's answer to `code` (run with the harness venv's interpreter).
+fn python_says(python: &std::path::Path, code: &str) -> String {
+    let out = std::process::Command::new(python)
+        .args(["-c", code])
+        .output()
+        .expect("python runs");
+    assert!(out.status.success(), "{}", output_text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn scripts_installed_into_site_packages_are_read_natively_and_located_once() {
+    let chain = linear_chain("sp", 3);
+    let ws = Workspace::new().component(Manager, &chain);
+    ws.db_at(Manager, chain[0].id());
+
+    // Install the models package into a venv's site-packages, as a wheel would, and point ./py at
+    // that venv (no PYTHONPATH=src any more). The harness venv's packages come in through a .pth.
+    let venv = ws.root().join("venv");
+    let made = std::process::Command::new(venv_python())
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", output_text(&made));
+    let site = python_says(
+        &venv.join("bin/python"),
+        "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+    );
+    let harness_site = python_says(
+        &venv_python(),
+        "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+    );
+    std::fs::write(format!("{site}/harness.pth"), format!("{harness_site}\n")).unwrap();
+    std::fs::rename(ws.root().join("src/ai"), format!("{site}/ai")).unwrap();
+    ws.write_file(
+        "py",
+        &format!(
+            "#!/usr/bin/env bash\necho call >> \"$(dirname \"$0\")/launcher-calls.log\"\nexec \"{}\" \"$@\"\n",
+            venv.join("bin/python").display()
+        ),
+    );
+    let calls = || {
+        std::fs::read_to_string(ws.root().join("launcher-calls.log"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+
+    let r = db_migrate(&ws, &["status", "--format", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert_eq!(r.json()["components"][0]["engine"], "native", "{}", r.shown);
+    assert_eq!(
+        strings(&r.json()["components"][0]["pending"]),
+        ids(&chain[1..])
+    );
+    assert!(!r.stderr.contains("Alembic engine"), "{}", r.shown);
+    assert_eq!(
+        calls(),
+        1,
+        "the launcher was asked once where the package is"
+    );
+    assert!(ws.root().join(".db-migrate/import-bases.json").is_file());
+    assert_eq!(
+        ws.read_file(".db-migrate/.gitignore").lines().last(),
+        Some("*")
+    );
+
+    // Later runs read the cached answer: no Python at all.
+    let again = db_migrate(&ws, &["status"]);
+    assert_eq!(again.code, Some(0), "{}", again.shown);
+    assert_eq!(calls(), 1, "{}", again.shown);
+
+    // Alembic, run through the same launcher, finds the package there too.
+    let up = db_migrate(&ws, &["upgrade"]);
+    assert_eq!(up.code, Some(0), "{}", up.shown);
+    assert_eq!(ws.db_revisions(Manager), vec![chain[2].id().to_string()]);
+}
+
+#[test]
+fn when_auto_falls_back_to_alembic_it_says_why_without_v() {
+    let computed = "\"\"\"add email\"\"\"\nrevision = 'fb00000000b2'\ndown_revision = 'fb00' + '000000a1'\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n";
+    let ws = Workspace::new().component(
+        Manager,
+        &[
+            rev("fb00000000a1", None, "create users"),
+            rev("fb00000000b2", Some("fb00000000a1"), "add email").raw(computed),
+        ],
+    );
+    let r = db_migrate(&ws, &["status"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(
+        r.stderr.contains("manager: using the Alembic engine: ")
+            && r.stderr
+                .contains("down_revision is computed, not a literal")
+            && r.stderr.contains("takes seconds"),
+        "{}",
+        r.shown
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.shown);
+}

@@ -19,7 +19,36 @@ pub struct Locations {
     pub recursive: bool,
 }
 
-pub fn locate(ini: &Ini, root: &Path) -> Result<Locations, String> {
+/// Why the revision files could not be located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocateError {
+    /// `package.module:dir` whose package is not under the root, `src/` or `prepend_sys_path`
+    /// (installed into site-packages): only the launcher's Python knows where it is.
+    PackageNotFound(String),
+    Other(String),
+}
+
+impl From<&str> for LocateError {
+    fn from(why: &str) -> LocateError {
+        LocateError::Other(why.to_owned())
+    }
+}
+
+impl std::fmt::Display for LocateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LocateError::PackageNotFound(package) => write!(
+                f,
+                "the script package {package} is not under the root, src/ or prepend_sys_path"
+            ),
+            LocateError::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Locate the version directories. `import_bases` are more directories Python imports packages
+/// from (the launcher's answer for a package installed into site-packages).
+pub fn locate(ini: &Ini, root: &Path, import_bases: &[PathBuf]) -> Result<Locations, LocateError> {
     let script_location = ini
         .get("alembic", "script_location")
         .ok_or("the ini has no script_location")?;
@@ -29,10 +58,21 @@ pub fn locate(ini: &Ini, root: &Path) -> Result<Locations, String> {
     {
         return Err("sourceless = true (compiled revision files) is not read natively".into());
     }
-    let search = search_path(ini, root);
-    let script_dir = resolve(script_location, root, &search).ok_or_else(|| {
-        format!("script_location {script_location} does not resolve to a directory")
-    })?;
+    let mut search = search_path(ini, root);
+    search.extend(import_bases.iter().cloned());
+    let script_dir = match resolve(script_location, root, &search) {
+        Some(dir) => dir,
+        None => {
+            return Err(match script_location.split_once(':') {
+                Some((package, _)) if !Path::new(script_location).is_absolute() => {
+                    LocateError::PackageNotFound(package.to_owned())
+                }
+                _ => LocateError::Other(format!(
+                    "script_location {script_location} does not resolve to a directory"
+                )),
+            })
+        }
+    };
     let dirs = match ini.get("alembic", "version_locations") {
         None => vec![script_dir.join("versions")],
         Some(value) => {
@@ -43,9 +83,9 @@ pub fn locate(ini: &Ini, root: &Path) -> Result<Locations, String> {
                 Some("os") | Some(":") => Some(":"),
                 Some(";") => Some(";"),
                 Some(other) => {
-                    return Err(format!(
+                    return Err(LocateError::Other(format!(
                         "version_path_separator {other} is not one Alembic accepts"
-                    ))
+                    )))
                 }
             };
             let parts: Vec<&str> = match separator {

@@ -15,13 +15,22 @@ use crate::ini::Ini;
 pub enum ReadError {
     /// Not understood statically: fall back to Alembic, saying why under -v.
     NotStatic(String),
+    /// The script package is not under the root: ask the launcher's Python where it is.
+    PackageNotFound(String),
     /// Alembic would reject this too.
     Invalid(String),
 }
 
 /// Every revision of a config, in Alembic's file order.
-pub fn read_all(ini: &Ini, root: &Path) -> Result<Vec<Revision>, ReadError> {
-    let locations = locate::locate(ini, root).map_err(ReadError::NotStatic)?;
+pub fn read_all(
+    ini: &Ini,
+    root: &Path,
+    import_bases: &[std::path::PathBuf],
+) -> Result<Vec<Revision>, ReadError> {
+    let locations = locate::locate(ini, root, import_bases).map_err(|e| match e {
+        locate::LocateError::PackageNotFound(package) => ReadError::PackageNotFound(package),
+        other => ReadError::NotStatic(other.to_string()),
+    })?;
     let files = locate::revision_files(&locations)
         .map_err(|e| ReadError::NotStatic(format!("cannot list revision files: {e}")))?;
     // Reading is I/O plus a linear scan per file: split the files across the cores.
@@ -53,7 +62,8 @@ pub fn read_all(ini: &Ini, root: &Path) -> Result<Vec<Revision>, ReadError> {
 /// The revision files that declare `id` (for Alembic's "present more than once" warning, which
 /// names no file).
 pub fn files_defining(ini: &Ini, root: &Path, id: &str) -> Vec<String> {
-    let Ok(files) = locate::locate(ini, root)
+    let Ok(files) = locate::locate(ini, root, &[])
+        .map_err(|e| e.to_string())
         .and_then(|l| locate::revision_files(&l).map_err(|e| e.to_string()))
     else {
         return Vec::new();
