@@ -1,12 +1,13 @@
 //! Issue 9, "never report success that did not happen", for what db-migrate reads from the
-//! config: a `sqlalchemy.url` is read exactly or refused with its ini line (never a default port
-//! in place of a wrong one).
+//! config and the machine: a `sqlalchemy.url` is read exactly or refused with its ini line (never
+//! a default port in place of a wrong one), and `--wait` waits the whole time it was given.
 //!
 //! Everything runs the real binary against the real Alembic and a throwaway PostgreSQL cluster.
 
 mod harness;
 
 use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
 
 use harness::*;
 use Component::Manager;
@@ -297,4 +298,35 @@ fn a_config_path_ini_is_refused_with_the_line_of_the_wrong_part() {
         assert_eq!(r.code, Some(0), "{engine}: {}", r.shown);
         assert!(r.stdout.contains("no-revision"), "{engine}: {}", r.shown);
     }
+}
+
+#[test]
+fn wait_waits_the_whole_time_it_was_given() {
+    // Situation: CI starts PostgreSQL and runs `db-migrate --wait 3`; it used to give up after
+    // 1.5 s while saying "within 3s".
+    let ws = Workspace::new().component(Manager, &linear_chain("tw", 1));
+    ws.set_db_port(Manager, dead_port());
+
+    let started = Instant::now();
+    let r = db_migrate(&ws, &["--wait", "3", "status"]);
+    let took = started.elapsed();
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(took >= Duration::from_secs(3), "gave up after {took:?}");
+    // A refused connection fails at once, so only the schedule itself can take longer.
+    assert!(
+        took < Duration::from_millis(4500),
+        "overslept: {took:?}\n{}",
+        r.shown
+    );
+    assert!(
+        r.stderr
+            .contains("manager: waiting up to 3s for the database to accept connections"),
+        "{}",
+        r.shown
+    );
+    assert!(
+        r.stderr.contains("did not accept connections within 3s"),
+        "{}",
+        r.shown
+    );
 }
