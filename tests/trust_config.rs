@@ -1,12 +1,15 @@
 //! Issue 9, "never report success that did not happen", for what db-migrate reads from the
 //! config and the machine: a `sqlalchemy.url` is read exactly or refused with its ini line (never
-//! a default port in place of a wrong one), and `--wait` waits the whole time it was given.
+//! a default port in place of a wrong one), `--wait` waits the whole time it was given, and
+//! `--backup` dumps stay out of git and private.
 //!
 //! Everything runs the real binary against the real Alembic and a throwaway PostgreSQL cluster.
 
 mod harness;
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use harness::*;
@@ -329,4 +332,95 @@ fn wait_waits_the_whole_time_it_was_given() {
         "{}",
         r.shown
     );
+}
+
+fn git(root: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", output_text(&out));
+    stdout_of(&out)
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The backup file `upgrade --backup` reported.
+fn backup_path(r: &Run) -> std::path::PathBuf {
+    let line = r
+        .stdout
+        .lines()
+        .chain(r.stderr.lines())
+        .find(|l| l.trim_start().starts_with("backup "))
+        .unwrap_or_else(|| panic!("no backup line:\n{}", r.shown));
+    line.trim_start().trim_start_matches("backup").trim().into()
+}
+
+#[test]
+fn backups_stay_out_of_git_and_private() {
+    // Situation: `db-migrate upgrade --backup` in a checkout, then `git add -A`.
+    let chain = linear_chain("tg", 2);
+    let ws = Workspace::new().component(Manager, &chain);
+    ws.db_at(Manager, chain[0].id());
+    let root = ws.root();
+    git(root, &["init", "-q"]);
+
+    let r = db_migrate(&ws, &["upgrade", "--backup"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let dump = backup_path(&r);
+    assert!(
+        dump.starts_with(root.join(".db-migrate/backups")),
+        "{}",
+        dump.display()
+    );
+    assert!(dump.is_file());
+
+    let status = git(root, &["status", "--porcelain", "--untracked-files=all"]);
+    assert!(!status.contains(".db-migrate"), "{status}");
+    git(root, &["add", "-A"]);
+    let staged = git(root, &["diff", "--cached", "--name-only"]);
+    assert!(!staged.contains(".db-migrate"), "{staged}");
+    assert!(staged.contains("alembic.ini"), "{staged}");
+
+    assert_eq!(mode(&root.join(".db-migrate")), 0o700);
+    assert_eq!(mode(&root.join(".db-migrate/backups")), 0o700);
+    assert_eq!(mode(&dump), 0o600);
+    let ignore = ws.read_file(".db-migrate/.gitignore");
+    assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
+}
+
+#[test]
+fn an_existing_backup_directory_is_made_private_and_its_gitignore_kept() {
+    // Situation: backups made by an older db-migrate (directory 0755, no .gitignore of ours)
+    // and a .gitignore the user wrote there.
+    let chain = linear_chain("tk", 2);
+    let ws = Workspace::new().component(Manager, &chain);
+    ws.db_at(Manager, chain[0].id());
+    let root = ws.root();
+    git(root, &["init", "-q"]);
+    let own = "# mine\nbackups/\n";
+    ws.write_file(".db-migrate/.gitignore", own);
+    ws.write_file(".db-migrate/backups/old.dump", "old");
+    for dir in [".db-migrate", ".db-migrate/backups"] {
+        std::fs::set_permissions(root.join(dir), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    let r = db_migrate(&ws, &["upgrade", "--backup"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert_eq!(ws.read_file(".db-migrate/.gitignore"), own);
+    assert_eq!(mode(&root.join(".db-migrate")), 0o700);
+    assert_eq!(mode(&root.join(".db-migrate/backups")), 0o700);
+    assert_eq!(mode(&backup_path(&r)), 0o600);
+    let status = git(root, &["status", "--porcelain", "--untracked-files=all"]);
+    assert!(!status.contains("backups"), "{status}");
 }
