@@ -20,7 +20,14 @@ const DIALECTS: [&str; 5] = [
 ];
 
 /// Connection settings, or why the URL can't be used natively (then Alembic reads it).
+///
+/// The URL has been read exactly by [`DbUrl::parse`]: every part used here was either given
+/// (host and port include PostgreSQL's `?host=`/`?port=`) or left out, in which case the
+/// PostgreSQL default applies.
 pub fn connect_config(url: &DbUrl) -> Result<tokio_postgres::Config, String> {
+    if url.scheme.is_empty() {
+        return Err("sqlalchemy.url is not in SQLAlchemy's dialect://… form".into());
+    }
     if !DIALECTS.contains(&url.scheme.as_str()) {
         return Err(format!("dialect {} is not read natively", url.scheme));
     }
@@ -43,8 +50,6 @@ pub fn connect_config(url: &DbUrl) -> Result<tokio_postgres::Config, String> {
             .map(percent_decode)
             .unwrap_or_else(|| "postgres".into()),
     );
-    let mut host = url.host.as_deref().map(percent_decode);
-    let mut port = url.port;
     for (key, value) in &url.query {
         match (key.as_str(), value.as_str()) {
             ("sslmode", "disable" | "allow" | "prefer") | ("ssl", "disable" | "false" | "prefer" | "allow") => {}
@@ -55,12 +60,10 @@ pub fn connect_config(url: &DbUrl) -> Result<tokio_postgres::Config, String> {
                 let secs: u64 = v.parse().map_err(|_| format!("connect_timeout={v} is not a number of seconds"))?;
                 config.connect_timeout(Duration::from_secs(secs));
             }
-            ("host", v) => host = Some(v.to_owned()),
-            ("port", v) => port = Some(v.parse().map_err(|_| format!("port={v} is not a port"))?),
             (k, v) => return Err(format!("the URL option {k}={v} is not supported natively (TLS and server options are left to Alembic)")),
         }
     }
-    match host.as_deref() {
+    match url.host.as_deref().map(percent_decode).as_deref() {
         Some(h) if h.starts_with('/') => {
             config.host_path(h);
         }
@@ -71,7 +74,7 @@ pub fn connect_config(url: &DbUrl) -> Result<tokio_postgres::Config, String> {
             config.host("localhost");
         }
     }
-    config.port(port.unwrap_or(5432));
+    config.port(url.port.unwrap_or(5432));
     Ok(config)
 }
 
@@ -139,15 +142,16 @@ async fn first_column(
     Ok(rows)
 }
 
-/// Try to connect until it works or `limit` passes, backing off from 100 ms to 2 s. Calls
-/// `on_first_failure` once, when the first attempt fails. Returns the last error on time-out.
+/// Try to connect until it works or `limit` has passed, backing off from 100 ms to 2 s; the last
+/// sleep is whatever time remains, then one last attempt. Calls `on_first_failure` once, when
+/// the first attempt fails. Returns the last error on time-out.
 pub async fn wait_until_ready(
     config: &tokio_postgres::Config,
     limit: Duration,
     on_first_failure: impl FnOnce(),
 ) -> Result<(), String> {
     let deadline = tokio::time::Instant::now() + limit;
-    let mut delay = Duration::from_millis(100);
+    let mut backoff = Backoff::default();
     let mut on_first_failure = Some(on_first_failure);
     loop {
         let mut attempt = config.clone();
@@ -171,11 +175,37 @@ pub async fn wait_until_ready(
         if let Some(f) = on_first_failure.take() {
             f();
         }
-        if tokio::time::Instant::now() + delay >= deadline {
-            return Err(error);
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match backoff.next_sleep(remaining) {
+            Some(sleep) => tokio::time::sleep(sleep).await,
+            None => return Err(error),
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// The sleeps between connection attempts: 100 ms doubling to 2 s, never past the deadline.
+struct Backoff {
+    delay: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff {
+            delay: Duration::from_millis(100),
+        }
+    }
+}
+
+impl Backoff {
+    /// How long to sleep before the next attempt when `remaining` is left, or `None` when the
+    /// time is up (the attempt that just failed was the last one).
+    fn next_sleep(&mut self, remaining: Duration) -> Option<Duration> {
+        if remaining.is_zero() {
+            return None;
+        }
+        let sleep = self.delay.min(remaining);
+        self.delay = (self.delay * 2).min(Duration::from_secs(2));
+        Some(sleep)
     }
 }
 
@@ -261,10 +291,16 @@ fn error_text(e: &tokio_postgres::Error) -> String {
 mod tests {
     use super::*;
 
+    fn url(text: &str) -> DbUrl {
+        DbUrl::parse(text).unwrap()
+    }
+
     #[test]
     fn maps_backend_ai_urls() {
-        let url = DbUrl::parse("postgresql+asyncpg://postgres:p%40ss@127.0.0.1:8100/backend");
-        let config = connect_config(&url).unwrap();
+        let config = connect_config(&url(
+            "postgresql+asyncpg://postgres:p%40ss@127.0.0.1:8100/backend",
+        ))
+        .unwrap();
         assert_eq!(config.get_password(), Some(&b"p@ss"[..]));
         assert_eq!(config.get_ports(), &[8100]);
         assert_eq!(config.get_dbname(), Some("backend"));
@@ -272,14 +308,72 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_honour() {
-        assert!(connect_config(&DbUrl::parse("mysql+pymysql://u:p@h/db")).is_err());
-        assert!(connect_config(&DbUrl::parse("postgresql://u:p@h/db?sslmode=require")).is_err());
-        assert!(connect_config(&DbUrl::parse(
+        assert!(connect_config(&url("mysql+pymysql://u:p@h/db")).is_err());
+        assert!(connect_config(&url("postgresql://u:p@h/db?sslmode=require")).is_err());
+        assert!(connect_config(&url("postgresql-asyncpg://u:p@h/db")).is_err());
+        assert!(connect_config(&url(
             "postgresql://u:p@h/db?sslmode=disable&application_name=x"
         ))
         .is_ok());
-        let socket =
-            connect_config(&DbUrl::parse("postgresql://u@/db?host=/var/run/postgresql")).unwrap();
-        assert_eq!(socket.get_hosts().len(), 1);
+        let socket = connect_config(&url("postgresql://u@/db?host=/var/run/postgresql")).unwrap();
+        assert_eq!(
+            socket.get_hosts(),
+            &[tokio_postgres::config::Host::Unix(
+                "/var/run/postgresql".into()
+            )]
+        );
+        assert_eq!(socket.get_ports(), &[5432]);
+    }
+
+    #[test]
+    fn waiting_sleeps_until_the_deadline_then_stops() {
+        // Sleep lengths for a 10 s wait where every attempt fails at once.
+        let mut backoff = Backoff::default();
+        let mut remaining = Duration::from_secs(10);
+        let mut sleeps = Vec::new();
+        while let Some(sleep) = backoff.next_sleep(remaining) {
+            sleeps.push(sleep.as_millis());
+            remaining -= sleep;
+        }
+        assert_eq!(sleeps, [100, 200, 400, 800, 1600, 2000, 2000, 2000, 900]);
+        assert_eq!(sleeps.iter().sum::<u128>(), 10_000);
+        // A deadline closer than the next step is slept to exactly.
+        let mut backoff = Backoff::default();
+        assert_eq!(
+            backoff.next_sleep(Duration::from_millis(30)),
+            Some(Duration::from_millis(30))
+        );
+        assert_eq!(backoff.next_sleep(Duration::ZERO), None);
+    }
+
+    #[test]
+    fn connects_where_the_url_says_and_nowhere_else() {
+        let tcp = |text: &str| {
+            let config = connect_config(&url(text)).unwrap();
+            (config.get_hosts().to_vec(), config.get_ports().to_vec())
+        };
+        let host = |h: &str| tokio_postgres::config::Host::Tcp(h.into());
+        assert_eq!(
+            tcp("postgresql://u:p@[::1]:5433/db"),
+            (vec![host("::1")], vec![5433])
+        );
+        assert_eq!(
+            tcp("postgresql://u:p@db/x?port=6000"),
+            (vec![host("db")], vec![6000])
+        );
+        assert_eq!(
+            tcp("postgresql://u:p@/x?host=db:6001"),
+            (vec![host("db")], vec![6001])
+        );
+        assert_eq!(
+            tcp("postgresql:///x"),
+            (vec![host("localhost")], vec![5432])
+        );
+        let socket = connect_config(&url("postgresql://u:p@:5433/x?host=%2Ftmp%2Fpg")).unwrap();
+        assert_eq!(
+            socket.get_hosts(),
+            &[tokio_postgres::config::Host::Unix("/tmp/pg".into())]
+        );
+        assert_eq!(socket.get_ports(), &[5433]);
     }
 }

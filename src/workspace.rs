@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::cli::ComponentArgs;
 use crate::component::Component;
 use crate::error::Failure;
-use crate::ini::{DbUrl, Ini};
+use crate::ini::{DbUrl, Ini, UrlError};
 use crate::mask;
 
 #[derive(Debug, Clone)]
@@ -185,12 +185,22 @@ impl Workspace {
             )
         })?;
         let ini = Ini::parse(&text, ini_path.parent().unwrap_or(&self.root));
-        let url = ini.get("alembic", "sqlalchemy.url").map(DbUrl::parse);
-        if let Some(url) = &url {
-            if let Some(pw) = &url.password {
-                mask::add_secret(pw);
+        let url = match ini.get("alembic", "sqlalchemy.url").map(DbUrl::parse) {
+            None => None,
+            Some(Ok(url)) => {
+                url.secrets().into_iter().for_each(mask::add_secret);
+                Some(url)
             }
-        }
+            Some(Err(e)) => {
+                e.secrets.iter().for_each(|s| mask::add_secret(s));
+                let line = ini.line_of("alembic", "sqlalchemy.url", e.offset);
+                let select = match component {
+                    Some(c) if ini_arg == c.ini() => format!("--component {}", c.name()),
+                    _ => format!("--config {ini_arg}"),
+                };
+                return Err(bad_url(&ini_path, line, &e, &select));
+            }
+        };
         Ok(Config {
             label,
             component,
@@ -200,6 +210,26 @@ impl Workspace {
             root: self.root.clone(),
         })
     }
+}
+
+/// A `sqlalchemy.url` that cannot be read exactly: stop before any engine connects anywhere.
+fn bad_url(ini_path: &Path, line: Option<usize>, e: &UrlError, select: &str) -> Failure {
+    let (place, where_) = match line {
+        Some(n) => (
+            format!("{}:{n}", ini_path.display()),
+            format!("in {} line {n}", ini_path.display()),
+        ),
+        None => (
+            ini_path.display().to_string(),
+            format!("in {}", ini_path.display()),
+        ),
+    };
+    Failure::new(
+        "config-bad-url",
+        format!("{place}: sqlalchemy.url: {}", e.problem),
+        "db-migrate reads sqlalchemy.url exactly as written and never puts a default in place of a part that is wrong; it connected to nothing and ran nothing",
+        format!("{where_}, {}; then db-migrate status {select}", e.fix),
+    )
 }
 
 /// The nearest directory from `start` upward holding one of the component inis.
