@@ -4,9 +4,8 @@
 //! changes. The default directory, `.db-migrate/backups` at the root, is ignored by git: a dump
 //! holds real data and must not be committed by a `git add -A`.
 
-use std::fs::{DirBuilder, OpenOptions, Permissions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -73,7 +72,7 @@ pub fn dump(config: &Config, revision: &str, requested: Option<&Path>) -> Result
         )
     };
     if requested.is_none() {
-        private_state_dir(&config.root).map_err(unwritable)?;
+        crate::state_dir::ensure(&config.root, "backups").map_err(unwritable)?;
     } else if let Some(dir) = path.parent() {
         // Directories made for the dump are private; existing ones are the user's to choose.
         DirBuilder::new()
@@ -123,36 +122,8 @@ pub fn dump(config: &Config, revision: &str, requested: Option<&Path>) -> Result
     Ok(Backup { path, restore })
 }
 
-/// Where backups go by default, relative to the root.
+/// Where backups go by default, relative to the root (see `state_dir`).
 const BACKUP_DIR: &str = ".db-migrate/backups";
-
-/// What `.db-migrate/.gitignore` holds: everything in the directory, itself included, is ignored
-/// (as pytest and ruff do for their cache directories).
-const GITIGNORE: &str =
-    "# Created by db-migrate: backups hold real data, keep them out of git.\n*\n";
-
-/// Make `.db-migrate/backups` under `root`, both directories mode 0700 (also when an older
-/// db-migrate left them 0755), and `.db-migrate/.gitignore` unless one is there already.
-fn private_state_dir(root: &Path) -> std::io::Result<()> {
-    let backups = root.join(BACKUP_DIR);
-    let state = backups.parent().unwrap_or(root);
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&backups)?;
-    for dir in [state, &backups] {
-        std::fs::set_permissions(dir, Permissions::from_mode(0o700))?;
-    }
-    match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(state.join(".gitignore"))
-    {
-        Ok(mut file) => file.write_all(GITIGNORE.as_bytes()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
-}
 
 /// `20261124T083000Z` in UTC, without a date library.
 fn timestamp() -> String {
@@ -180,36 +151,6 @@ fn timestamp() -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn the_state_directory_is_private_and_ignored_without_clobbering() {
-        let root = tempfile::tempdir().unwrap();
-        let mode = |p: &str| {
-            std::fs::metadata(root.path().join(p))
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777
-        };
-        super::private_state_dir(root.path()).unwrap();
-        assert_eq!(
-            (mode(".db-migrate"), mode(".db-migrate/backups")),
-            (0o700, 0o700)
-        );
-        let ignore = root.path().join(".db-migrate/.gitignore");
-        assert_eq!(std::fs::read_to_string(&ignore).unwrap(), super::GITIGNORE);
-        std::fs::write(&ignore, "mine\n").unwrap();
-        std::fs::set_permissions(
-            root.path().join(".db-migrate/backups"),
-            std::fs::Permissions::from_mode(0o755),
-        )
-        .unwrap();
-        super::private_state_dir(root.path()).unwrap();
-        assert_eq!(std::fs::read_to_string(&ignore).unwrap(), "mine\n");
-        assert_eq!(mode(".db-migrate/backups"), 0o700);
-    }
-
     #[test]
     fn timestamp_is_compact_utc() {
         let t = super::timestamp();
