@@ -89,6 +89,9 @@ impl Workspace {
     pub fn configs(&self, args: &ComponentArgs) -> Result<Vec<Config>, Failure> {
         let configs = if let Some(path) = &args.config {
             let ini_path = self.root.join(path);
+            if let Some(failure) = not_a_config_file(&ini_path) {
+                return Err(failure);
+            }
             if !ini_path.is_file() {
                 return Err(Failure::new(
                     "config-missing",
@@ -112,7 +115,7 @@ impl Workspace {
         } else if args.all {
             let found: Vec<Component> = Component::ALL
                 .into_iter()
-                .filter(|c| self.root.join(c.ini()).is_file())
+                .filter(|c| self.root.join(c.ini()).exists())
                 .collect();
             if found.is_empty() {
                 return Err(Failure::new(
@@ -134,6 +137,9 @@ impl Workspace {
 
     fn component_config(&self, component: Component) -> Result<Config, Failure> {
         let ini_path = self.root.join(component.ini());
+        if let Some(failure) = not_a_config_file(&ini_path) {
+            return Err(failure);
+        }
         if !ini_path.is_file() {
             let template = self.root.join(component.template());
             let fix = if template.is_file() {
@@ -177,12 +183,27 @@ impl Workspace {
         ini_path: PathBuf,
     ) -> Result<Config, Failure> {
         let text = std::fs::read_to_string(&ini_path).map_err(|e| {
-            Failure::new(
-                "config-unreadable",
-                format!("cannot read {}: {e}", ini_path.display()),
-                "the file is not readable",
-                "check its permissions",
-            )
+            let template = component.map_or("the halfstack template in configs/", |c| c.template());
+            match e.kind() {
+                std::io::ErrorKind::InvalidData => Failure::new(
+                    "config-not-text",
+                    format!("{} is not a text file", ini_path.display()),
+                    "it holds bytes that are not UTF-8 text: binary data or a corrupted file, not an Alembic ini",
+                    format!("recreate it (e.g. cp {template} {ini_arg}), then retry"),
+                ),
+                std::io::ErrorKind::PermissionDenied => Failure::new(
+                    "config-unreadable",
+                    format!("cannot read {}: permission denied", ini_path.display()),
+                    "the file's permissions do not let this user read it",
+                    format!("chmod u+r {}   (or run db-migrate as the file's owner)", ini_path.display()),
+                ),
+                _ => Failure::new(
+                    "config-unreadable",
+                    format!("cannot read {}: {e}", ini_path.display()),
+                    "the file could not be read",
+                    "check the path and the disk, then retry",
+                ),
+            }
         })?;
         let ini = Ini::parse(&text, ini_path.parent().unwrap_or(&self.root));
         let url = match ini.get("alembic", "sqlalchemy.url").map(DbUrl::parse) {
@@ -232,11 +253,36 @@ fn bad_url(ini_path: &Path, line: Option<usize>, e: &UrlError, select: &str) -> 
     )
 }
 
+/// A config path that exists but is no regular file (a directory, a socket…): say what it is
+/// instead of calling it missing.
+fn not_a_config_file(path: &Path) -> Option<Failure> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_file() {
+        return None;
+    }
+    let what = if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    };
+    Some(Failure::new(
+        "config-not-a-file",
+        format!("{} is {what}, not an Alembic config file", path.display()),
+        "something created a directory (or special file) where the ini belongs, e.g. a Docker bind mount of a file that did not exist yet",
+        format!(
+            "move it aside (mv {0} {0}.bak), then create the ini again",
+            path.display()
+        ),
+    ))
+}
+
 /// The nearest directory from `start` upward holding one of the component inis.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
-        .find(|dir| Component::ALL.iter().any(|c| dir.join(c.ini()).is_file()))
+        // `exists`, not `is_file`: an alembic.ini that is a directory still marks the root, and
+        // is then reported for what it is.
+        .find(|dir| Component::ALL.iter().any(|c| dir.join(c.ini()).exists()))
         .map(Path::to_path_buf)
 }
 

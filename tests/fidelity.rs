@@ -260,3 +260,31 @@ fn when_auto_falls_back_to_alembic_it_says_why_without_v() {
     );
     assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.shown);
 }
+
+#[test]
+fn a_config_that_is_a_directory_or_binary_is_named_for_what_it_is() {
+    let ws = Workspace::new().component(Manager, &linear_chain("cf", 1));
+    let ini = ws.ini_path(Manager);
+
+    std::fs::write(&ini, [0xff_u8, 0xfe, 0x00, 0x9c, 0x12, 0x80, 0x0a]).unwrap();
+    let r = db_migrate(&ws, &["status"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr.contains("alembic.ini is not a text file"),
+        "{}",
+        r.shown
+    );
+    assert!(!r.stderr.contains("permission"), "{}", r.shown);
+
+    std::fs::remove_file(&ini).unwrap();
+    std::fs::create_dir(&ini).unwrap();
+    let r = db_migrate(&ws, &["status"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr
+            .contains("alembic.ini is a directory, not an Alembic config file"),
+        "{}",
+        r.shown
+    );
+    assert!(!r.stderr.contains("does not exist"), "{}", r.shown);
+}
