@@ -329,6 +329,25 @@ impl Graph {
         seen
     }
 
+    /// The given revisions and their ancestors through `down_revision` only (a revision's
+    /// lineage; `depends_on` targets are not part of it).
+    pub fn lineage(&self, starts: &[usize]) -> HashSet<usize> {
+        let mut seen: HashSet<usize> = HashSet::new();
+        let mut stack: Vec<usize> = starts.to_vec();
+        while let Some(i) = stack.pop() {
+            if seen.insert(i) {
+                stack.extend(
+                    self.revs[i]
+                        .parents
+                        .iter()
+                        .filter_map(|p| self.index_of(p))
+                        .filter(|p| !seen.contains(p)),
+                );
+            }
+        }
+        seen
+    }
+
     /// `set` in an order Alembic could apply it: every revision after its parents and dependencies.
     pub fn apply_order(&self, set: &HashSet<usize>) -> Vec<usize> {
         let mut order = Vec::with_capacity(set.len());

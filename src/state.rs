@@ -58,19 +58,7 @@ pub fn overlapping(graph: &Graph, current: &[String]) -> Option<(String, Vec<Str
     known.iter().find_map(|&newer| {
         // Through down_revision only: a depends_on target stays a row of its own (Alembic
         // writes and accepts such rows).
-        let mut below = std::collections::HashSet::new();
-        let mut stack = vec![newer];
-        while let Some(r) = stack.pop() {
-            if below.insert(r) {
-                stack.extend(
-                    graph
-                        .rev(r)
-                        .parents
-                        .iter()
-                        .filter_map(|p| graph.index_of(p)),
-                );
-            }
-        }
+        let below = graph.lineage(&[newer]);
         let older: Vec<String> = known
             .iter()
             .filter(|&&o| o != newer && below.contains(&o))
