@@ -3,8 +3,13 @@
 //! migration). Only the bytes that name the old parent change; quotes, string prefixes,
 //! annotations, comments, line endings and every other byte stay as they were, so the diff a
 //! reviewer sees is the one line that matters (plus the docstring's `Revises:` line).
+//!
+//! Edits are computed first ([`repoint`]), shown ([`unified_diff`]), and written in one step
+//! ([`write_atomically`]).
 
+use std::io::Write;
 use std::ops::Range;
+use std::path::Path;
 
 use super::tokenize::{for_each_line, span_in, Flow, Line, Tok};
 
@@ -277,11 +282,71 @@ fn revises_lines(src: &[u8], first: &Line, from: &str) -> Vec<Range<usize>> {
     spans
 }
 
+/// A unified diff of `before` → `after`, both labelled with `path`, with 3 lines of context:
+/// what [`repoint`] changes, to show before writing. Empty when nothing changes. Bytes that are not
+/// UTF-8 show as U+FFFD.
+pub fn unified_diff(path: &str, before: &[u8], after: &[u8]) -> String {
+    if before == after {
+        return String::new();
+    }
+    let before = String::from_utf8_lossy(before);
+    let after = String::from_utf8_lossy(after);
+    similar::TextDiff::from_lines(before.as_ref(), after.as_ref())
+        .unified_diff()
+        .context_radius(3)
+        .header(path, path)
+        .to_string()
+}
+
+/// Write `bytes` to the existing file `path` through a temporary file in the same directory and a
+/// rename, keeping the file's permissions: readers see the old content or the new, never a part.
+/// A symbolic link is followed, so the link stays and its target changes.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = std::fs::canonicalize(path)?;
+    let permissions = std::fs::metadata(&path)?.permissions();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut attempt = 0u32;
+    let (tmp, mut file) = loop {
+        let tmp = dir.join(format!(
+            ".{name}.{}.{attempt}.db-migrate-tmp",
+            std::process::id()
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+        {
+            Ok(file) => break (tmp, file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.set_permissions(permissions))
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    // The rename itself survives a crash once the directory is synced; failing that is not an
+    // error for the edit, which is done.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::revisions::reader::{read_file, Read};
-    use std::path::Path;
 
     /// Repoint `abc` → `xyz`, check the whole output, and that the reader sees the new parent.
     fn check(before: &str, after: &str) {
@@ -504,5 +569,57 @@ mod tests {
             fails("down_revision = 'abc\n"),
             EditError::Unreadable { line: 1, .. }
         ));
+    }
+
+    #[test]
+    fn diff_shows_the_line_and_the_path() {
+        let before = b"a\nb\nc\nd\nrevision = 'n'\ndown_revision = 'abc'\ne\nf\ng\nh\n";
+        let after = repoint(before, "abc", "xyz").unwrap();
+        let diff = unified_diff(
+            "src/ai/backend/manager/models/alembic/versions/n_x.py",
+            before,
+            &after,
+        );
+        assert_eq!(
+            diff,
+            "--- src/ai/backend/manager/models/alembic/versions/n_x.py\n\
+             +++ src/ai/backend/manager/models/alembic/versions/n_x.py\n\
+             @@ -3,7 +3,7 @@\n c\n d\n revision = 'n'\n-down_revision = 'abc'\n+down_revision = 'xyz'\n e\n f\n g\n"
+        );
+        assert_eq!(unified_diff("p", before, before), "");
+    }
+
+    #[test]
+    fn atomic_write_keeps_mode_and_replaces_content() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [0o755, 0o644] {
+            let path = dir.path().join(format!("rev_{mode:o}.py"));
+            std::fs::write(&path, "down_revision = 'abc'\nlonger old content\n").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            write_atomically(&path, b"down_revision = 'xyz'\n").unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), b"down_revision = 'xyz'\n");
+            let got = std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777;
+            assert_eq!(got, mode);
+        }
+        // A link stays a link; its target gets the content.
+        let target = dir.path().join("rev_755.py");
+        let link = dir.path().join("link.py");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomically(&link, b"new\n").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new\n");
+        // No temporary file left behind; a missing file is an error, not a creation.
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["link.py", "rev_644.py", "rev_755.py"]);
+        assert!(write_atomically(&dir.path().join("missing.py"), b"x").is_err());
+        assert!(!dir.path().join("missing.py").exists());
     }
 }
