@@ -187,6 +187,15 @@ pub fn logical_lines(src: &[u8]) -> Result<Vec<Line<'_>>, TokenizeError> {
     Ok(lines)
 }
 
+/// Where a token's bytes (a [`Tok::Name`]/[`Tok::Op`] slice or a [`Tok::Str`] body, all sliced out
+/// of the source by the tokenizer) lie in `src`, the buffer given to [`for_each_line`]: for
+/// replacing exactly those bytes. `None` if `part` is not inside `src`.
+pub fn span_in(src: &[u8], part: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= src.len()).then_some(start..end)
+}
+
 fn next_newline(src: &[u8], from: usize) -> usize {
     src[from..]
         .iter()
@@ -652,6 +661,26 @@ down_revision = ('a',
         );
         let unterminated = for_each_line(b"def f():\n    x = '''open\n", |_| Flow::SkipBlock);
         assert!(unterminated.is_err());
+    }
+
+    #[test]
+    fn token_bytes_locate_in_the_source() {
+        // The BOM is skipped, yet spans are in the buffer the caller passed.
+        let src = "\u{feff}x: T = r'ab' # c\n".as_bytes();
+        let lines = logical_lines(src).unwrap();
+        let spans: Vec<_> = lines[0]
+            .tokens
+            .iter()
+            .map(|t| match *t {
+                Tok::Name(b) | Tok::Op(b) | Tok::Str { body: b, .. } => span_in(src, b),
+                Tok::Number => None,
+            })
+            .collect();
+        assert_eq!(
+            spans,
+            [Some(3..4), Some(4..5), Some(6..7), Some(8..9), Some(12..14)]
+        );
+        assert_eq!(span_in(src, b"ab"), None, "bytes from elsewhere");
     }
 
     #[test]
