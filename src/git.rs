@@ -540,3 +540,413 @@ fn path_bytes(p: &Path) -> Vec<u8> {
 fn path_bytes(p: &Path) -> Vec<u8> {
     p.to_string_lossy().replace('\\', "/").into_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tempfile::TempDir;
+
+    /// Run the real git in `dir`, isolated from the machine's global and system configuration.
+    fn git(dir: &Path, a: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(a)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {a:?} in {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn configure(dir: &Path) {
+        git(dir, &["config", "user.name", "Test"]);
+        git(dir, &["config", "user.email", "test@example.com"]);
+        git(dir, &["config", "commit.gpgsign", "false"]);
+    }
+
+    /// A fresh repository at `dir` on branch `branch`.
+    fn init(dir: &Path, branch: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        git(dir, &["init", "-q", "-b", branch]);
+        configure(dir);
+    }
+
+    fn write(dir: &Path, rel: &str, content: &str) {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    fn commit_all(dir: &Path, message: &str) -> String {
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-q", "-m", message]);
+        git(dir, &["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    /// A repository on `main` with one commit: two revision files and a neighbouring directory
+    /// whose name starts like theirs.
+    fn seeded() -> (TempDir, PathBuf) {
+        let tmp = TempDir::new().unwrap();
+        let work = tmp.path().join("work");
+        init(&work, "main");
+        write(&work, "versions/a.py", "revision = 'a'\n");
+        write(&work, "versions/with space ü.py", "revision = 'b'\n");
+        write(&work, "versions_old/x.py", "old\n");
+        write(&work, "README", "readme\n");
+        commit_all(&work, "base");
+        (tmp, work)
+    }
+
+    /// `work`, a clone of a bare repository that `seed` pushed `main` to, so `origin/HEAD` exists.
+    fn cloned(origin: &str) -> (TempDir, PathBuf) {
+        let (tmp, seed) = seeded();
+        git(
+            tmp.path(),
+            &["init", "-q", "--bare", "-b", "main", "remote.git"],
+        );
+        git(&seed, &["push", "-q", "../remote.git", "main"]);
+        git(
+            tmp.path(),
+            &["clone", "-q", "-o", origin, "remote.git", "clone"],
+        );
+        let clone = tmp.path().join("clone");
+        configure(&clone);
+        (tmp, clone)
+    }
+
+    fn set(paths: &[&str]) -> HashSet<PathBuf> {
+        paths.iter().map(PathBuf::from).collect()
+    }
+
+    #[test]
+    fn discover_is_none_without_a_work_tree() {
+        let tmp = TempDir::new().unwrap();
+        assert!(Repo::discover(tmp.path()).is_none(), "plain directory");
+        assert!(Repo::discover(&tmp.path().join("missing")).is_none());
+        git(tmp.path(), &["init", "-q", "--bare", "bare.git"]);
+        assert!(Repo::discover(&tmp.path().join("bare.git")).is_none());
+        let (_tmp, work) = seeded();
+        assert!(Repo::discover(&work.join(".git")).is_none(), "inside .git");
+        assert!(Repo::discover_with(OsStr::new("/nonexistent/git"), &work).is_none());
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn discover_finds_the_top_from_below_and_through_a_symlink() {
+        let (tmp, work) = seeded();
+        let top = std::fs::canonicalize(&work).unwrap();
+        let repo = Repo::discover(&work.join("versions")).unwrap();
+        assert_eq!(std::fs::canonicalize(repo.root()).unwrap(), top);
+
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&work, &link).unwrap();
+        let via_link = Repo::discover(&link.join("versions")).unwrap();
+        assert_eq!(std::fs::canonicalize(via_link.root()).unwrap(), top);
+        // Paths spelled through the symlink are still inside the work tree.
+        write(&work, "versions/a.py", "changed\n");
+        assert!(via_link.is_dirty(&link.join("versions/a.py")).unwrap());
+        assert!(!via_link.is_dirty(&link.join("README")).unwrap());
+        assert_eq!(
+            via_link.files_at("main", &link.join("versions")).unwrap(),
+            set(&["versions/a.py", "versions/with space ü.py"])
+        );
+    }
+
+    #[test]
+    fn default_upstream_prefers_the_remote_head_then_local_main() {
+        let (_tmp, clone) = cloned("origin");
+        let repo = Repo::discover(&clone).unwrap();
+        assert_eq!(repo.default_upstream().as_deref(), Some("origin/main"));
+        // A second remote does not unseat origin.
+        git(&clone, &["remote", "add", "fork", "../remote.git"]);
+        git(&clone, &["fetch", "-q", "fork"]);
+        git(&clone, &["remote", "set-head", "fork", "main"]);
+        assert_eq!(repo.default_upstream().as_deref(), Some("origin/main"));
+
+        let (_tmp, upstream) = cloned("upstream");
+        let repo = Repo::discover(&upstream).unwrap();
+        assert_eq!(repo.default_upstream().as_deref(), Some("upstream/main"));
+
+        let (_tmp, work) = seeded();
+        let repo = Repo::discover(&work).unwrap();
+        assert_eq!(repo.default_upstream().as_deref(), Some("main"));
+        // A remote without a HEAD symref falls back to local main.
+        git(&work, &["remote", "add", "origin", "../work"]);
+        git(&work, &["fetch", "-q", "origin"]);
+        assert_eq!(repo.default_upstream().as_deref(), Some("main"));
+
+        let tmp = TempDir::new().unwrap();
+        init(tmp.path(), "trunk");
+        write(tmp.path(), "f", "f\n");
+        commit_all(tmp.path(), "first");
+        let repo = Repo::discover(tmp.path()).unwrap();
+        assert_eq!(repo.default_upstream(), None);
+    }
+
+    #[test]
+    fn has_ref_knows_commits_only() {
+        let (_tmp, clone) = cloned("origin");
+        let repo = Repo::discover(&clone).unwrap();
+        assert!(repo.has_ref("main"));
+        assert!(repo.has_ref("origin/main"));
+        assert!(repo.has_ref("HEAD"));
+        assert!(!repo.has_ref("nope"));
+        assert!(!repo.has_ref("HEAD:README"), "a blob");
+        assert!(!repo.has_ref(""));
+        assert!(!repo.has_ref("--all"));
+        assert!(!repo.has_ref("main\nHEAD"));
+    }
+
+    #[test]
+    fn files_at_lists_a_directory_at_a_ref() {
+        let (_tmp, work) = seeded();
+        git(&work, &["checkout", "-q", "-b", "feature"]);
+        write(&work, "versions/b.py", "revision = 'b2'\n");
+        write(&work, "versions/sub/c.py", "revision = 'c'\n");
+        commit_all(&work, "feature");
+        write(&work, "versions/untracked.py", "");
+        let repo = Repo::discover(&work).unwrap();
+
+        let main = set(&["versions/a.py", "versions/with space ü.py"]);
+        assert_eq!(repo.files_at("main", Path::new("versions")).unwrap(), main);
+        assert_eq!(repo.files_at("main", &work.join("versions")).unwrap(), main);
+        assert_eq!(
+            repo.files_at("feature", Path::new("versions/")).unwrap(),
+            set(&[
+                "versions/a.py",
+                "versions/with space ü.py",
+                "versions/b.py",
+                "versions/sub/c.py"
+            ])
+        );
+        assert_eq!(
+            repo.files_at("main", Path::new("versions/a.py")).unwrap(),
+            set(&["versions/a.py"])
+        );
+        assert!(repo.files_at("main", Path::new("vers")).unwrap().is_empty());
+        assert!(repo
+            .files_at("main", Path::new("versions/*"))
+            .unwrap()
+            .is_empty());
+        assert_eq!(repo.files_at("main", &work).unwrap().len(), 4);
+
+        let err = repo.files_at("nope", Path::new("versions")).unwrap_err();
+        assert!(
+            matches!(&err, GitError::NoCommit { name, .. } if name == "nope"),
+            "{err}"
+        );
+        let err = repo.files_at("main", Path::new("/elsewhere")).unwrap_err();
+        assert!(matches!(err, GitError::OutsideWorkTree { .. }), "{err}");
+        let err = repo.files_at("main", Path::new("../x")).unwrap_err();
+        assert!(matches!(err, GitError::OutsideWorkTree { .. }), "{err}");
+    }
+
+    #[test]
+    fn file_at_reads_a_blob_or_says_it_is_missing() {
+        let (_tmp, work) = seeded();
+        git(&work, &["checkout", "-q", "-b", "feature"]);
+        write(&work, "versions/a.py", "revision = 'a2'\n");
+        write(&work, "versions/b.py", "revision = 'b2'\n");
+        commit_all(&work, "feature");
+        let repo = Repo::discover(&work).unwrap();
+
+        let a = Path::new("versions/a.py");
+        assert_eq!(
+            repo.file_at("main", a).unwrap().as_deref(),
+            Some(&b"revision = 'a'\n"[..])
+        );
+        assert_eq!(
+            repo.file_at("feature", &work.join(a)).unwrap().as_deref(),
+            Some(&b"revision = 'a2'\n"[..])
+        );
+        assert_eq!(
+            repo.file_at("main", Path::new("versions/with space ü.py"))
+                .unwrap()
+                .as_deref(),
+            Some(&b"revision = 'b'\n"[..])
+        );
+        assert_eq!(
+            repo.file_at("main", Path::new("versions/b.py")).unwrap(),
+            None
+        );
+        assert!(repo
+            .file_at("feature", Path::new("versions/b.py"))
+            .unwrap()
+            .is_some());
+
+        let err = repo.file_at("nope", a).unwrap_err();
+        assert!(
+            matches!(&err, GitError::NoCommit { name, .. } if name == "nope"),
+            "{err}"
+        );
+        let err = repo.file_at("main", Path::new("versions")).unwrap_err();
+        assert!(err.to_string().contains("is a tree, not a file"), "{err}");
+    }
+
+    #[test]
+    fn merge_base_finds_the_fork_point() {
+        let (_tmp, work) = seeded();
+        let base = git(&work, &["rev-parse", "HEAD"]).trim().to_owned();
+        git(&work, &["checkout", "-q", "-b", "feature"]);
+        write(&work, "versions/b.py", "b\n");
+        commit_all(&work, "feature");
+        git(&work, &["checkout", "-q", "main"]);
+        write(&work, "versions/c.py", "c\n");
+        commit_all(&work, "main moves on");
+        git(&work, &["checkout", "-q", "--orphan", "unrelated"]);
+        commit_all(&work, "no shared history");
+        let repo = Repo::discover(&work).unwrap();
+
+        assert_eq!(repo.merge_base("main", "feature").unwrap(), Some(base));
+        assert_eq!(repo.merge_base("main", "unrelated").unwrap(), None);
+        let err = repo.merge_base("main", "nope").unwrap_err();
+        assert!(
+            matches!(&err, GitError::NoCommit { name, .. } if name == "nope"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn is_dirty_sees_staged_unstaged_and_untracked_changes() {
+        let (_tmp, work) = seeded();
+        write(&work, ".gitignore", "*.log\n");
+        commit_all(&work, "ignore logs");
+        let repo = Repo::discover(&work).unwrap();
+        let a = Path::new("versions/a.py");
+        assert!(!repo.is_dirty(a).unwrap(), "clean");
+        assert!(!repo.is_dirty(&work).unwrap(), "clean tree");
+
+        write(&work, "versions/a.py", "modified\n");
+        assert!(repo.is_dirty(a).unwrap(), "modified");
+        assert!(repo.is_dirty(&work.join(a)).unwrap(), "absolute");
+        assert!(
+            repo.is_dirty(Path::new("versions")).unwrap(),
+            "its directory"
+        );
+        assert!(!repo.is_dirty(Path::new("README")).unwrap(), "another file");
+
+        git(&work, &["add", "versions/a.py"]);
+        assert!(repo.is_dirty(a).unwrap(), "staged");
+        git(&work, &["commit", "-q", "-m", "commit a"]);
+        assert!(!repo.is_dirty(a).unwrap(), "committed");
+
+        write(&work, "new/dir/n.py", "n\n");
+        assert!(
+            repo.is_dirty(Path::new("new/dir/n.py")).unwrap(),
+            "untracked"
+        );
+        write(&work, "debug.log", "log\n");
+        assert!(!repo.is_dirty(Path::new("debug.log")).unwrap(), "ignored");
+
+        std::fs::remove_file(work.join("README")).unwrap();
+        assert!(repo.is_dirty(Path::new("README")).unwrap(), "deleted");
+
+        git(
+            &work,
+            &["mv", "versions/with space ü.py", "versions/renamed.py"],
+        );
+        assert!(
+            repo.is_dirty(Path::new("versions/renamed.py")).unwrap(),
+            "renamed"
+        );
+        assert!(
+            !repo.is_dirty(Path::new("versions/never.py")).unwrap(),
+            "nonexistent"
+        );
+    }
+
+    #[test]
+    fn is_tracked_means_in_the_index() {
+        let (_tmp, work) = seeded();
+        let repo = Repo::discover(&work).unwrap();
+        assert!(repo.is_tracked(Path::new("versions/a.py")).unwrap());
+        assert!(repo
+            .is_tracked(&work.join("versions/with space ü.py"))
+            .unwrap());
+        assert!(repo.is_tracked(Path::new("versions")).unwrap());
+        assert!(!repo.is_tracked(Path::new("versions/never.py")).unwrap());
+
+        write(&work, "versions/new.py", "new\n");
+        assert!(
+            !repo.is_tracked(Path::new("versions/new.py")).unwrap(),
+            "untracked"
+        );
+        git(&work, &["add", "versions/new.py"]);
+        assert!(
+            repo.is_tracked(Path::new("versions/new.py")).unwrap(),
+            "staged"
+        );
+        git(&work, &["rm", "-q", "--cached", "versions/a.py"]);
+        assert!(
+            !repo.is_tracked(Path::new("versions/a.py")).unwrap(),
+            "rm --cached"
+        );
+    }
+
+    #[test]
+    fn a_vanished_repository_is_an_error_naming_the_command() {
+        let (_tmp, work) = seeded();
+        let repo = Repo::discover(&work).unwrap();
+        std::fs::remove_dir_all(work.join(".git")).unwrap();
+        let err = repo.is_dirty(Path::new("README")).unwrap_err();
+        let GitError::Failed {
+            command, stderr, ..
+        } = &err
+        else {
+            panic!("{err:?}");
+        };
+        assert!(command.contains("--no-optional-locks"), "{command}");
+        assert!(command.contains("status --porcelain=v2 -z"), "{command}");
+        assert!(
+            stderr.starts_with("fatal: not a git repository"),
+            "{stderr}"
+        );
+        assert!(
+            err.to_string().contains(": fatal: not a git repository"),
+            "{err}"
+        );
+        assert!(!repo.has_ref("main"));
+        assert!(repo.default_upstream().is_none());
+    }
+
+    #[test]
+    fn a_missing_git_is_an_error_value() {
+        let (_tmp, work) = seeded();
+        let repo = Repo {
+            program: "/nonexistent/git".into(),
+            ..Repo::discover(&work).unwrap()
+        };
+        let err = repo.is_tracked(Path::new("README")).unwrap_err();
+        assert!(matches!(err, GitError::Run { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .starts_with("cannot run `/nonexistent/git -C "),
+            "{err}"
+        );
+        assert!(!repo.has_ref("main"));
+    }
+
+    #[test]
+    fn batch_answers_are_parsed_by_size() {
+        let out = b"abc commit 3\nx\ny\nREF:p q missing\nabc blob 0\n\n";
+        assert_eq!(
+            batch_records(out).unwrap(),
+            vec![
+                Some(("commit".to_owned(), b"x\ny".to_vec())),
+                None,
+                Some(("blob".to_owned(), Vec::new())),
+            ]
+        );
+        assert!(batch_records(b"abc blob 5\nab\n").is_err());
+        assert!(batch_records(b"abc blob").is_err());
+    }
+}
