@@ -107,6 +107,7 @@ mod component;
 mod db;
 mod error;
 mod exit_code;
+mod git;
 mod graph;
 mod ini;
 mod inspect;
