@@ -95,6 +95,14 @@ pub struct EngineArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+pub struct UpstreamArgs {
+    /// The ref that holds the released migrations, for diverged heads (default: the remote's
+    /// default branch, e.g. origin/main, else main). Outside git, `# Part of:` comments decide.
+    #[arg(long, value_name = "REF")]
+    pub upstream: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
 pub struct ComponentArgs {
     /// Component to act on.
     #[arg(long, value_enum, default_value_t = Component::Manager, conflicts_with_all = ["all", "config"])]
@@ -115,6 +123,8 @@ pub enum Command {
         components: ComponentArgs,
         #[command(flatten)]
         engine: EngineArgs,
+        #[command(flatten)]
+        upstream: UpstreamArgs,
         /// Exit 3 unless every component is up-to-date.
         #[arg(long)]
         check: bool,
@@ -174,6 +184,24 @@ pub enum Command {
         #[arg(short, long)]
         yes: bool,
     },
+    /// Make diverged heads one again, the Backend.AI way: repoint the down_revision of your own
+    /// unreleased migration onto the other head (never a merge migration). When the database has
+    /// applied your branch, downgrade to the fork point first and upgrade to the new head after.
+    /// Needs --yes without a TTY.
+    FixHeads {
+        #[command(flatten)]
+        components: ComponentArgs,
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        upstream: UpstreamArgs,
+        /// Do not ask; required when stdin is not a terminal.
+        #[arg(short, long)]
+        yes: bool,
+        /// Edit the migration file even when it has uncommitted changes.
+        #[arg(long)]
+        allow_dirty: bool,
+    },
     /// The revision(s) the database is at.
     Current {
         #[command(flatten)]
@@ -181,12 +209,15 @@ pub enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
-    /// The head revision(s) of the migration scripts.
+    /// The head revision(s) of the migration scripts; with several, each head's branch back to
+    /// the fork point and which of its migrations are released.
     Heads {
         #[command(flatten)]
         components: ComponentArgs,
         #[command(flatten)]
         engine: EngineArgs,
+        #[command(flatten)]
+        upstream: UpstreamArgs,
     },
     /// Every revision, newest first, with parents and messages.
     History {

@@ -15,7 +15,8 @@
 //! Every call blocks until git exits; they are short, local reads. A missing `git` or a directory
 //! outside a work tree is `None` or a [`GitError`], never a panic.
 
-// Nothing calls this module yet; `fix-heads` will. Remove this allow when it does.
+// fix-heads uses discovery, the upstream ref, files_at and is_dirty; file_at, merge_base and
+// is_tracked are for `check`'s comparisons with a base ref, which comes next.
 #![allow(dead_code)]
 
 use std::collections::HashSet;

@@ -50,9 +50,19 @@ pub struct Inspection {
     pub pending: Vec<usize>,
     /// The engine that produced this: `Native` or `Alembic`.
     pub engine: Engine,
+    /// For a diverged component, its branches explained (filled in by the commands that show it).
+    pub explanation: Option<Box<crate::heads::Explanation>>,
 }
 
 impl Inspection {
+    /// Explain the branches of a diverged component (asks git; nothing to do otherwise).
+    pub fn explain_divergence(&mut self, upstream: Option<&str>) {
+        if self.state == State::Diverged {
+            self.explanation =
+                crate::heads::explain(&self.config.root, &self.graph, upstream).map(Box::new);
+        }
+    }
+
     pub fn current_indices(&self) -> Vec<usize> {
         self.current
             .iter()
@@ -235,6 +245,7 @@ fn classified(
         state,
         pending,
         engine,
+        explanation: None,
     }
 }
 

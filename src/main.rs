@@ -109,6 +109,7 @@ mod error;
 mod exit_code;
 mod git;
 mod graph;
+mod heads;
 mod ini;
 mod inspect;
 mod mask;
@@ -239,6 +240,7 @@ async fn run(cli: Cli) -> u8 {
         | Command::Downgrade { components, .. }
         | Command::Migrate { components, .. }
         | Command::Roundtrip { components, .. }
+        | Command::FixHeads { components, .. }
         | Command::Current { components, .. }
         | Command::Heads { components, .. }
         | Command::History { components, .. } => components.config.clone(),
@@ -264,8 +266,18 @@ async fn run(cli: Cli) -> u8 {
         Command::Status {
             components,
             engine,
+            upstream,
             check,
-        } => commands::status::run(&app, components, engine.engine, *check).await,
+        } => {
+            commands::status::run(
+                &app,
+                components,
+                engine.engine,
+                upstream.upstream.as_deref(),
+                *check,
+            )
+            .await
+        }
         Command::Upgrade {
             components,
             run,
@@ -292,14 +304,39 @@ async fn run(cli: Cli) -> u8 {
             revision,
             yes,
         } => commands::roundtrip::run(&app, components, run, revision, *yes).await,
-        Command::Current { components, engine } => {
-            commands::report::run(&app, components, Kind::Current, engine.engine).await
+        Command::FixHeads {
+            components,
+            run,
+            upstream,
+            yes,
+            allow_dirty,
+        } => {
+            let opts = commands::fix_heads::Options {
+                upstream: upstream.upstream.as_deref(),
+                yes: *yes,
+                allow_dirty: *allow_dirty,
+            };
+            commands::fix_heads::run(&app, components, run, &opts).await
         }
-        Command::Heads { components, engine } => {
-            commands::report::run(&app, components, Kind::Heads, engine.engine).await
+        Command::Current { components, engine } => {
+            commands::report::run(&app, components, Kind::Current, engine.engine, None).await
+        }
+        Command::Heads {
+            components,
+            engine,
+            upstream,
+        } => {
+            commands::report::run(
+                &app,
+                components,
+                Kind::Heads,
+                engine.engine,
+                upstream.upstream.as_deref(),
+            )
+            .await
         }
         Command::History { components, engine } => {
-            commands::report::run(&app, components, Kind::History, engine.engine).await
+            commands::report::run(&app, components, Kind::History, engine.engine, None).await
         }
     };
     match result {

@@ -131,8 +131,14 @@ fn heads_lists_both_heads_of_diverged_scripts_text_and_json() {
         "{}",
         text.stdout
     );
-    let mut listed: Vec<String> = lines[1..].iter().map(|l| l.to_string()).collect();
+    // The head lines; the branches explained follow them (tests/fix_heads.rs).
+    let mut listed: Vec<String> = lines[1..]
+        .iter()
+        .filter(|l| l.contains(" (head)  "))
+        .map(|l| l.to_string())
+        .collect();
     listed.sort();
+    assert!(text.stdout.contains("\n  fork     "), "{}", text.stdout);
     assert_eq!(
         listed,
         [

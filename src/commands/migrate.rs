@@ -813,6 +813,34 @@ fn describe_plan(i: &Inspection, direction: Direction, plan: Option<&[usize]>) -
 /// Downgrades can drop data: ask on a terminal, require --yes otherwise. `rerun` is the command
 /// to suggest (without `--yes`).
 pub(super) fn confirm(config: &Config, rerun: &str, yes: bool) -> Result<(), Failure> {
+    confirm_to(
+        &Question {
+            action: "downgrade",
+            why: "a downgrade can drop tables and data",
+            prompt: "Downgrading can drop tables, columns and data. Continue? [y/N] ",
+        },
+        config,
+        rerun,
+        yes,
+    )
+}
+
+/// What a confirmation is about.
+pub(super) struct Question<'a> {
+    /// `downgrade`, `fix-heads`: names the action in the messages.
+    pub action: &'a str,
+    /// Why asking matters, for the no-terminal refusal.
+    pub why: &'a str,
+    pub prompt: &'a str,
+}
+
+/// Ask on a terminal, require `--yes` otherwise. `rerun` is the command to suggest (without `--yes`).
+pub(super) fn confirm_to(
+    q: &Question,
+    config: &Config,
+    rerun: &str,
+    yes: bool,
+) -> Result<(), Failure> {
     if yes {
         return Ok(());
     }
@@ -820,15 +848,16 @@ pub(super) fn confirm(config: &Config, rerun: &str, yes: bool) -> Result<(), Fai
     if !std::io::stdin().is_terminal() {
         let mut failure = Failure::usage(
             "confirmation-required",
-            format!("downgrade of {} needs confirmation, and stdin is not a terminal; nothing was changed", config.label),
+            format!(
+                "{} of {} needs confirmation, and stdin is not a terminal; nothing was changed",
+                q.action, config.label
+            ),
             format!("review the plan above, then rerun with --yes: {rerun} --yes"),
         );
-        failure.cause =
-            "a downgrade can drop tables and data, and without a terminal db-migrate cannot ask"
-                .to_owned();
+        failure.cause = format!("{}, and without a terminal db-migrate cannot ask", q.why);
         return Err(failure);
     }
-    eprint!("Downgrading can drop tables, columns and data. Continue? [y/N] ");
+    eprint!("{}", q.prompt);
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
@@ -837,7 +866,7 @@ pub(super) fn confirm(config: &Config, rerun: &str, yes: bool) -> Result<(), Fai
     } else {
         Err(Failure::new(
             "cancelled",
-            "downgrade cancelled; nothing was changed",
+            format!("{} cancelled; nothing was changed", q.action),
             "you answered no",
             format!("db-migrate status {select}"),
         ))

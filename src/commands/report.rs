@@ -31,6 +31,9 @@ struct GraphReport {
     heads: Vec<String>,
     /// `heads`: the head revisions; `history`: every revision, newest first.
     revisions: Vec<Revision>,
+    /// `heads` with several heads: each head's branch back to the fork point.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    divergence: Option<json::DivergenceReport>,
 }
 
 #[derive(Serialize)]
@@ -45,6 +48,7 @@ pub async fn run(
     args: &ComponentArgs,
     kind: Kind,
     engine: Engine,
+    upstream: Option<&str>,
 ) -> Result<u8, Failure> {
     let configs = app.ws.configs(args)?;
     if kind == Kind::Current {
@@ -74,8 +78,22 @@ pub async fn run(
                         .map(|i| graph.rev(i).clone())
                         .collect(),
                 };
+                let explanation = match kind {
+                    Kind::Heads => crate::heads::explain(&config.root, &graph, upstream),
+                    _ => None,
+                };
                 if app.format == Format::Text {
-                    out!("{}", render_graph(config, &graph, kind));
+                    let mut text = render_graph(config, &graph, kind);
+                    if let Some(e) = &explanation {
+                        text::write_divergence(&mut text, config, &graph, e);
+                        if let Ok(r) = &e.plan {
+                            text.push_str(&format!(
+                                "  next     {}\n",
+                                crate::render::fix_heads_hint(config, &graph, r)
+                            ));
+                        }
+                    }
+                    out!("{}", text);
                 }
                 let heads = graph
                     .heads()
@@ -83,6 +101,9 @@ pub async fn run(
                     .map(|i| graph.rev(i).id.clone())
                     .collect();
                 reports.push(GraphReport {
+                    divergence: explanation
+                        .as_ref()
+                        .map(|e| json::DivergenceReport::new(config, &graph, e)),
                     engine: used,
                     component: config.label.clone(),
                     config: config.ini_arg.clone(),

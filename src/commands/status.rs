@@ -18,6 +18,7 @@ pub async fn run(
     app: &App,
     args: &ComponentArgs,
     engine: Engine,
+    upstream: Option<&str>,
     check: bool,
 ) -> Result<u8, Failure> {
     let configs = app.ws.configs(args)?;
@@ -35,6 +36,12 @@ pub async fn run(
     let results: Vec<Result<Inspection, Failure>> = results
         .into_iter()
         .map(|r| r.and_then(refuse_overlap))
+        .map(|r| {
+            r.map(|mut i| {
+                i.explain_divergence(upstream);
+                i
+            })
+        })
         .collect();
     for (n, (config, result)) in configs.iter().zip(&results).enumerate() {
         if n > 0 && app.format == Format::Text {

@@ -4,11 +4,15 @@
 use serde::Serialize;
 
 use crate::error::Failure;
+use crate::graph::Graph;
 use crate::graph::Revision;
+use crate::heads::released::{Evidence, Released};
+use crate::heads::Explanation;
 use crate::inspect::{Engine, Inspection, Known};
 use crate::mask;
 use crate::render::next_step;
 use crate::state::State;
+use crate::workspace::Config;
 
 /// A component's `state`: one of the five, or `skipped` when `upgrade --all` stopped before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -56,11 +60,108 @@ pub struct ComponentReport {
     /// Steps Alembic ran (upgrade/downgrade), in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub applied: Vec<Step>,
+    /// A diverged component's branches back to the fork point, and what `fix-heads` would do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub divergence: Option<Box<DivergenceReport>>,
+    /// `fix-heads`: the repoint made (or, with `--dry-run`, that would be made).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repoint: Option<Box<RepointReport>>,
     /// `roundtrip`: the revision tested and whether the schema came back identical.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roundtrip: Option<Roundtrip>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DivergenceReport {
+    /// The newest revision every head descends from; null when they share none.
+    pub fork_point: Option<String>,
+    /// How released-ness was told: `{"by": "git", "upstream"}` or `{"by": "part-of", "why"}`.
+    pub released_by: Evidence,
+    pub branches: Vec<BranchReport>,
+    /// The repoint `fix-heads` would make, when it can act.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<FixReport>,
+    /// Why `fix-heads` would refuse.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepointReport {
+    /// The migration whose down_revision changed, and its file.
+    pub revision: String,
+    pub file: String,
+    pub from: String,
+    pub onto: String,
+    /// Unified diff of the file.
+    pub diff: String,
+    /// The database had applied the moved branch: walked back to the fork point, then upgraded.
+    pub walk_back: bool,
+    /// The file was rewritten (false under `--dry-run`).
+    pub written: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BranchReport {
+    pub head: String,
+    /// From just above the fork point up to the head.
+    pub revisions: Vec<BranchRevision>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BranchRevision {
+    pub id: String,
+    pub message: String,
+    pub file: String,
+    pub released: Released,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FixReport {
+    pub command: String,
+    /// The migration whose down_revision changes, and its file.
+    pub revision: String,
+    pub file: String,
+    pub from: String,
+    pub onto: String,
+}
+
+impl DivergenceReport {
+    pub fn new(config: &Config, g: &Graph, e: &Explanation) -> DivergenceReport {
+        let file = |r: usize| crate::render::text::shown_path(config, g.rev(r).path.as_deref());
+        DivergenceReport {
+            fork_point: e.divergence.fork.map(|f| g.rev(f).id.clone()),
+            released_by: e.releases.evidence.clone(),
+            branches: e
+                .divergence
+                .branches
+                .iter()
+                .map(|b| BranchReport {
+                    head: g.rev(b.head).id.clone(),
+                    revisions: b
+                        .revisions
+                        .iter()
+                        .map(|&r| BranchRevision {
+                            id: g.rev(r).id.clone(),
+                            message: g.rev(r).message.clone(),
+                            file: file(r),
+                            released: e.releases.get(r),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            fix: e.plan.as_ref().ok().map(|r| FixReport {
+                command: crate::render::fix_heads_hint(config, g, r),
+                revision: g.rev(r.revision).id.clone(),
+                file: file(r.revision),
+                from: g.rev(r.from).id.clone(),
+                onto: g.rev(r.onto).id.clone(),
+            }),
+            refused: e.plan.as_ref().err().map(|why| why.describe(g)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,6 +208,11 @@ impl ComponentReport {
             ),
             pending_revisions: Some(i.pending.iter().map(|&p| i.graph.rev(p).clone()).collect()),
             skipped: None,
+            repoint: None,
+            divergence: i
+                .explanation
+                .as_ref()
+                .map(|e| Box::new(DivergenceReport::new(&i.config, &i.graph, e))),
             next: Some(next_step(i)),
             destructive: Vec::new(),
             applied: Vec::new(),
@@ -158,6 +264,8 @@ impl ComponentReport {
             pending: None,
             pending_revisions: None,
             skipped: None,
+            repoint: None,
+            divergence: None,
             next: None,
             destructive: Vec::new(),
             applied: Vec::new(),

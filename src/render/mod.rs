@@ -5,9 +5,12 @@ pub mod json;
 pub mod progress;
 pub mod text;
 
+use crate::graph::Graph;
+use crate::heads::Repoint;
 use crate::inspect::Inspection;
 use crate::remediation::select_flag;
 use crate::state::State;
+use crate::workspace::Config;
 
 /// The exact next command (or action) for a component in its state.
 pub fn next_step(i: &Inspection) -> String {
@@ -33,6 +36,10 @@ pub fn next_step(i: &Inspection) -> String {
             };
             format!("db-migrate upgrade {select}{oneshot}")
         }
+        State::Diverged if i.explanation.as_ref().is_some_and(|e| e.plan.is_ok()) => {
+            let e = i.explanation.as_ref().expect("checked");
+            fix_heads_hint(&i.config, &i.graph, e.plan.as_ref().expect("checked"))
+        }
         State::Diverged => format!(
             "set the down_revision of YOUR unreleased migration to the other head (never add a merge migration, never edit a released one), then db-migrate upgrade {select}"
         ),
@@ -41,4 +48,15 @@ pub fn next_step(i: &Inspection) -> String {
             i.current.iter().filter(|c| !i.graph.contains(c)).cloned().collect::<Vec<_>>().join(", ")
         ),
     }
+}
+
+/// The `fix-heads` command for a repoint it can make, with what it will change.
+pub fn fix_heads_hint(config: &Config, g: &Graph, r: &Repoint) -> String {
+    format!(
+        "db-migrate fix-heads {}   (repoints the down_revision of your unreleased {} from {} onto {}; never a merge migration)",
+        select_flag(config),
+        g.rev(r.revision).id,
+        g.rev(r.from).id,
+        g.rev(r.onto).id
+    )
 }

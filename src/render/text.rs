@@ -4,11 +4,14 @@ use std::fmt::Write;
 
 use crate::error::Failure;
 use crate::graph::Graph;
+use crate::heads::released::Released;
+use crate::heads::Explanation;
 use crate::inspect::Inspection;
 use crate::mask;
 use crate::remediation::select_flag;
 use crate::render::next_step;
 use crate::state::State;
+use crate::workspace::Config;
 
 /// Pending revisions listed in a status block; the rest are counted (JSON lists them all).
 const PENDING_SHOWN: usize = 10;
@@ -46,6 +49,9 @@ pub fn status(i: &Inspection) -> String {
     } else {
         let _ = writeln!(out, "  {label}    {}", i.head_ids().join(", "));
     }
+    if let Some(e) = &i.explanation {
+        write_divergence(&mut out, &i.config, &i.graph, e);
+    }
     if i.state != State::UnknownRevision {
         let _ = writeln!(out, "  pending  {}", i.pending.len());
         let shown = i.pending.len().min(PENDING_SHOWN);
@@ -61,6 +67,56 @@ pub fn status(i: &Inspection) -> String {
     }
     let _ = writeln!(out, "  next     {}", next_step(i));
     mask::mask(&out).into_owned()
+}
+
+/// Each head's branch back to the fork point, with released-ness, and how it was told.
+pub fn write_divergence(out: &mut String, config: &Config, graph: &Graph, e: &Explanation) {
+    let d = &e.divergence;
+    match d.fork {
+        Some(f) => {
+            let r = graph.rev(f);
+            let _ = writeln!(out, "  fork     {}  {}", r.id, r.message);
+        }
+        None => {
+            let _ = writeln!(out, "  fork     (none: the heads share no ancestor)");
+        }
+    }
+    for branch in &d.branches {
+        for (n, &r) in branch.revisions.iter().enumerate() {
+            let rev = graph.rev(r);
+            let label = if n == 0 { "branch" } else { "" };
+            let _ = writeln!(
+                out,
+                "  {label:<8} {}  {}  {}  {}",
+                rev.id,
+                rev.message,
+                shown_path(config, rev.path.as_deref()),
+                released_word(e.releases.get(r))
+            );
+        }
+    }
+    let _ = writeln!(out, "  released when {}", e.releases.evidence.describe());
+    if let Err(refusal) = &e.plan {
+        let _ = writeln!(out, "  fix-heads cannot act: {}", refusal.describe(graph));
+    }
+}
+
+fn released_word(r: Released) -> &'static str {
+    match r {
+        Released::Yes => "released",
+        Released::No => "unreleased",
+        Released::Unknown => "released?",
+    }
+}
+
+/// A revision file relative to the workspace root.
+pub fn shown_path(config: &Config, path: Option<&str>) -> String {
+    let Some(path) = path else {
+        return "?".to_owned();
+    };
+    std::path::Path::new(path)
+        .strip_prefix(&config.root)
+        .map_or_else(|_| path.to_owned(), |p| p.to_string_lossy().into_owned())
 }
 
 pub fn write_revisions(out: &mut String, graph: &Graph, revs: &[usize], indent: &str) {

@@ -1,8 +1,6 @@
 //! The native side of the revision graph: revision files read statically, no Python run.
 
 pub mod destructive;
-// used by fix-heads (next)
-#[allow(dead_code)]
 pub mod edit;
 pub mod locate;
 pub mod reader;

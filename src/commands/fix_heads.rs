@@ -1,0 +1,356 @@
+//! `fix-heads`: make a diverged history linear again the Backend.AI way — repoint the
+//! `down_revision` of the developer's own unreleased migration onto the other head (and its
+//! docstring's `Revises:` line), never writing a merge migration. When the database has applied
+//! the branch being moved, walk it back to the fork point first, then rewrite, then upgrade to
+//! the new single head, so the other branch's migrations are applied rather than skipped.
+//!
+//! Order of the steps, and where a failure leaves things: downgrade (files untouched) → rewrite
+//! (database at the fork point) → verify one head, also by Alembic's own `heads` → upgrade.
+
+use crate::alembic::{self, parse};
+use crate::cli::{ComponentArgs, Direction, Format, RunArgs};
+use crate::error::Failure;
+use crate::exit_code;
+use crate::git::Repo;
+use crate::heads::{self, Explanation, Refusal, Repoint};
+use crate::inspect::{self, relay, Inspection};
+use crate::remediation::select_flag;
+use crate::render::json::{self, ComponentReport, RepointReport, Report};
+use crate::render::text;
+use crate::revisions::edit;
+use crate::state::State;
+use crate::target::Target;
+use crate::workspace::Config;
+
+use super::migrate::{
+    backup_if_asked, confirm_to, describe_current, describe_destruction, destructive_ops, detail,
+    execute, lock, say, Question,
+};
+use super::App;
+
+pub struct Options<'a> {
+    pub upstream: Option<&'a str>,
+    pub yes: bool,
+    pub allow_dirty: bool,
+}
+
+pub async fn run(
+    app: &App,
+    args: &ComponentArgs,
+    run: &RunArgs,
+    opts: &Options<'_>,
+) -> Result<u8, Failure> {
+    if run.sql {
+        return Err(Failure::usage(
+            "fix-heads-sql",
+            "fix-heads edits a file and migrates; it has no offline SQL mode",
+            "drop --sql (db-migrate fix-heads --dry-run shows the diff and the database steps)",
+        ));
+    }
+    let configs = app.ws.configs(args)?;
+    app.wait_for_databases(&configs).await?;
+    let mut reports = Vec::new();
+    let mut first_failure: Option<Failure> = None;
+    for (n, config) in configs.iter().enumerate() {
+        if n > 0 {
+            say(app, "\n");
+        }
+        match fix_one(app, config, run, opts).await {
+            Ok(report) => reports.push(report),
+            Err(failure) => {
+                if app.format == Format::Text {
+                    eprint!("{}", text::failure(&failure));
+                }
+                let known = inspect::known(&app.ws, config).await;
+                reports.push(ComponentReport::failed(
+                    &config.label,
+                    &config.ini_arg,
+                    &failure,
+                    &known,
+                ));
+                first_failure.get_or_insert(failure);
+            }
+        }
+    }
+    if app.format == Format::Json {
+        outln!(
+            "{}",
+            json::to_string(&Report {
+                components: reports,
+                error: first_failure.clone(),
+            })
+        );
+    }
+    Ok(first_failure.map_or(exit_code::OK, |f| f.exit))
+}
+
+async fn fix_one(
+    app: &App,
+    config: &Config,
+    run: &RunArgs,
+    opts: &Options<'_>,
+) -> Result<ComponentReport, Failure> {
+    let mut before = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
+    if before.state != State::Diverged {
+        detail(
+            run,
+            app,
+            &format!(
+                "{} ({}): one head ({}): nothing to fix\n",
+                config.label,
+                config.ini_arg,
+                before.head_ids().join(", ")
+            ),
+        );
+        return Ok(ComponentReport::from_inspection(&before));
+    }
+    before.explain_divergence(opts.upstream);
+    detail(run, app, &text::status(&before));
+    let e = before.explanation.clone().expect("diverged is explained");
+    let repoint = match &e.plan {
+        Ok(r) => r.clone(),
+        Err(refusal) => return Err(refused(&before, refusal)),
+    };
+    let graph = &before.graph;
+    let (path, old_bytes, new_bytes) =
+        heads::edited(graph, &repoint).map_err(|why| refused(&before, &Refusal::File(why)))?;
+    let shown = text::shown_path(config, path.to_str());
+    if let Some(repo) = Repo::discover(&config.root) {
+        let dirty = repo.is_dirty(&path).unwrap_or(false);
+        if dirty && !opts.allow_dirty {
+            return Err(Failure::new(
+                "fix-heads-dirty",
+                format!("{shown} has uncommitted changes; nothing was changed"),
+                "fix-heads rewrites that file, and mixing its edit with yours makes both hard to review",
+                format!(
+                    "commit or stash your changes first (git -C {} status), or rerun with --allow-dirty",
+                    repo.root().display()
+                ),
+            ));
+        }
+    }
+    let diff = edit::unified_diff(&shown, &old_bytes, &new_bytes);
+    let moved = &e.divergence.branches[repoint.branch].revisions;
+    let applied = graph.ancestors(&before.current_indices());
+    let walk_back = moved.iter().any(|r| applied.contains(r));
+    let fork_id = graph.rev(repoint.from).id.clone();
+    let mut header = format!(
+        "  repoint  {} ({shown}): down_revision {} -> {}\n{diff}",
+        graph.rev(repoint.revision).id,
+        fork_id,
+        graph.rev(repoint.onto).id
+    );
+    let reverted = if walk_back {
+        graph.downgrade_plan(&before.current_indices(), &[repoint.from])
+    } else {
+        Vec::new()
+    };
+    if walk_back {
+        header.push_str(&format!(
+            "  database at {} has applied your branch: 1. downgrade to the fork point {fork_id} (reverts {}), 2. rewrite the file, 3. upgrade to the new single head\n",
+            describe_current(&before),
+            reverted
+                .iter()
+                .map(|&r| graph.rev(r).id.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        header.push_str(&describe_destruction(&destructive_ops(&before, &reverted)));
+    } else {
+        header.push_str(
+            "  database has not applied your branch: only the file changes (db-migrate upgrade applies the result)\n",
+        );
+    }
+    detail(run, app, &header);
+    let mut report = ComponentReport::from_inspection(&before);
+    report.repoint = Some(Box::new(RepointReport {
+        revision: graph.rev(repoint.revision).id.clone(),
+        file: shown.clone(),
+        from: fork_id.clone(),
+        onto: graph.rev(repoint.onto).id.clone(),
+        diff: diff.clone(),
+        walk_back,
+        written: false,
+    }));
+    if run.dry_run {
+        detail(run, app, "  dry run: nothing was changed\n");
+        return Ok(report);
+    }
+    let rerun = format!("db-migrate fix-heads {}", select_flag(config));
+    confirm_to(
+        &Question {
+            action: "fix-heads",
+            why: "fix-heads rewrites a migration file and may downgrade the database",
+            prompt: if walk_back {
+                "Downgrade to the fork point, repoint, and upgrade? [y/N] "
+            } else {
+                "Repoint the migration? [y/N] "
+            },
+        },
+        config,
+        &rerun,
+        opts.yes,
+    )?;
+
+    let mut applied_steps = Vec::new();
+    let mut at = before.clone();
+    let _lock = if walk_back {
+        let held = lock(app, config, run).await?;
+        let now = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
+        if now.current != before.current {
+            let mut f = Failure::new(
+                "database-moved",
+                format!(
+                    "{} moved from {} to {} after the plan was made; nothing was changed",
+                    config.label,
+                    describe_current(&before),
+                    describe_current(&now)
+                ),
+                "another migration ran on this database meanwhile",
+                format!("rerun {rerun}"),
+            );
+            f.database = Some(format!("at {}", describe_current(&now)));
+            return Err(f);
+        }
+        backup_if_asked(app, run, &before)?;
+        let to_fork = Target::parse(&fork_id)
+            .map_err(|e| Failure::usage("bad-target", e, "name the revision by its id"))?;
+        let (steps, after) = execute(app, run, &before, Direction::Downgrade, &to_fork)
+            .await
+            .map_err(|mut f| {
+                f.fix = format!("{}; no file was edited. Then rerun {rerun}", f.fix);
+                f
+            })?;
+        applied_steps.extend(steps);
+        at = after;
+        held
+    } else {
+        None
+    };
+
+    edit::write_atomically(&path, &new_bytes).map_err(|e| {
+        let mut f = Failure::new(
+            "fix-heads-write",
+            format!("cannot write {shown}: {e}"),
+            "the file or its directory is not writable",
+            format!(
+                "repoint it by hand (down_revision = \"{}\"), then db-migrate upgrade {}",
+                graph.rev(repoint.onto).id,
+                select_flag(config)
+            ),
+        );
+        f.database = Some(format!(
+            "at {} ({}); the file is unchanged",
+            describe_current(&at),
+            at.state.as_str()
+        ));
+        f
+    })?;
+    detail(run, app, &format!("  rewrote  {shown}\n"));
+    if let Some(r) = report.repoint.as_mut() {
+        r.written = true;
+    }
+
+    let fixed = verify_one_head(app, config, &repoint, &e).await?;
+    let mut fixed = fixed;
+    if walk_back {
+        let head = Target::parse("head").expect("valid target");
+        let (steps, after) = execute(app, run, &fixed, Direction::Upgrade, &head)
+            .await
+            .map_err(|mut f| {
+                f.fix = format!(
+                    "{}; {shown} is already repointed (keep it), so after fixing this run db-migrate upgrade {}",
+                    f.fix,
+                    select_flag(config)
+                );
+                f
+            })?;
+        applied_steps.extend(steps);
+        fixed = after;
+    }
+    say(app, &text::status(&fixed));
+    let repoint_report = report.repoint.take();
+    let mut report = ComponentReport::from_inspection(&fixed);
+    report.repoint = repoint_report;
+    report.applied = applied_steps;
+    Ok(report)
+}
+
+/// After the edit: the files must have one head, and Alembic's own `heads` must say the same.
+async fn verify_one_head(
+    app: &App,
+    config: &Config,
+    repoint: &Repoint,
+    e: &Explanation,
+) -> Result<Inspection, Failure> {
+    let after = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
+    let native = after.head_ids();
+    let output = alembic::read_only(
+        &app.ws,
+        config,
+        &["heads"],
+        relay(app.verbose, &config.label, "heads"),
+    )
+    .await?;
+    let mut by_alembic = parse::current(&output.stdout);
+    by_alembic.sort();
+    let mut expected = native.clone();
+    expected.sort();
+    if native.len() != 1 || !output.success() || by_alembic != expected {
+        let moved_head = after.graph.rev(e.divergence.branches[repoint.branch].head);
+        let mut f = Failure::new(
+            "fix-heads-unverified",
+            format!(
+                "after the repoint, {} has heads {} (Alembic says {}), not one",
+                config.label,
+                native.join(", "),
+                if by_alembic.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    by_alembic.join(", ")
+                }
+            ),
+            "the history has more to it than the two branches fix-heads looked at",
+            format!(
+                "look at db-migrate heads {} and the file of {}",
+                select_flag(config),
+                moved_head.id
+            ),
+        );
+        f.database = Some(format!("at {}", describe_current(&after)));
+        return Err(f);
+    }
+    Ok(after)
+}
+
+/// A refusal: nothing changed, and what to do instead.
+fn refused(i: &Inspection, why: &Refusal) -> Failure {
+    let config = &i.config;
+    let fix = match why {
+        Refusal::AllReleased => format!(
+            "leave it to a maintainer: an empty merge revision (./py -m alembic -c {} merge heads) is the only merge the policy allows, for two released heads",
+            config.ini_arg
+        ),
+        Refusal::SeveralUnreleased(_) | Refusal::ManyHeads(_) | Refusal::Ambiguous(_) => {
+            "agree with the other authors which migration goes first, then set the down_revision of the later one to the head of the earlier one by hand".to_owned()
+        }
+        Refusal::Unknown(_) => format!(
+            "name the branch releases are cut from (db-migrate fix-heads {} --upstream origin/main), or mark your migration with `# Part of: {}`",
+            select_flag(config),
+            heads::released::PLACEHOLDER
+        ),
+        Refusal::ReleasedBelow(_) | Refusal::NoForkPoint | Refusal::File(_) => {
+            "repoint by hand: set the down_revision of your first unreleased migration to the other head".to_owned()
+        }
+    };
+    Failure::new(
+        "fix-heads-refused",
+        format!(
+            "fix-heads will not repoint {}: {}; nothing was changed",
+            config.label,
+            why.describe(&i.graph)
+        ),
+        "the policy: one head; only a developer's own unreleased migration is repointed; never a merge migration",
+        fix,
+    )
+}

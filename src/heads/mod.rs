@@ -1,0 +1,326 @@
+//! Diverged heads, the Backend.AI way: every head's branch back to the fork point, which of its
+//! migrations are released, and (in `fix-heads`) the one repoint that makes the history linear
+//! again. The team's policy: one head; never edit the `revision`/`down_revision` of a released
+//! migration; a developer whose branch diverged repoints their own unreleased migration onto the
+//! other head. A merge migration is never written.
+
+pub mod released;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::revisions::edit;
+
+use crate::graph::Graph;
+
+/// The shape of a diverged history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    /// The newest revision every head descends from (through `down_revision`); `None` when the
+    /// heads share no ancestor (two bases).
+    pub fork: Option<usize>,
+    /// One per head, in the graph's head order.
+    pub branches: Vec<Branch>,
+    /// Several newest common ancestors (a criss-cross of merges): no single fork point.
+    pub several_fork_points: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branch {
+    pub head: usize,
+    /// The branch's own revisions, from just above the fork point up to the head.
+    pub revisions: Vec<usize>,
+}
+
+impl Branch {
+    /// Merges or `depends_on` inside the branch make "the other head" ambiguous for a repoint.
+    pub fn is_plain_chain(&self, graph: &Graph) -> bool {
+        self.revisions.iter().all(|&r| {
+            let rev = graph.rev(r);
+            rev.parents.len() <= 1 && rev.depends_on.is_empty()
+        })
+    }
+
+    /// The branch's first revision: the one whose `down_revision` names the fork point.
+    pub fn first(&self) -> Option<usize> {
+        self.revisions.first().copied()
+    }
+}
+
+/// What `fix-heads` would do: repoint `revision` (the first migration of the only unreleased
+/// branch) from `from` (the fork point) onto `onto` (the other head).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repoint {
+    /// Index into `Divergence::branches` of the branch that moves.
+    pub branch: usize,
+    pub revision: usize,
+    pub from: usize,
+    pub onto: usize,
+}
+
+/// Why `fix-heads` leaves a divergence to a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Three or more heads: which one goes onto which is a decision, not a repoint.
+    ManyHeads(usize),
+    /// Merges, `depends_on` or several fork points: "the other head" is ambiguous.
+    Ambiguous(String),
+    /// The heads share no ancestor: there is no `down_revision` to repoint.
+    NoForkPoint,
+    /// Released-ness of these revisions cannot be told (no git ref, no `# Part of:`).
+    Unknown(Vec<usize>),
+    /// Every branch is released: two released heads are a maintainer's merge.
+    AllReleased,
+    /// More than one branch holds unreleased migrations (the heads of those branches).
+    SeveralUnreleased(Vec<usize>),
+    /// The unreleased branch sits on a released migration of its own branch (listed).
+    ReleasedBelow(Vec<usize>),
+    /// The file to edit cannot be edited safely (its `down_revision` is not a plain literal…).
+    File(String),
+}
+
+impl Refusal {
+    pub fn describe(&self, graph: &Graph) -> String {
+        let ids = |revs: &[usize]| -> String {
+            revs.iter()
+                .map(|&r| graph.rev(r).id.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            Refusal::ManyHeads(n) => format!(
+                "{n} heads: fix-heads repoints one branch onto one other head; with more, decide the order and repoint by hand"
+            ),
+            Refusal::Ambiguous(why) => format!("{why}, so \"the other head\" is ambiguous"),
+            Refusal::NoForkPoint => {
+                "the heads share no ancestor (two base revisions): there is no down_revision to repoint".to_owned()
+            }
+            Refusal::Unknown(revs) => format!(
+                "cannot tell whether {} are released: no git upstream ref, and no `# Part of:` comment in their files",
+                ids(revs)
+            ),
+            Refusal::AllReleased => "every head is released: two released heads are joined by an empty `alembic merge heads` by a maintainer (the README's one exception), not by repointing".to_owned(),
+            Refusal::SeveralUnreleased(heads) => format!(
+                "the branches of {} all hold unreleased migrations: only their authors know which goes first",
+                ids(heads)
+            ),
+            Refusal::ReleasedBelow(revs) => format!(
+                "the unreleased branch starts on released migrations ({}), which must not be edited",
+                ids(revs)
+            ),
+            Refusal::File(why) => why.clone(),
+        }
+    }
+}
+
+/// Decide the repoint from the branches and their released-ness alone (files and git status are
+/// the command's to check).
+pub fn plan(
+    graph: &Graph,
+    d: &Divergence,
+    releases: &released::Releases,
+) -> Result<Repoint, Refusal> {
+    use released::Released;
+    if d.branches.len() > 2 {
+        return Err(Refusal::ManyHeads(d.branches.len()));
+    }
+    if d.several_fork_points {
+        return Err(Refusal::Ambiguous(
+            "the heads have several newest common ancestors (merges across the branches)".into(),
+        ));
+    }
+    if let Some(b) = d.branches.iter().find(|b| !b.is_plain_chain(graph)) {
+        return Err(Refusal::Ambiguous(format!(
+            "the branch of {} holds a merge or a depends_on",
+            graph.rev(b.head).id
+        )));
+    }
+    let Some(fork) = d.fork else {
+        return Err(Refusal::NoForkPoint);
+    };
+    let unknown: Vec<usize> = d
+        .branches
+        .iter()
+        .flat_map(|b| b.revisions.iter().copied())
+        .filter(|&r| releases.get(r) == Released::Unknown)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Refusal::Unknown(unknown));
+    }
+    let unreleased: Vec<usize> = (0..d.branches.len())
+        .filter(|&b| {
+            d.branches[b]
+                .revisions
+                .iter()
+                .any(|&r| releases.get(r) == Released::No)
+        })
+        .collect();
+    let moved = match unreleased.as_slice() {
+        [] => return Err(Refusal::AllReleased),
+        [one] => *one,
+        many => {
+            return Err(Refusal::SeveralUnreleased(
+                many.iter().map(|&b| d.branches[b].head).collect(),
+            ))
+        }
+    };
+    let branch = &d.branches[moved];
+    let released_below: Vec<usize> = branch
+        .revisions
+        .iter()
+        .copied()
+        .filter(|&r| releases.get(r) == Released::Yes)
+        .collect();
+    if !released_below.is_empty() {
+        return Err(Refusal::ReleasedBelow(released_below));
+    }
+    let other = &d.branches[1 - moved];
+    Ok(Repoint {
+        branch: moved,
+        revision: branch.first().expect("a branch has a revision"),
+        from: fork,
+        onto: other.head,
+    })
+}
+
+/// A diverged component, explained: its branches, their released-ness, and the repoint that
+/// `fix-heads` would make (or why it would not).
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub divergence: Divergence,
+    pub releases: released::Releases,
+    pub plan: Result<Repoint, Refusal>,
+}
+
+/// Explain a graph with several heads (`None` with one head). Asks git once per versions
+/// directory, so it is for diverged components only.
+pub fn explain(root: &Path, graph: &Graph, upstream: Option<&str>) -> Option<Explanation> {
+    let divergence = divergence(graph)?;
+    let revs: Vec<usize> = divergence
+        .branches
+        .iter()
+        .flat_map(|b| b.revisions.iter().copied())
+        .collect();
+    let releases = released::classify(root, graph, &revs, upstream);
+    let plan = plan(graph, &divergence, &releases)
+        .and_then(|r| edited(graph, &r).map(|_| r).map_err(Refusal::File));
+    Some(Explanation {
+        divergence,
+        releases,
+        plan,
+    })
+}
+
+/// The repointed file: (path, bytes before, bytes after), or why it cannot be edited.
+pub fn edited(graph: &Graph, r: &Repoint) -> Result<(PathBuf, Vec<u8>, Vec<u8>), String> {
+    let rev = graph.rev(r.revision);
+    let path = PathBuf::from(rev.path.as_deref().ok_or("the revision has no file")?);
+    let before =
+        std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let (from, onto) = (&graph.rev(r.from).id, &graph.rev(r.onto).id);
+    let after = edit::repoint(&before, from, onto).map_err(|e| {
+        format!(
+            "{}: {e}; repoint it by hand (down_revision = \"{onto}\")",
+            path.display()
+        )
+    })?;
+    Ok((path, before, after))
+}
+
+/// The branches of a graph with two or more heads (`None` for one head or none).
+pub fn divergence(graph: &Graph) -> Option<Divergence> {
+    let heads = graph.heads();
+    if heads.len() < 2 {
+        return None;
+    }
+    let lineages: Vec<HashSet<usize>> = heads.iter().map(|&h| graph.lineage(&[h])).collect();
+    let mut common = lineages[0].clone();
+    for other in &lineages[1..] {
+        common.retain(|r| other.contains(r));
+    }
+    let tips = graph.heads_of(&common);
+    let branches = heads
+        .iter()
+        .zip(&lineages)
+        .map(|(&head, lineage)| {
+            let own: HashSet<usize> = lineage.difference(&common).copied().collect();
+            Branch {
+                head,
+                revisions: graph.apply_order(&own),
+            }
+        })
+        .collect();
+    Some(Divergence {
+        fork: (tips.len() == 1).then(|| tips[0]),
+        branches,
+        several_fork_points: tips.len() > 1,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Revision;
+
+    fn graph(edges: &[(&str, &[&str])]) -> Graph {
+        Graph::new(
+            edges
+                .iter()
+                .map(|(id, p)| Revision {
+                    id: id.to_string(),
+                    parents: p.iter().map(|s| s.to_string()).collect(),
+                    ..Revision::default()
+                })
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn ids(g: &Graph, revs: &[usize]) -> Vec<String> {
+        revs.iter().map(|&r| g.rev(r).id.clone()).collect()
+    }
+
+    #[test]
+    fn each_head_gets_its_branch_back_to_the_fork_point() {
+        // a - b - (c1 - c2) | (d1)
+        let g = graph(&[
+            ("a", &[]),
+            ("b", &["a"]),
+            ("c1", &["b"]),
+            ("c2", &["c1"]),
+            ("d1", &["b"]),
+        ]);
+        let d = divergence(&g).unwrap();
+        assert_eq!(d.fork.map(|f| g.rev(f).id.clone()), Some("b".into()));
+        let mut branches: Vec<Vec<String>> =
+            d.branches.iter().map(|b| ids(&g, &b.revisions)).collect();
+        branches.sort();
+        assert_eq!(branches, vec![vec!["c1", "c2"], vec!["d1"]]);
+        assert!(d.branches.iter().all(|b| b.is_plain_chain(&g)));
+        assert!(!d.several_fork_points);
+    }
+
+    #[test]
+    fn one_head_is_no_divergence_and_two_bases_have_no_fork_point() {
+        assert_eq!(divergence(&graph(&[("a", &[]), ("b", &["a"])])), None);
+        let two_bases = graph(&[("a", &[]), ("x", &[])]);
+        let d = divergence(&two_bases).unwrap();
+        assert_eq!(d.fork, None);
+        assert!(!d.several_fork_points);
+    }
+
+    #[test]
+    fn a_merge_inside_a_branch_is_not_a_plain_chain() {
+        // a - (b1, b2 -> m) | c
+        let g = graph(&[
+            ("a", &[]),
+            ("b1", &["a"]),
+            ("b2", &["a"]),
+            ("m", &["b1", "b2"]),
+            ("c", &["a"]),
+        ]);
+        let d = divergence(&g).unwrap();
+        let merged = d.branches.iter().find(|b| g.rev(b.head).id == "m").unwrap();
+        assert!(!merged.is_plain_chain(&g));
+    }
+}

@@ -1,0 +1,369 @@
+//! Diverged heads, resolved the Backend.AI way, in real git repositories with a real database:
+//! `status`/`heads` explain each branch back to the fork point and what is released, and
+//! `fix-heads` repoints the developer's own unreleased migration (walking the database back and
+//! forth when it had applied it), or refuses and changes nothing.
+
+mod harness;
+
+use std::path::Path;
+use std::process::Command;
+
+use harness::*;
+use Component::Manager;
+
+const A: &str = "a1a1a1a1a1a1";
+const B: &str = "b2b2b2b2b2b2";
+const F: &str = "f3f3f3f3f3f3"; // the developer's feature migration
+const M: &str = "c4c4c4c4c4c4"; // main's migration, released
+
+fn git(root: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git runs (apt-get install git)");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        output_text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn commit_all(root: &Path, message: &str) {
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", message]);
+}
+
+/// A revision file in Backend.AI's current template, with `# Part of:` after `down_revision`
+/// (or none), in the plain or annotated style.
+fn rev_file(id: &str, down: &str, message: &str, part_of: Option<&str>, annotated: bool) -> Rev {
+    let part = part_of.map_or(String::new(), |p| format!("# Part of: {p}\n"));
+    // "" is a root revision.
+    let (down_py, down_plain, parent) = if down.is_empty() {
+        ("None".to_owned(), "None".to_owned(), None)
+    } else {
+        (format!("\"{down}\""), format!("'{down}'"), Some(down))
+    };
+    let assignments = if annotated {
+        format!(
+            "revision: str = \"{id}\"\ndown_revision: Union[str, None] = {down_py}  # the previous head\n{part}branch_labels: Union[str, Sequence[str], None] = None\ndepends_on: Union[str, Sequence[str], None] = None\n"
+        )
+    } else {
+        format!(
+            "revision = '{id}'\ndown_revision = {down_plain}\n{part}branch_labels = None\ndepends_on = None\n"
+        )
+    };
+    let table = format!("t_{id}");
+    rev(id, parent, message).raw(&format!(
+        "\"\"\"{message}\n\nRevision ID: {id}\nRevises: {down}\nCreate Date: 2026-11-30 10:00:00.000000\n\n\"\"\"\nfrom typing import Sequence, Union\n\nimport sqlalchemy as sa\nfrom alembic import op\n\n# revision identifiers, used by Alembic.\n{assignments}\n\ndef upgrade() -> None:\n    op.create_table(\"{table}\", sa.Column(\"id\", sa.Integer(), primary_key=True))\n\n\ndef downgrade() -> None:\n    op.drop_table(\"{table}\")\n"
+    ))
+}
+
+/// main: A → B, committed. feature (checked out): F on B, then main's M on B merged in.
+/// `apply_feature`: the developer had upgraded their database to F before merging.
+fn diverged_repo(apply_feature: bool) -> Workspace {
+    let ws = Workspace::new().component(
+        Manager,
+        &[
+            rev_file(A, "", "create users", Some("26.8.0"), false),
+            rev_file(B, A, "add email", Some("26.8.0"), true),
+        ],
+    );
+    let root = ws.root().to_path_buf();
+    ws.write_file(".gitignore", "__pycache__/\n");
+    git(&root, &["init", "-q", "-b", "main"]);
+    commit_all(&root, "base");
+    git(&root, &["checkout", "-q", "-b", "feature"]);
+    ws.add_revisions(
+        Manager,
+        &[rev_file(
+            F,
+            B,
+            "add keypairs",
+            Some("NEXT_RELEASE_VERSION"),
+            true,
+        )],
+    );
+    commit_all(&root, "my migration");
+    if apply_feature {
+        ws.db_at(Manager, F);
+    } else {
+        ws.db_at(Manager, B);
+    }
+    git(&root, &["checkout", "-q", "main"]);
+    ws.add_revisions(
+        Manager,
+        &[rev_file(M, B, "add sessions", Some("26.9.0"), false)],
+    );
+    commit_all(&root, "main's migration");
+    git(&root, &["checkout", "-q", "feature"]);
+    git(&root, &["merge", "-q", "--no-edit", "main"]);
+    ws
+}
+
+fn f_file(ws: &Workspace) -> String {
+    ws.read_file(&format!(
+        "{}/alembic/versions/{F}_add_keypairs.py",
+        Manager.package_dir()
+    ))
+}
+
+/// The lines that differ between two versions of a file (old, new).
+fn changed_lines(before: &str, after: &str) -> Vec<(String, String)> {
+    assert_eq!(before.lines().count(), after.lines().count());
+    before
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .collect()
+}
+
+#[test]
+fn status_explains_each_branch_back_to_the_fork_point_and_names_the_fix() {
+    let ws = diverged_repo(true);
+
+    let r = db_migrate(&ws, &["status"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let versions = format!("{}/alembic/versions", Manager.package_dir());
+    for expected in [
+        format!("  fork     {B}  add email\n"),
+        format!("{F}  add keypairs  {versions}/{F}_add_keypairs.py  unreleased\n"),
+        format!("{M}  add sessions  {versions}/{M}_add_sessions.py  released\n"),
+        "  released when the file exists on main (git)\n".to_owned(),
+        format!("  next     db-migrate fix-heads --component manager   (repoints the down_revision of your unreleased {F} from {B} onto {M}; never a merge migration)\n"),
+    ] {
+        assert!(r.stdout.contains(&expected), "missing {expected:?}:\n{}", r.shown);
+    }
+
+    let doc = db_migrate(&ws, &["status", "--format", "json"]).json();
+    let d = &component_json(&doc, Manager)["divergence"];
+    assert_eq!(d["fork_point"], B, "{d:#}");
+    assert_eq!(d["released_by"]["by"], "git", "{d:#}");
+    assert_eq!(d["released_by"]["upstream"], "main", "{d:#}");
+    assert_eq!(d["fix"]["revision"], F, "{d:#}");
+    assert_eq!(d["fix"]["onto"], M, "{d:#}");
+
+    // `heads` shows the same explanation.
+    let h = db_migrate(&ws, &["heads"]);
+    assert!(
+        h.stdout.contains(&format!("  fork     {B}  add email"))
+            && h.stdout.contains("db-migrate fix-heads"),
+        "{}",
+        h.shown
+    );
+}
+
+#[test]
+fn fix_heads_walks_the_database_back_repoints_and_applies_both_branches() {
+    let ws = diverged_repo(true);
+    let before = f_file(&ws);
+    assert_eq!(ws.db_revisions(Manager), vec![F.to_string()]);
+
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(
+        r.stdout.contains(&format!(
+            "-down_revision: Union[str, None] = \"{B}\"  # the previous head"
+        )) && r.stdout.contains(&format!(
+            "+down_revision: Union[str, None] = \"{M}\"  # the previous head"
+        )),
+        "the diff is shown: {}",
+        r.shown
+    );
+    assert!(
+        r.stdout.contains("manager (alembic.ini): up-to-date"),
+        "{}",
+        r.shown
+    );
+
+    // Only the down_revision and Revises: lines of the feature file changed.
+    assert_eq!(
+        changed_lines(&before, &f_file(&ws)),
+        vec![
+            (format!("Revises: {B}"), format!("Revises: {M}")),
+            (
+                format!("down_revision: Union[str, None] = \"{B}\"  # the previous head"),
+                format!("down_revision: Union[str, None] = \"{M}\"  # the previous head")
+            ),
+        ]
+    );
+    let changed = git(ws.root(), &["status", "--porcelain"]);
+    assert_eq!(
+        changed.trim_end(),
+        format!(
+            " M {}/alembic/versions/{F}_add_keypairs.py",
+            Manager.package_dir()
+        ),
+        "no other file changed"
+    );
+    // One head, main's migration applied (its table exists), the database at the new head.
+    assert_eq!(ws.db_revisions(Manager), vec![F.to_string()]);
+    assert!(ws.has_table(Manager, &format!("t_{M}")));
+    assert!(ws.has_table(Manager, &format!("t_{F}")));
+    let heads = ws.alembic_ok(Manager, &["heads"]);
+    assert_eq!(heads.trim(), format!("{F} (head)"));
+}
+
+#[test]
+fn fix_heads_without_the_branch_applied_only_edits_and_json_says_what_changed() {
+    let ws = diverged_repo(false);
+
+    let dry = db_migrate(&ws, &["fix-heads", "--dry-run", "--format", "json"]);
+    assert_eq!(dry.code, Some(0), "{}", dry.shown);
+    let repoint = &dry.json()["components"][0]["repoint"];
+    assert_eq!(repoint["written"], false, "{repoint:#}");
+    assert_eq!(repoint["walk_back"], false, "{repoint:#}");
+    assert!(repoint["diff"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("+Revises: {M}")));
+    assert!(
+        f_file(&ws).contains(&format!("Revises: {B}")),
+        "dry run edits nothing"
+    );
+
+    let r = db_migrate(&ws, &["fix-heads", "--yes", "--format", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let doc = r.json();
+    let c = &doc["components"][0];
+    assert_eq!(c["repoint"]["written"], true, "{doc:#}");
+    assert_eq!(c["state"], "behind", "{doc:#}");
+    assert_eq!(strings(&c["heads"]), vec![F.to_string()]);
+    assert_eq!(
+        ws.db_revisions(Manager),
+        vec![B.to_string()],
+        "database untouched"
+    );
+    assert!(f_file(&ws).contains(&format!("Revises: {M}")));
+}
+
+#[test]
+fn every_refusal_says_why_and_changes_nothing() {
+    // Without a terminal the real run needs --yes.
+    let ws = diverged_repo(true);
+    let before = f_file(&ws);
+    let r = db_migrate(&ws, &["fix-heads"]);
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert_eq!(f_file(&ws), before);
+
+    // The file to edit has uncommitted changes.
+    let path = format!(
+        "{}/alembic/versions/{F}_add_keypairs.py",
+        Manager.package_dir()
+    );
+    ws.write_file(&path, &format!("{before}# my local note\n"));
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(r.stderr.contains("has uncommitted changes"), "{}", r.shown);
+    assert_eq!(ws.db_revisions(Manager), vec![F.to_string()]);
+    git(ws.root(), &["checkout", "--", &path]);
+
+    // Both heads released: a maintainer's merge, not a repoint.
+    git(ws.root(), &["checkout", "-q", "main"]);
+    git(ws.root(), &["merge", "-q", "--no-edit", "feature"]);
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(r.stderr.contains("every head is released"), "{}", r.shown);
+    assert_eq!(f_file(&ws), before);
+    assert_eq!(ws.db_revisions(Manager), vec![F.to_string()]);
+}
+
+#[test]
+fn several_unreleased_branches_or_three_heads_are_left_to_people() {
+    let ws = diverged_repo(false);
+    // A second unreleased branch on the feature side: now two branches hold unreleased work.
+    ws.add_revisions(
+        Manager,
+        &[rev_file(
+            "e5e5e5e5e5e5",
+            M,
+            "add quotas",
+            Some("NEXT_RELEASE_VERSION"),
+            false,
+        )],
+    );
+    commit_all(ws.root(), "another unreleased migration on main's side");
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr.contains("all hold unreleased migrations"),
+        "{}",
+        r.shown
+    );
+
+    ws.add_revisions(
+        Manager,
+        &[rev_file(
+            "d6d6d6d6d6d6",
+            B,
+            "third head",
+            Some("NEXT_RELEASE_VERSION"),
+            false,
+        )],
+    );
+    commit_all(ws.root(), "a third head");
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(r.stderr.contains("3 heads"), "{}", r.shown);
+    assert!(f_file(&ws).contains(&format!("Revises: {B}")));
+}
+
+#[test]
+fn outside_git_part_of_comments_decide_and_say_so() {
+    let ws = Workspace::new().component(
+        Manager,
+        &[
+            rev_file(A, "", "create users", Some("26.8.0"), false),
+            rev_file(B, A, "add email", Some("26.8.0"), true),
+            rev_file(F, B, "add keypairs", Some("NEXT_RELEASE_VERSION"), true),
+            rev_file(M, B, "add sessions", Some("26.9.0"), false),
+        ],
+    );
+    ws.db_at(Manager, B);
+    let r = db_migrate(&ws, &["status"]);
+    assert!(
+        r.stdout.contains(
+            "released when its `# Part of:` comment names a version (not a git work tree"
+        ),
+        "{}",
+        r.shown
+    );
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(f_file(&ws).contains(&format!("Revises: {M}")));
+}
+
+#[test]
+fn a_missing_upstream_ref_falls_back_to_part_of_and_unknown_release_refuses() {
+    let ws = diverged_repo(false);
+    let r = db_migrate(&ws, &["status", "--upstream", "origin/nope"]);
+    assert!(
+        r.stdout
+            .contains("the ref origin/nope does not exist in this repository"),
+        "{}",
+        r.shown
+    );
+
+    // Without git evidence, a file without `# Part of:` leaves released-ness unknown.
+    let ws = Workspace::new().component(
+        Manager,
+        &[
+            rev_file(A, "", "create users", None, false),
+            rev_file(F, A, "add keypairs", None, true),
+            rev_file(M, A, "add sessions", None, false),
+        ],
+    );
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(r.stderr.contains("cannot tell whether"), "{}", r.shown);
+    assert!(r.stderr.contains("--upstream"), "{}", r.shown);
+}
