@@ -367,3 +367,156 @@ fn a_missing_upstream_ref_falls_back_to_part_of_and_unknown_release_refuses() {
     assert!(r.stderr.contains("cannot tell whether"), "{}", r.shown);
     assert!(r.stderr.contains("--upstream"), "{}", r.shown);
 }
+
+/// main: A → (B1 | B2) → merge MG → base for both sides; pushed to a bare "origin" whose HEAD is
+/// main. feature: F (plain style) on MG; main: M on MG; merged into feature.
+fn diverged_repo_with_origin_and_a_merge_below() -> Workspace {
+    let mg = "e0e0e0e0e0e0";
+    let ws = Workspace::new().component(
+        Manager,
+        &[
+            rev_file(A, "", "create users", Some("26.8.0"), false),
+            rev_file("b1b1b1b1b1b1", A, "left", Some("26.8.0"), false),
+            rev_file("b0b0b0b0b0b0", A, "right", Some("26.8.0"), false),
+            merge(
+                mg,
+                &["b1b1b1b1b1b1", "b0b0b0b0b0b0"],
+                "merge left and right",
+            ),
+        ],
+    );
+    let root = ws.root().to_path_buf();
+    ws.write_file(".gitignore", "__pycache__/\n");
+    git(&root, &["init", "-q", "-b", "main"]);
+    commit_all(&root, "base");
+    let origin = root.join("origin.git");
+    git(
+        &root,
+        &["clone", "-q", "--bare", ".", origin.to_str().unwrap()],
+    );
+    ws.write_file(".gitignore", "__pycache__/\norigin.git/\n");
+    commit_all(&root, "ignore the remote");
+    git(
+        &root,
+        &["remote", "add", "origin", origin.to_str().unwrap()],
+    );
+    git(&root, &["push", "-q", "origin", "main"]);
+    git(&root, &["fetch", "-q", "origin"]);
+    git(&root, &["remote", "set-head", "origin", "main"]);
+    git(&root, &["checkout", "-q", "-b", "feature"]);
+    ws.add_revisions(Manager, &[rev_file(F, mg, "add keypairs", None, false)]);
+    commit_all(&root, "my migration");
+    ws.db_at(Manager, F);
+    git(&root, &["checkout", "-q", "main"]);
+    ws.add_revisions(Manager, &[rev_file(M, mg, "add sessions", None, true)]);
+    commit_all(&root, "main's migration");
+    git(&root, &["push", "-q", "origin", "main"]);
+    git(&root, &["checkout", "-q", "feature"]);
+    git(&root, &["merge", "-q", "--no-edit", "main"]);
+    ws
+}
+
+#[test]
+fn the_remote_default_branch_decides_and_a_merge_below_the_fork_stays_untouched() {
+    let ws = diverged_repo_with_origin_and_a_merge_below();
+    let merge_file = format!(
+        "{}/alembic/versions/e0e0e0e0e0e0_merge_left_and_right.py",
+        Manager.package_dir()
+    );
+    let merge_before = ws.read_file(&merge_file);
+    let before = f_file(&ws);
+
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(
+        r.stdout
+            .contains("  released when the file exists on origin/main (git)"),
+        "{}",
+        r.shown
+    );
+    assert_eq!(
+        changed_lines(&before, &f_file(&ws)),
+        vec![
+            ("Revises: e0e0e0e0e0e0".to_owned(), format!("Revises: {M}")),
+            (
+                "down_revision = 'e0e0e0e0e0e0'".to_owned(),
+                format!("down_revision = '{M}'")
+            ),
+        ],
+        "plain style: quotes kept"
+    );
+    assert_eq!(
+        ws.read_file(&merge_file),
+        merge_before,
+        "the merge's tuple is untouched"
+    );
+    assert!(ws.has_table(Manager, &format!("t_{M}")));
+    assert_eq!(ws.db_revisions(Manager), vec![F.to_string()]);
+}
+
+#[test]
+fn a_merge_inside_a_branch_or_a_computed_down_revision_is_refused() {
+    // The feature side holds a merge of its own: "the other head" is ambiguous.
+    let ws = Workspace::new().component(
+        Manager,
+        &[
+            rev_file(A, "", "create users", Some("26.8.0"), false),
+            rev_file(M, A, "add sessions", Some("26.9.0"), false),
+            rev_file(
+                "f1f1f1f1f1f1",
+                A,
+                "mine 1",
+                Some("NEXT_RELEASE_VERSION"),
+                false,
+            ),
+            rev_file(
+                "f2f2f2f2f2f2",
+                A,
+                "mine 2",
+                Some("NEXT_RELEASE_VERSION"),
+                false,
+            ),
+            merge(
+                "f9f9f9f9f9f9",
+                &["f1f1f1f1f1f1", "f2f2f2f2f2f2"],
+                "merge mine",
+            ),
+        ],
+    );
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr.contains("holds a merge or a depends_on")
+            && r.stderr.contains("nothing was changed"),
+        "{}",
+        r.shown
+    );
+
+    // down_revision computed: Alembic knows the graph, the file cannot be rewritten safely.
+    let computed = format!(
+        "\"\"\"add keypairs\"\"\"\nrevision = '{F}'\nPREVIOUS = '{A}'\ndown_revision = PREVIOUS\n# Part of: NEXT_RELEASE_VERSION\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
+    );
+    let ws = Workspace::new().component(
+        Manager,
+        &[
+            rev_file(A, "", "create users", Some("26.8.0"), false),
+            rev_file(M, A, "add sessions", Some("26.9.0"), false),
+            rev(F, Some(A), "add keypairs").raw(&computed),
+        ],
+    );
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr.contains("not a single string literal"),
+        "{}",
+        r.shown
+    );
+    assert!(f_file_named(&ws, &format!("{F}_add_keypairs.py")).contains("down_revision = PREVIOUS"));
+}
+
+fn f_file_named(ws: &Workspace, name: &str) -> String {
+    ws.read_file(&format!(
+        "{}/alembic/versions/{name}",
+        Manager.package_dir()
+    ))
+}
