@@ -839,5 +839,4 @@ mod alembic_order_tests {
 }
 
 #[cfg(test)]
-#[path = "graph_fixtures.rs"]
 mod alembic_fixtures;
