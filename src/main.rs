@@ -101,6 +101,7 @@ mod stdout {
 
 mod alembic;
 mod backup;
+mod check;
 mod cli;
 mod commands;
 mod component;
