@@ -16,6 +16,7 @@
 // the check command (next) uses this
 #![allow(dead_code)]
 
+pub mod ignore;
 pub mod rules;
 
 use std::path::{Path, PathBuf};
@@ -84,6 +85,8 @@ static RULES: &[Rule] = &[
     rules::missing_downgrade::RULE,
     rules::not_lintable_offline::RULE,
     rules::squawk::RULE,
+    ignore::BAD_IGNORE,
+    ignore::UNUSED_IGNORE,
 ];
 
 pub fn rules() -> &'static [Rule] {
