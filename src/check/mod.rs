@@ -16,6 +16,7 @@
 // the check command (next) uses this
 #![allow(dead_code)]
 
+pub mod config;
 pub mod ignore;
 pub mod rules;
 
