@@ -1,9 +1,547 @@
-//! `db-migrate check`: lint each new Alembic revision for PostgreSQL lock and downtime hazards
-//! before it is merged or applied. The rules are squawk's (the `squawk-linter` crate), run on the
-//! SQL that Alembic's offline mode prints for one revision at a time; [`lint`] turns that output
-//! into findings and points each back at the `op.*` call in the revision file that produced it.
+//! The domain of `db-migrate check`: one gate, for CI and pre-commit, over every component's
+//! migrations. The rules here need no database and no Python: they read the revision graph, the
+//! revision files and, when there is one, the same files at a base ref (the merge-base with the
+//! upstream branch), so they stay fast enough for a pre-commit hook.
+//!
+//! Each rule is a file in [`rules`] whose [`Rule`] entry (name, default severity, summary and
+//! explanation) is its user documentation, printed by `--explain RULE`. [`ignore`] parses
+//! `# db-migrate: ignore[rule] reason` comments once and turns malformed or unused ones into
+//! findings of their own; [`config`] reads `[tool.db-migrate.check]` from `pyproject.toml`.
+//!
+//! The order a caller applies them in: [`static_findings`] per component (reporting the rules
+//! that [`needs_base`] as skipped when there is no base), then [`ignore::apply`], then
+//! [`config::Config::apply`] (so that disabling a rule also silences the ignores naming it and
+//! `bad-ignore` itself can be disabled or downgraded). [`lint`] runs squawk's PostgreSQL rules on
+//! the SQL Alembic's offline mode prints for one new revision at a time, and points each finding
+//! back at the `op.*` call that produced it.
 
-// The check command (next) uses this.
+// the check command (next) uses this
 #![allow(dead_code)]
 
+pub mod config;
+pub mod ignore;
 pub mod lint;
+pub mod rules;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::git::Repo;
+use crate::graph::{Graph, Revision};
+use crate::revisions::reader::{self, Read};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing a rule found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// Relative to the workspace root.
+    pub file: PathBuf,
+    /// 1-based; 0 when the finding is about the whole component (or a file that no longer exists).
+    pub line: usize,
+    pub message: String,
+}
+
+/// A rule as data: what `--explain RULE` prints and what configuration may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub name: &'static str,
+    pub default_severity: Severity,
+    /// One line.
+    pub summary: &'static str,
+    /// Why it matters and how to fix it (markdown-ish, wrapped at 100 columns).
+    pub explain: &'static str,
+}
+
+/// Every rule `check` knows: the static rules, the ignore rules, and the names the lint side
+/// reports (see [`rules::squawk`] for SQL rules, which squawk itself explains).
+static RULES: &[Rule] = &[
+    rules::single_head::RULE,
+    rules::no_merge_migration::RULE,
+    rules::released_unchanged::RULE,
+    rules::linear_on_base::RULE,
+    rules::part_of_comment::RULE,
+    rules::docstring_ids::RULE,
+    rules::empty_migration::RULE,
+    rules::missing_downgrade::RULE,
+    rules::not_lintable_offline::RULE,
+    rules::squawk::RULE,
+    ignore::BAD_IGNORE,
+    ignore::UNUSED_IGNORE,
+];
+
+pub fn rules() -> &'static [Rule] {
+    RULES
+}
+
+/// The rule named `name` (for `--explain RULE` and for validating configuration).
+pub fn rule(name: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.name == name)
+}
+
+/// Rules that compare with a base ref; without one the caller reports them as skipped.
+pub fn needs_base(rule: &str) -> bool {
+    rules::NEEDS_BASE.contains(&rule)
+}
+
+/// One component's migrations, as `check` sees them.
+pub struct Component<'a> {
+    /// `manager`, `accountmgr`, `appproxy`…
+    pub name: &'a str,
+    /// The workspace root: findings' files are relative to it.
+    pub root: &'a Path,
+    /// The current revisions (read from the work tree).
+    pub graph: &'a Graph,
+    /// The same version directories at the base ref; `None` outside git or without a base.
+    pub base: Option<&'a BaseView>,
+}
+
+/// The revision files of one component at the base ref.
+#[derive(Debug, Clone, Default)]
+pub struct BaseView {
+    /// The ref (or object id) they were read at.
+    pub reference: String,
+    /// Every revision file directly in the version directories at the base, relative to the
+    /// repository top ([`BaseView::top`]), parsed from the blob with `reader::read_file`.
+    pub revisions: Vec<(PathBuf, Revision)>,
+    /// The graph they form; `None` when they don't form one (a duplicate id, a missing parent).
+    pub graph: Option<Graph>,
+    /// The repository top that `revisions` are relative to.
+    pub top: PathBuf,
+    /// Files at the base that could not be read statically, and why: they take no part in the
+    /// comparisons, so the caller should say so.
+    pub unread: Vec<(PathBuf, String)>,
+}
+
+impl BaseView {
+    /// The base revision with this id.
+    pub fn by_id(&self, id: &str) -> Option<&(PathBuf, Revision)> {
+        self.revisions.iter().find(|(_, r)| r.id == id)
+    }
+}
+
+/// Read the version directories at `reference`: one `ls-tree` per directory, then one
+/// `cat-file --batch` per revision file (spread over a few threads; git has no cheaper call in
+/// [`Repo`] today). `version_dirs` are absolute (inside the work tree) or relative to the top.
+/// Only files directly in each directory count, as Alembic reads them by default: with
+/// `recursive_version_locations`, pass the subdirectories too. `__init__*`, `.#*` and
+/// non-`.py` files are skipped, as Alembic skips them.
+pub fn base_view(
+    repo: &Repo,
+    reference: &str,
+    version_dirs: &[PathBuf],
+) -> Result<BaseView, String> {
+    let top = repo.root().to_path_buf();
+    let canonical_top = top.canonicalize().unwrap_or_else(|_| top.clone());
+    let mut files: Vec<PathBuf> = Vec::new();
+    for dir in version_dirs {
+        let listed = repo
+            .files_at(reference, dir)
+            .map_err(|e| format!("cannot list {} at {reference}: {e}", dir.display()))?;
+        let rel_dir = relative_to_top(dir, &top, &canonical_top);
+        let mut here: Vec<PathBuf> = listed
+            .into_iter()
+            .filter(|p| p.parent() == Some(rel_dir.as_path()) && is_revision_file(p))
+            .collect();
+        here.sort();
+        for p in here {
+            if !files.contains(&p) {
+                files.push(p);
+            }
+        }
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4)
+        .min(files.len() / 16 + 1);
+    let chunk = files.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Vec<(PathBuf, Read)>, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|p| match repo.file_at(reference, p) {
+                            Ok(Some(bytes)) => Ok((p.clone(), reader::read_file(p, &bytes))),
+                            Ok(None) => Err(format!("{} vanished at {reference}", p.display())),
+                            Err(e) => Err(e.to_string()),
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a git reader thread panicked".into()))
+            })
+            .collect()
+    });
+    let mut view = BaseView {
+        reference: reference.to_owned(),
+        top,
+        ..BaseView::default()
+    };
+    for part in parts {
+        for (path, read) in part? {
+            match read {
+                Read::Revision(r) => view.revisions.push((path, r)),
+                Read::NotStatic(why) | Read::Invalid(why) => view.unread.push((path, why)),
+            }
+        }
+    }
+    view.graph = Graph::new(view.revisions.iter().map(|(_, r)| r.clone()).collect()).ok();
+    Ok(view)
+}
+
+fn is_revision_file(p: &Path) -> bool {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    name.ends_with(".py") && !name.starts_with("__init__") && !name.starts_with(".#")
+}
+
+/// `dir` relative to the repository top (as `files_at` lists paths).
+fn relative_to_top(dir: &Path, top: &Path, canonical_top: &Path) -> PathBuf {
+    if dir.is_relative() {
+        return dir.components().collect();
+    }
+    if let Ok(rel) = dir.strip_prefix(top) {
+        return rel.to_path_buf();
+    }
+    dir.canonicalize()
+        .ok()
+        .and_then(|c| c.strip_prefix(canonical_top).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| dir.to_path_buf())
+}
+
+/// The base to compare with: the merge-base of `HEAD` with the upstream default branch
+/// ([`Repo::default_upstream`]), else with `main`. `None` when neither shares history with
+/// `HEAD` (or there is no commit yet).
+pub fn default_base(repo: &Repo) -> Option<String> {
+    let mut candidates: Vec<String> = repo.default_upstream().into_iter().collect();
+    if !candidates.iter().any(|c| c == "main") {
+        candidates.push("main".to_owned());
+    }
+    candidates
+        .into_iter()
+        .filter(|c| repo.has_ref(c))
+        .find_map(|c| repo.merge_base("HEAD", &c).ok().flatten())
+}
+
+/// Run every static rule on one component. Rules that [`needs_base`] find nothing without a base.
+pub fn static_findings(c: &Component) -> Vec<Finding> {
+    let cx = rules::Context::new(c);
+    let mut findings = Vec::new();
+    for check in rules::STATIC {
+        findings.extend(check(&cx));
+    }
+    findings
+}
+
+/// The files of the revisions new relative to the base (all of them without a base), relative to
+/// the root: the files every static rule examined in full, which is what
+/// [`ignore::Checked::files`] wants for reporting unused ignores.
+pub fn new_files(c: &Component) -> Vec<PathBuf> {
+    let layout = rules::Layout::of(c);
+    layout
+        .new
+        .iter()
+        .map(|&i| layout.files[i].clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    use tempfile::TempDir;
+
+    use super::rules::testing::{file, working, DIR};
+    use super::*;
+    use crate::revisions::reader::read_file;
+
+    /// Run the real git in `dir`, isolated from the machine's global and system configuration.
+    fn git(dir: &Path, a: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(a)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {a:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn init(dir: &Path) {
+        git(dir, &["init", "-q", "-b", "main"]);
+        git(dir, &["config", "user.name", "Test"]);
+        git(dir, &["config", "user.email", "test@example.com"]);
+        git(dir, &["config", "commit.gpgsign", "false"]);
+    }
+
+    fn write(root: &Path, name: &str, content: &str) {
+        let path = root.join(DIR).join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    fn commit(root: &Path, message: &str) {
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "-q", "-m", message]);
+    }
+
+    /// The work tree's graph, read statically like the native engine does.
+    fn graph(root: &Path) -> Graph {
+        let dir = root.join(DIR);
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file() && is_revision_file(p))
+            .collect();
+        names.sort();
+        let revs = names
+            .iter()
+            .map(|p| match read_file(p, &std::fs::read(p).unwrap()) {
+                Read::Revision(r) => r,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        Graph::new(revs).unwrap()
+    }
+
+    #[test]
+    fn the_registry_documents_every_rule_once() {
+        let mut names: Vec<&str> = rules().iter().map(|r| r.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), rules().len(), "a name is registered twice");
+        for r in rules() {
+            assert!(!r.summary.contains('\n'), "{}: summary is one line", r.name);
+            assert!(
+                r.explain.len() > 100,
+                "{}: explain says why and how",
+                r.name
+            );
+            assert!(
+                r.explain.lines().all(|l| l.len() <= 100),
+                "{}: wrapped",
+                r.name
+            );
+        }
+        for name in rules::NEEDS_BASE {
+            assert!(rule(name).is_some(), "{name}");
+        }
+        assert_eq!(
+            rule("missing-downgrade").unwrap().default_severity,
+            Severity::Warning
+        );
+        assert_eq!(
+            rule("not-lintable-offline").unwrap().default_severity,
+            Severity::Warning
+        );
+        assert!(rule("squawk")
+            .unwrap()
+            .explain
+            .contains("https://squawkhq.com/docs/"));
+        assert!(rule("nope").is_none());
+        assert!(needs_base("linear-on-base") && !needs_base("single-head"));
+    }
+
+    #[test]
+    fn base_view_reads_the_revision_files_at_the_base_and_default_base_finds_it() {
+        let tmp = TempDir::new().unwrap();
+        let root = tmp.path();
+        init(root);
+        write(root, "a_first.py", &working("a", &[]));
+        write(root, "b_second.py", &working("b", &["a"]));
+        write(root, "__init__.py", "");
+        write(root, "notes.txt", "not a revision\n");
+        write(root, "old/x_nested.py", &working("x", &[]));
+        write(
+            root,
+            "c_computed.py",
+            "revision = 'c'\ndown_revision = make()\n",
+        );
+        commit(root, "base");
+        let fork = git(root, &["rev-parse", "HEAD"]).trim().to_owned();
+        git(root, &["checkout", "-q", "-b", "mine"]);
+        write(root, "d_mine.py", &working("d", &["b"]));
+        commit(root, "mine");
+
+        let repo = Repo::discover(root).unwrap();
+        assert_eq!(default_base(&repo).as_deref(), Some(fork.as_str()));
+        let view = base_view(&repo, &fork, &[root.join(DIR)]).unwrap();
+        let paths: Vec<String> = view
+            .revisions
+            .iter()
+            .map(|(p, r)| format!("{} {}", p.display(), r.id))
+            .collect();
+        assert_eq!(
+            paths,
+            vec![
+                format!("{DIR}/a_first.py a"),
+                format!("{DIR}/b_second.py b")
+            ]
+        );
+        assert_eq!(view.unread.len(), 1, "{:?}", view.unread);
+        assert!(view.unread[0].1.contains("computed"), "{:?}", view.unread);
+        let base_graph = view.graph.as_ref().unwrap();
+        assert_eq!(base_graph.rev(base_graph.heads()[0]).id, "b");
+        // Relative directories work too.
+        let again = base_view(&repo, &fork, &[PathBuf::from(DIR)]).unwrap();
+        assert_eq!(again.revisions.len(), 2);
+        assert!(base_view(&repo, "no-such-ref", &[PathBuf::from(DIR)]).is_err());
+    }
+
+    #[test]
+    fn default_base_is_none_without_shared_history_or_commits() {
+        let tmp = TempDir::new().unwrap();
+        init(tmp.path());
+        let repo = Repo::discover(tmp.path()).unwrap();
+        assert_eq!(default_base(&repo), None);
+    }
+
+    #[test]
+    fn static_findings_compare_the_work_tree_with_the_base() {
+        let tmp = TempDir::new().unwrap();
+        let root = tmp.path();
+        init(root);
+        write(root, "a_first.py", &working("a", &[]));
+        write(root, "b_second.py", &working("b", &["a"]));
+        commit(root, "base");
+        git(root, &["checkout", "-q", "-b", "mine"]);
+        // Started before b was merged: on a, empty, with a stale docstring.
+        write(
+            root,
+            "c_mine.py",
+            &file("c", &["a"], "pass", "pass").replace("Revises: a\n", "Revises: z\n"),
+        );
+        commit(root, "mine");
+
+        let repo = Repo::discover(root).unwrap();
+        let base = default_base(&repo).unwrap();
+        let view = base_view(&repo, &base, &[root.join(DIR)]).unwrap();
+        let graph = graph(root);
+        let c = Component {
+            name: "manager",
+            root,
+            graph: &graph,
+            base: Some(&view),
+        };
+        let found: Vec<(&str, String, usize)> = static_findings(&c)
+            .into_iter()
+            .map(|f| (f.rule, f.file.display().to_string(), f.line))
+            .collect();
+        let mine = format!("{DIR}/c_mine.py");
+        assert_eq!(
+            found,
+            vec![
+                ("single-head", mine.clone(), 14),
+                ("linear-on-base", mine.clone(), 14),
+                ("docstring-ids", mine.clone(), 4),
+                ("empty-migration", mine.clone(), 20),
+            ]
+        );
+        assert_eq!(new_files(&c), vec![PathBuf::from(&mine)]);
+
+        // Without a base every revision is new and the base rules find nothing.
+        let offline = Component { base: None, ..c };
+        let rules: Vec<&str> = static_findings(&offline).iter().map(|f| f.rule).collect();
+        assert_eq!(
+            rules,
+            vec!["single-head", "docstring-ids", "empty-migration"]
+        );
+        assert_eq!(new_files(&offline).len(), 3);
+    }
+
+    /// How long the static rules and reading a base take on a workspace of Backend.AI's size
+    /// (556 revisions in one line). Run with `--ignored --nocapture`; it asserts nothing about
+    /// time, since the machine may be busy.
+    #[test]
+    #[ignore]
+    fn timing_on_556_revisions() {
+        let tmp = TempDir::new().unwrap();
+        let root = tmp.path();
+        init(root);
+        let id = |n: usize| format!("{n:012x}");
+        for n in 0..556 {
+            let down: Vec<String> = if n == 0 { vec![] } else { vec![id(n - 1)] };
+            let down: Vec<&str> = down.iter().map(String::as_str).collect();
+            write(
+                root,
+                &format!("{}_step_{n}.py", id(n)),
+                &working(&id(n), &down),
+            );
+        }
+        commit(root, "base");
+        git(root, &["checkout", "-q", "-b", "mine"]);
+        write(root, "zzz_mine.py", &working("f00d", &[&id(555)]));
+        commit(root, "mine");
+        let graph = graph(root);
+        let repo = Repo::discover(root).unwrap();
+
+        let t = Instant::now();
+        let base = default_base(&repo).unwrap();
+        let merge_base = t.elapsed();
+        let t = Instant::now();
+        let view = base_view(&repo, &base, &[root.join(DIR)]).unwrap();
+        let read_base = t.elapsed();
+        let c = Component {
+            name: "manager",
+            root,
+            graph: &graph,
+            base: Some(&view),
+        };
+        let t = Instant::now();
+        let with_base = static_findings(&c);
+        let rules_with_base = t.elapsed();
+        let offline = Component { base: None, ..c };
+        let t = Instant::now();
+        let without = static_findings(&offline);
+        let rules_without_base = t.elapsed();
+        eprintln!(
+            "merge-base {merge_base:?}, base view {read_base:?} ({} files), rules with base \
+             {rules_with_base:?} ({} findings), rules without base {rules_without_base:?} ({} \
+             findings)",
+            view.revisions.len(),
+            with_base.len(),
+            without.len()
+        );
+        assert!(with_base.is_empty(), "{with_base:?}");
+    }
+}
