@@ -201,22 +201,38 @@ impl Repo {
     /// also checks `name` is a commit; the bytes are the stored blob, without eol or smudge
     /// filters. A directory at `path` is [`GitError::Unexpected`].
     pub fn file_at(&self, name: &str, path: &Path) -> Result<Option<Vec<u8>>, GitError> {
+        let mut contents = self.files_content_at(name, &[path.to_path_buf()])?;
+        Ok(contents.pop().flatten())
+    }
+
+    /// The contents of many `paths` at REF in one `cat-file --batch` call (one git process
+    /// however many files), in the order asked; `None` where a path does not exist there.
+    pub fn files_content_at(
+        &self,
+        name: &str,
+        paths: &[PathBuf],
+    ) -> Result<Vec<Option<Vec<u8>>>, GitError> {
         self.require_passable(name)?;
-        let rel = self.relative(path)?;
-        let rel_bytes = path_bytes(&rel);
         let a = args(["cat-file", "--batch"]);
-        if rel_bytes.contains(&b'\n') {
-            return Err(GitError::Unexpected {
-                command: self.command_line(&a),
-                detail: format!(
-                    "{} holds a newline, which --batch cannot ask",
-                    rel.display()
-                ),
-            });
+        let mut input = format!("{name}^{{commit}}\n").into_bytes();
+        let mut rels = Vec::with_capacity(paths.len());
+        for path in paths {
+            let rel = self.relative(path)?;
+            let rel_bytes = path_bytes(&rel);
+            if rel_bytes.contains(&b'\n') {
+                return Err(GitError::Unexpected {
+                    command: self.command_line(&a),
+                    detail: format!(
+                        "{} holds a newline, which --batch cannot ask",
+                        rel.display()
+                    ),
+                });
+            }
+            input.extend_from_slice(format!("{name}:").as_bytes());
+            input.extend_from_slice(&rel_bytes);
+            input.push(b'\n');
+            rels.push(rel);
         }
-        let mut input = format!("{name}^{{commit}}\n{name}:").into_bytes();
-        input.extend_from_slice(&rel_bytes);
-        input.push(b'\n');
         let out = self.git(&a, Some(&input))?;
         if !out.status.success() {
             return Err(self.failed(&a, &out));
@@ -225,23 +241,31 @@ impl Repo {
             command: self.command_line(&a),
             detail,
         };
-        let records = batch_records(&out.stdout).map_err(unexpected)?;
-        match records.as_slice() {
-            [None, _] => Err(GitError::NoCommit {
+        let mut records = batch_records(&out.stdout).map_err(unexpected)?.into_iter();
+        if records.len() != paths.len() + 1 {
+            return Err(unexpected(format!(
+                "{} answers for {} requests",
+                records.len(),
+                paths.len() + 1
+            )));
+        }
+        if records.next().flatten().is_none() {
+            return Err(GitError::NoCommit {
                 name: name.to_owned(),
                 root: self.root.clone(),
-            }),
-            [Some(_), None] => Ok(None),
-            [Some(_), Some((kind, content))] if kind == "blob" => Ok(Some(content.clone())),
-            [Some(_), Some((kind, _))] => Err(unexpected(format!(
-                "{} at {name} is a {kind}, not a file",
-                rel.display()
-            ))),
-            _ => Err(unexpected(format!(
-                "{} answers for 2 requests",
-                records.len()
-            ))),
+            });
         }
+        records
+            .zip(rels)
+            .map(|(record, rel)| match record {
+                None => Ok(None),
+                Some((kind, content)) if kind == "blob" => Ok(Some(content)),
+                Some((kind, _)) => Err(unexpected(format!(
+                    "{} at {name} is a {kind}, not a file",
+                    rel.display()
+                ))),
+            })
+            .collect()
     }
 
     /// The best common ancestor of `a` and `b` (`merge-base a b`) as a full object id; `None` when

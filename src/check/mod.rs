@@ -173,45 +173,24 @@ pub fn base_view(
             }
         }
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4)
-        .min(files.len() / 16 + 1);
-    let chunk = files.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Vec<(PathBuf, Read)>, String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|p| match repo.file_at(reference, p) {
-                            Ok(Some(bytes)) => Ok((p.clone(), reader::read_file(p, &bytes))),
-                            Ok(None) => Err(format!("{} vanished at {reference}", p.display())),
-                            Err(e) => Err(e.to_string()),
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a git reader thread panicked".into()))
-            })
-            .collect()
-    });
+    // One git process for every file (`cat-file --batch`), however many revisions there are.
+    let contents = repo
+        .files_content_at(reference, &files)
+        .map_err(|e| format!("cannot read the revision files at {reference}: {e}"))?;
+    let mut parts: Vec<(PathBuf, Read)> = Vec::with_capacity(files.len());
+    for (p, content) in files.iter().zip(contents) {
+        let bytes = content.ok_or_else(|| format!("{} vanished at {reference}", p.display()))?;
+        parts.push((p.clone(), reader::read_file(p, &bytes)));
+    }
     let mut view = BaseView {
         reference: reference.to_owned(),
         top,
         ..BaseView::default()
     };
-    for part in parts {
-        for (path, read) in part? {
-            match read {
-                Read::Revision(r) => view.revisions.push((path, r)),
-                Read::NotStatic(why) | Read::Invalid(why) => view.unread.push((path, why)),
-            }
+    for (path, read) in parts {
+        match read {
+            Read::Revision(r) => view.revisions.push((path, r)),
+            Read::NotStatic(why) | Read::Invalid(why) => view.unread.push((path, why)),
         }
     }
     view.graph = Graph::new(view.revisions.iter().map(|(_, r)| r.clone()).collect()).ok();
@@ -279,7 +258,6 @@ pub fn new_files(c: &Component) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use std::process::{Command, Stdio};
-    use std::time::Instant;
 
     use tempfile::TempDir;
 
@@ -487,61 +465,5 @@ mod tests {
             vec!["single-head", "docstring-ids", "empty-migration"]
         );
         assert_eq!(new_files(&offline).len(), 3);
-    }
-
-    /// How long the static rules and reading a base take on a workspace of Backend.AI's size
-    /// (556 revisions in one line). Run with `--ignored --nocapture`; it asserts nothing about
-    /// time, since the machine may be busy.
-    #[test]
-    #[ignore]
-    fn timing_on_556_revisions() {
-        let tmp = TempDir::new().unwrap();
-        let root = tmp.path();
-        init(root);
-        let id = |n: usize| format!("{n:012x}");
-        for n in 0..556 {
-            let down: Vec<String> = if n == 0 { vec![] } else { vec![id(n - 1)] };
-            let down: Vec<&str> = down.iter().map(String::as_str).collect();
-            write(
-                root,
-                &format!("{}_step_{n}.py", id(n)),
-                &working(&id(n), &down),
-            );
-        }
-        commit(root, "base");
-        git(root, &["checkout", "-q", "-b", "mine"]);
-        write(root, "zzz_mine.py", &working("f00d", &[&id(555)]));
-        commit(root, "mine");
-        let graph = graph(root);
-        let repo = Repo::discover(root).unwrap();
-
-        let t = Instant::now();
-        let base = default_base(&repo).unwrap();
-        let merge_base = t.elapsed();
-        let t = Instant::now();
-        let view = base_view(&repo, &base, &[root.join(DIR)]).unwrap();
-        let read_base = t.elapsed();
-        let c = Component {
-            name: "manager",
-            root,
-            graph: &graph,
-            base: Some(&view),
-        };
-        let t = Instant::now();
-        let with_base = static_findings(&c);
-        let rules_with_base = t.elapsed();
-        let offline = Component { base: None, ..c };
-        let t = Instant::now();
-        let without = static_findings(&offline);
-        let rules_without_base = t.elapsed();
-        eprintln!(
-            "merge-base {merge_base:?}, base view {read_base:?} ({} files), rules with base \
-             {rules_with_base:?} ({} findings), rules without base {rules_without_base:?} ({} \
-             findings)",
-            view.revisions.len(),
-            with_base.len(),
-            without.len()
-        );
-        assert!(with_base.is_empty(), "{with_base:?}");
     }
 }
