@@ -154,6 +154,12 @@ pub fn select_flag(c: &Config) -> String {
     }
 }
 
+/// `cd DIR && ` for a command that must run in `root` (the launcher's own commands), when the
+/// current directory is not already inside it.
+pub fn cd_prefix(root: &std::path::Path) -> Option<String> {
+    workdir_flag(root).map(|dir| format!("cd {dir} && "))
+}
+
 /// `-C`'s argument when run from the current directory would not find `root` by itself.
 fn workdir_flag(root: &std::path::Path) -> Option<String> {
     let cwd = std::env::current_dir().ok()?;
@@ -203,11 +209,19 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
         .collect();
     let target_mentions = |rev: &str| ctx.target.is_some_and(|t| t.mentions(rev));
     let running = running_step(&lines, ctx);
+    let launcher_failed = launcher_failed_alone(output, &lines);
     for row in TABLE.iter() {
-        let Some((line, caps)) = first_match(&row.patterns, &lines) else {
+        let applies = row.raw.applies.as_deref();
+        // A launcher that failed on its own may have printed nothing at all.
+        let matched = first_match(&row.patterns, &lines).or_else(|| {
+            (applies == Some("launcher-failed-alone") && launcher_failed)
+                .then(|| (String::new(), HashMap::new()))
+        });
+        let Some((line, caps)) = matched else {
             continue;
         };
         let mut vars = ctx.vars();
+        vars.extend(launcher_vars(command, output, ctx.config));
         let mut named: HashMap<String, String> = caps;
         for re in &row.extract {
             for l in &lines {
@@ -228,6 +242,9 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
                 continue
             }
             Some("offline") if !ctx.offline => continue,
+            Some("launcher-failed-alone") if !launcher_failed => continue,
+            Some("launcher-is-py") if output.launcher.as_deref() != Some("./py") => continue,
+            Some("launcher-is-not-py") if output.launcher.as_deref() == Some("./py") => continue,
             Some("module-is-script-package")
                 if !named
                     .get("module")
@@ -244,13 +261,19 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
             vars.insert(k, v);
         }
         let fill = |t: &str| mask::mask(&fill_template(t, &vars)).into_owned();
+        // The launcher's own last line, rather than the first line it happened to print.
+        let line = if applies == Some("launcher-failed-alone") {
+            last_words(&output.stderr, 1).pop()
+        } else {
+            Some(line)
+        };
         return Failure::new(
             &row.raw.kind,
             fill(&row.raw.message),
             fill(&row.raw.cause),
             fill(&row.raw.fix),
         )
-        .with_alembic_line(Some(line));
+        .with_alembic_line(line.map(|l| mask::mask(&l).into_owned()));
     }
     let line = parse::failed(&output.stdout)
         .map(|f| format!("FAILED: {f}"))
@@ -279,6 +302,61 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
         "run the same db-migrate command with -v to see Alembic's full output",
     )
     .with_alembic_line(line)
+}
+
+/// The launcher failed by itself: it exited non-zero and nothing it printed shows Python running
+/// Alembic (`pants: export failed`, a venv bootstrap's error, a shell error, or nothing at all).
+fn launcher_failed_alone(output: &Output, lines: &[String]) -> bool {
+    output.launcher.is_some()
+        && output.code.is_some_and(|c| c != 0)
+        && !lines.iter().any(|l| parse::alembic_ran(l))
+}
+
+/// The last `n` non-empty lines of `stderr`, oldest first.
+fn last_words(stderr: &[String], n: usize) -> Vec<String> {
+    let mut words: Vec<String> = stderr
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .take(n)
+        .map(str::to_owned)
+        .collect();
+    words.reverse();
+    words
+}
+
+/// `{launcher}`, `{status}`, `{launcher_said}` (what it printed besides its last line),
+/// `{in_root}` (`cd DIR && ` when needed) and
+/// `{command}`: what the launcher rows say.
+fn launcher_vars(command: &str, output: &Output, config: &Config) -> Vec<(String, String)> {
+    // The last line is shown as `alembic:`; the cause adds the two before it.
+    let mut said = last_words(&output.stderr, 3);
+    let said = match said.pop() {
+        None => "it printed nothing".to_owned(),
+        Some(_) if said.is_empty() => "the line above is all it printed".to_owned(),
+        Some(_) => format!("before the line above it printed: {}", said.join(" | ")),
+    };
+    let status = match output.code {
+        Some(code) => format!("exit status {code}"),
+        None => "killed by a signal".to_owned(),
+    };
+    [
+        (
+            "launcher",
+            output
+                .launcher
+                .clone()
+                .unwrap_or_else(|| "the launcher".to_owned()),
+        ),
+        ("status", status),
+        ("launcher_said", mask::mask(&said).into_owned()),
+        ("in_root", cd_prefix(&config.root).unwrap_or_default()),
+        ("command", command.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }
 
 /// The row of `kind` rendered for a failure db-migrate foresees itself (before or instead of an

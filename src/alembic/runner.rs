@@ -144,6 +144,9 @@ pub struct Output {
     pub stderr: Vec<String>,
     /// db-migrate received SIGINT/SIGTERM while the child ran.
     pub interrupted: bool,
+    /// The launcher that ran, as typed in the root (`./py`, or the `--python` command); `None`
+    /// for an output db-migrate made up itself (a native read's error).
+    pub launcher: Option<String>,
 }
 
 impl Output {
@@ -204,14 +207,7 @@ async fn run(
         });
     }
     let _active = ActiveGuard::new();
-    let mut child = cmd.spawn().map_err(|e| {
-        Failure::new(
-            "launcher-failed",
-            format!("cannot start {}: {e}", ws.launcher.join(" ")),
-            "the Python launcher could not be executed",
-            "check ./py (or --python / DB_MIGRATE_PYTHON) points at a working Python with Alembic installed",
-        )
-    })?;
+    let mut child = cmd.spawn().map_err(|e| cannot_start(ws, &e))?;
     let pid = child.id().map(|p| p as i32);
 
     let (tx, mut rx) = mpsc::unbounded_channel::<(Stream, String)>();
@@ -244,7 +240,10 @@ async fn run(
     let mut last_output = started;
     // The step Alembic announced last, and when.
     let mut running: Option<(String, Instant)> = None;
-    let mut output = Output::default();
+    let mut output = Output {
+        launcher: Some(launcher_shown(ws)),
+        ..Output::default()
+    };
     let mut signals = 0u32;
     let mut streams_open = true;
     let status = loop {
@@ -350,14 +349,74 @@ fn human(elapsed: Duration) -> String {
     }
 }
 
-/// A read-only call that outlived `--alembic-timeout`, named so it can be rerun by hand.
-fn timed_out(ws: &Workspace, config: &Config, args: &[&str]) -> Failure {
-    let own_py = ws.root.join("py");
-    let launcher = if ws.launcher.len() == 1 && std::path::Path::new(&ws.launcher[0]) == own_py {
+/// The launcher as a person types it in the root: `./py`, or the `--python` command.
+pub fn launcher_shown(ws: &Workspace) -> String {
+    if is_own_py(ws) {
         "./py".to_owned()
     } else {
         ws.launcher.join(" ")
+    }
+}
+
+/// The launcher is the root's `./py`.
+fn is_own_py(ws: &Workspace) -> bool {
+    ws.launcher.len() == 1 && std::path::Path::new(&ws.launcher[0]) == ws.root.join("py")
+}
+
+/// The launcher could not be executed at all. For the root's `./py` say why in its terms: a
+/// Backend.AI developer expects ./py to run, so a lost execute bit or a `#!` naming a missing
+/// interpreter is the launcher's fault, not a reason to look for another Python.
+fn cannot_start(ws: &Workspace, e: &std::io::Error) -> Failure {
+    let py = ws.root.join("py");
+    let in_root = |cmd: &str| match crate::remediation::cd_prefix(&ws.root) {
+        Some(cd) => format!("{cd}{cmd}"),
+        None => cmd.to_owned(),
     };
+    if is_own_py(ws) && e.kind() == std::io::ErrorKind::PermissionDenied {
+        return Failure::new(
+            "launcher-failed",
+            "./py is not executable, so db-migrate cannot run Alembic with it",
+            format!("{} has lost its execute bit (a copy, an archive or a checkout with core.fileMode=false drops it)", py.display()),
+            format!("{}   (then retry)", in_root("chmod +x py")),
+        );
+    }
+    if is_own_py(ws) && e.kind() == std::io::ErrorKind::NotFound {
+        let first_line = std::fs::read(&py)
+            .ok()
+            .and_then(|bytes| bytes.split(|&b| b == b'\n').next().map(<[u8]>::to_vec))
+            .map(|l| String::from_utf8_lossy(&l).into_owned())
+            .unwrap_or_default();
+        if let Some(interpreter) = first_line
+            .strip_prefix("#!")
+            .and_then(|l| l.split_whitespace().next())
+        {
+            if first_line.ends_with('\r') {
+                return Failure::new(
+                    "launcher-failed",
+                    "./py cannot start: it has Windows (CRLF) line endings",
+                    "the system reads its #! line with a trailing carriage return, and no such interpreter exists",
+                    format!("{}   (then retry)", in_root(r"sed -i 's/\r$//' py")),
+                );
+            }
+            return Failure::new(
+                "launcher-failed",
+                format!("./py cannot start: its #! line names {interpreter}, which does not exist here"),
+                "./py was written for a machine that has that interpreter",
+                format!("install {interpreter}, or change the first line of ./py to an interpreter this machine has (e.g. #!/usr/bin/env bash)"),
+            );
+        }
+    }
+    Failure::new(
+        "launcher-failed",
+        format!("cannot start {}: {e}", ws.launcher.join(" ")),
+        "the Python launcher could not be executed",
+        "check ./py (or --python / DB_MIGRATE_PYTHON) points at a working Python with Alembic installed",
+    )
+}
+
+/// A read-only call that outlived `--alembic-timeout`, named so it can be rerun by hand.
+fn timed_out(ws: &Workspace, config: &Config, args: &[&str]) -> Failure {
+    let launcher = launcher_shown(ws);
     let command = format!(
         "{launcher} -m alembic -c {} {}",
         config.ini_arg,
