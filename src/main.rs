@@ -150,7 +150,7 @@ fn main() -> ExitCode {
             let failure = Failure::usage(
                 "usage",
                 detail.trim_start_matches("error: ").to_owned(),
-                "db-migrate --help",
+                usage_fix(&e.to_string()),
             );
             let failure = Failure {
                 cause: message,
@@ -312,6 +312,27 @@ fn wants_json(args: impl Iterator<Item = String>) -> bool {
         || args
             .windows(2)
             .any(|w| w[0] == "--format" && w[1] == "json")
+}
+
+/// The next step for a usage error clap rejected: its tips ("a similar subcommand exists:
+/// 'status'") and possible values, which the text rendering shows too, then `--help`.
+fn usage_fix(rendered: &str) -> String {
+    let hints: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| {
+            l.strip_prefix("tip: ").or_else(|| {
+                l.strip_prefix('[')
+                    .and_then(|l| l.strip_suffix(']'))
+                    .filter(|l| l.starts_with("possible values: "))
+            })
+        })
+        .collect();
+    if hints.is_empty() {
+        "db-migrate --help".to_owned()
+    } else {
+        format!("{}; db-migrate --help", hints.join("; "))
+    }
 }
 
 fn first_line(text: &str) -> String {

@@ -57,7 +57,19 @@ impl Workspace {
             (Some(dir), _) => {
                 let dir = cwd.join(dir);
                 if !dir.is_dir() {
-                    return Err(Failure::usage("workdir-missing", format!("-C {}: no such directory", dir.display()), "pass the path of your Backend.AI checkout"));
+                    let cause = if dir.exists() {
+                        "-C names a file, not a directory (it takes the root of the checkout)"
+                    } else {
+                        "-C names a directory that does not exist (a typo, or a checkout that was moved or removed)"
+                    };
+                    return Err(Failure {
+                        cause: cause.to_owned(),
+                        ..Failure::usage(
+                            "workdir-missing",
+                            format!("-C {}: no such directory", dir.display()),
+                            "pass the path of your Backend.AI checkout",
+                        )
+                    });
                 }
                 dir
             }

@@ -215,3 +215,66 @@ fn py_whose_python_lacks_alembic_says_export_not_run_from_the_root() {
         r.shown
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Usage errors
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn json_usage_errors_keep_clap_s_did_you_mean() {
+    let ws = Workspace::new();
+
+    let r = db_migrate(&ws, &["--format", "json", "statsu"]);
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    let e = json_error(&r);
+    assert_eq!(e["kind"], "usage", "{e:#}");
+    assert_eq!(
+        e["fix"], "a similar subcommand exists: 'status'; db-migrate --help",
+        "{e:#}"
+    );
+
+    let r = db_migrate(&ws, &["--format", "json", "status", "--component", "mangr"]);
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert_eq!(
+        json_error(&r)["fix"],
+        "possible values: manager, accountmgr, appproxy; a similar value exists: 'manager'; db-migrate --help",
+        "{}",
+        r.shown
+    );
+
+    // Without a tip, --help is the next step as before.
+    let r = db_migrate(&ws, &["--format", "json", "upgrade", "a", "b"]);
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert_eq!(json_error(&r)["fix"], "db-migrate --help", "{}", r.shown);
+}
+
+#[test]
+fn a_missing_workdir_says_the_directory_does_not_exist() {
+    let ws = Workspace::new();
+    let missing = ws.root().join("no-such-checkout");
+
+    let r = db_migrate(&ws, &["-C", missing.to_str().unwrap(), "status"]);
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: -C {}: no such directory\ncause: -C names a directory that does not exist (a typo, or a checkout that was moved or removed)\nfix: pass the path of your Backend.AI checkout\n",
+            missing.display()
+        ),
+        "{}",
+        r.shown
+    );
+
+    // A file is not a checkout either.
+    let r = db_migrate(&ws, &["--format", "json", "-C", "py", "status"]);
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    let e = json_error(&r);
+    assert_eq!(e["kind"], "workdir-missing", "{e:#}");
+    assert!(
+        e["cause"]
+            .as_str()
+            .unwrap()
+            .starts_with("-C names a file, not a directory"),
+        "{e:#}"
+    );
+}
