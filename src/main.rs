@@ -196,6 +196,7 @@ fn main() -> ExitCode {
         }
     };
     let json = format == cli::Format::Json;
+    alembic::runner::set_verbose(cli.global.verbose);
     let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         runtime.block_on(async {
             tokio::spawn(alembic::runner::exit_on_signal_when_idle(json));

@@ -16,6 +16,13 @@ fn json_error(r: &Run) -> Value {
     r.json()["error"].clone()
 }
 
+/// `./py` that first runs `prelude` (shell), then execs the harness's Python like the original.
+fn py_with_prelude(ws: &Workspace, prelude: &str) {
+    let original = ws.read_file("py");
+    let (shebang, rest) = original.split_once('\n').expect("./py has a #! line");
+    ws.write_file("py", &format!("{shebang}\n{prelude}\n{rest}"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // A launcher that fails before Alembic starts
 // ---------------------------------------------------------------------------------------------
@@ -276,5 +283,80 @@ fn a_missing_workdir_says_the_directory_does_not_exist() {
             .unwrap()
             .starts_with("-C names a file, not a directory"),
         "{e:#}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A slow first run of the launcher
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_slow_launcher_s_own_lines_are_shown_before_alembic_starts() {
+    let chain = linear_chain("sl", 2);
+    let ws = Workspace::new()
+        .component(Manager, &chain)
+        .component(Component::Appproxy, &linear_chain("sa", 1));
+    // Like the demo's ./py on its first run: it builds a virtualenv, saying so on stderr.
+    py_with_prelude(
+        &ws,
+        "echo 'demo: creating a virtualenv with Alembic (first run only)...' >&2\nsleep 0.3\necho 'demo: virtualenv ready' >&2",
+    );
+
+    // Four Alembic calls (current and history of two components): each line shown once, and
+    // none of Alembic's own INFO lines.
+    let r = db_migrate(&ws, &["status", "--all", "--engine", "alembic"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let launcher_lines: Vec<&str> = r
+        .stderr
+        .lines()
+        .map(|l| {
+            l.strip_prefix("manager: ./py: ")
+                .or_else(|| l.strip_prefix("appproxy: ./py: "))
+                .unwrap_or_else(|| panic!("not a launcher line: {l:?}\n{}", r.shown))
+        })
+        .collect();
+    assert_eq!(
+        launcher_lines,
+        [
+            "demo: creating a virtualenv with Alembic (first run only)...",
+            "demo: virtualenv ready"
+        ],
+        "{}",
+        r.shown
+    );
+    assert!(
+        r.stdout.starts_with("manager (alembic.ini): no-revision\n"),
+        "{}",
+        r.shown
+    );
+
+    // An upgrade (planned natively) shows them as Alembic starts; its steps stay as they were.
+    let r = db_migrate(&ws, &["upgrade"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert_eq!(
+        r.stderr,
+        "manager: ./py: demo: creating a virtualenv with Alembic (first run only)...\nmanager: ./py: demo: virtualenv ready\n",
+        "{}",
+        r.shown
+    );
+    assert_eq!(ws.db_revisions(Manager), vec![chain[1].id().to_string()]);
+
+    // JSON keeps stdout to the document; -v relays the lines once, as Alembic's output.
+    let j = db_migrate(&ws, &["--format", "json", "status"]);
+    assert_eq!(j.code, Some(0), "{}", j.shown);
+    assert_eq!(
+        j.json()["components"][0]["state"],
+        "up-to-date",
+        "{}",
+        j.shown
+    );
+    let v = db_migrate(&ws, &["-v", "status", "--engine", "alembic"]);
+    assert_eq!(v.code, Some(0), "{}", v.shown);
+    assert!(!v.stderr.contains("manager: ./py: "), "{}", v.shown);
+    assert!(
+        v.stderr
+            .contains("[manager current] demo: virtualenv ready\n"),
+        "{}",
+        v.shown
     );
 }

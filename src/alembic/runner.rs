@@ -9,7 +9,8 @@
 
 use std::io::{IsTerminal, Write as _};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
@@ -67,6 +68,49 @@ fn heartbeat_interval() -> Duration {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .filter(|&secs| secs > 0)
         .map_or(Duration::from_secs(30), Duration::from_secs)
+}
+
+/// `-v`: every line is relayed already (`[manager current] …`), so the launcher's own lines are
+/// not shown a second time. Set once at startup.
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_verbose(verbose: bool) {
+    VERBOSE.store(verbose, Ordering::Relaxed);
+}
+
+/// Launcher lines already shown: concurrent calls (`current` and `history`, every component of
+/// `--all`) start the same launcher, which may say the same thing each time.
+static LAUNCHER_LINES_SHOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// A line the launcher wrote on stderr before Alembic started (a `./py` building its virtualenv,
+/// pants bootstrapping): shown as `manager: ./py: …`, so a slow first run is not silent. Each
+/// distinct line once per db-migrate run.
+fn show_launcher_line(launcher: &str, config: &Config, line: &str) {
+    let line = line.trim_end();
+    if line.trim().is_empty() || VERBOSE.load(Ordering::Relaxed) {
+        return;
+    }
+    {
+        let mut shown = LAUNCHER_LINES_SHOWN
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if shown.iter().any(|l| l == line) {
+            return;
+        }
+        shown.push(line.to_owned());
+    }
+    // On a terminal, clear the line first: a progress bar may be drawn there.
+    let clear = if std::io::stderr().is_terminal() {
+        "\r\x1b[2K"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "{clear}{}: {launcher}: {}",
+        config.label,
+        mask::mask(line)
+    );
 }
 
 /// Alembic children running now. While one runs, SIGINT/SIGTERM are forwarded to it (and the
@@ -246,12 +290,21 @@ async fn run(
     };
     let mut signals = 0u32;
     let mut streams_open = true;
+    // Until a line shows Python running Alembic, stderr is the launcher's own.
+    let mut launcher_speaking = true;
     let status = loop {
         let next_beat = heartbeat.map_or(never, |every| last_output + every);
         tokio::select! {
             line = rx.recv(), if streams_open => match line {
                 Some((stream, line)) => {
                     last_output = Instant::now();
+                    if launcher_speaking && stream == Stream::Stderr {
+                        if parse::alembic_ran(&line) {
+                            launcher_speaking = false;
+                        } else if let Some(launcher) = &output.launcher {
+                            show_launcher_line(launcher, config, &line);
+                        }
+                    }
                     if heartbeat.is_some() {
                         if let Some(step) = parse::step(&line, |_| false) {
                             running = Some((describe_step(&step), last_output));
