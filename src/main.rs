@@ -241,6 +241,9 @@ async fn run(cli: Cli) -> u8 {
         | Command::Heads { components, .. }
         | Command::History { components, .. } => components.config.clone(),
     };
+    if let Some(failure) = interactive_without_terminal(&cli.command) {
+        return report(format, &failure);
+    }
     let ws = match Workspace::discover(
         cli.global.workdir.as_deref(),
         config_flag.as_deref(),
@@ -304,6 +307,43 @@ async fn run(cli: Cli) -> u8 {
         Ok(code) => code,
         Err(failure) => report(format, &failure),
     }
+}
+
+/// `--interactive` hands the terminal to Alembic: without one on stdin, or with db-migrate in
+/// the background (the child would be stopped reading it), it is a usage error.
+fn interactive_without_terminal(command: &Command) -> Option<Failure> {
+    use std::io::IsTerminal;
+    let run = match command {
+        Command::Upgrade { run, .. }
+        | Command::Downgrade { run, .. }
+        | Command::Migrate { run, .. }
+        | Command::Roundtrip { run, .. } => run,
+        _ => return None,
+    };
+    if !run.interactive {
+        return None;
+    }
+    let cause = if !std::io::stdin().is_terminal() {
+        "--interactive gives Alembic db-migrate's stdin so a migration can ask a question, and stdin is not a terminal (a pipe, a file, or CI)"
+    } else if !in_foreground() {
+        "--interactive gives Alembic the terminal, and db-migrate runs in the background, where reading the terminal stops it"
+    } else {
+        return None;
+    };
+    Some(Failure {
+        cause: cause.to_owned(),
+        ..Failure::usage(
+            "interactive-needs-terminal",
+            "--interactive needs a terminal on stdin; nothing was run",
+            "run it from a terminal in the foreground, or drop --interactive: when a migration asks a question, the error names the environment variable that answers it",
+        )
+    })
+}
+
+/// Whether db-migrate's process group owns the terminal on stdin.
+fn in_foreground() -> bool {
+    // SAFETY: tcgetpgrp/getpgrp only read process state.
+    unsafe { libc::tcgetpgrp(0) == libc::getpgrp() }
 }
 
 /// `--format json` / `--format=json` anywhere on a command line clap rejected.

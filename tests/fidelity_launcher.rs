@@ -5,7 +5,11 @@
 mod harness;
 
 use std::fs;
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use harness::*;
 use serde_json::Value;
@@ -359,4 +363,278 @@ fn a_slow_launcher_s_own_lines_are_shown_before_alembic_starts() {
         "{}",
         v.shown
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A migration that asks a question
+// ---------------------------------------------------------------------------------------------
+
+/// Like Backend.AI's f8a71c3bffa2 stringify_userid: the answer comes from the environment, or
+/// else from input().
+fn asking_chain() -> Vec<Rev> {
+    vec![
+        rev("ak0000000001", None, "create users"),
+        rev("ak0000000002", Some("ak0000000001"), "stringify userid").upgrade_body(
+            "import os\n\
+             print(\"User ids become strings; existing rows can be converted.\")\n\
+             choice = os.environ.get(\"DEMO_CHOICE\") or input(\"Convert user ids? [y/n] \")\n\
+             if choice.strip() != \"y\":\n\
+             \x20   raise SystemExit(\"not converted\")\n\
+             op.create_table(\"t_converted\", sa.Column(\"id\", sa.Integer(), primary_key=True))",
+        ),
+    ]
+}
+
+/// The revision file as db-migrate shows it (relative to the root).
+fn shown_file(r: &Rev) -> String {
+    format!(
+        "{}/alembic/versions/{}",
+        Manager.package_dir(),
+        r.file_name()
+    )
+}
+
+#[test]
+fn a_migration_that_asks_names_its_question_and_the_variable_that_answers_it() {
+    let chain = asking_chain();
+    let ws = Workspace::new().component(Manager, &chain);
+    ws.db_at(Manager, chain[0].id());
+
+    let r = db_migrate(&ws, &["upgrade"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let file = shown_file(&chain[1]);
+    assert!(
+        r.stderr.contains(&format!(
+            "error: migration ak0000000001 -> ak0000000002 (\"stringify userid\", {file}) asks a question and got no answer: \"Convert user ids? [y/n]\"\n  alembic: EOFError: EOF when reading a line\n"
+        )),
+        "{}",
+        r.shown
+    );
+    // The input() call is line 21 of the generated file (its body starts at line 18 or 19,
+    // depending on the file style): name the file and a line in it.
+    assert!(
+        r.stderr
+            .contains(&format!("cause: it calls input() ({file}:")),
+        "{}",
+        r.shown
+    );
+    assert!(
+        r.stderr.contains("), and db-migrate runs Alembic with stdin closed; it reads the answer from DEMO_CHOICE when that is set\n"),
+        "{}",
+        r.shown
+    );
+    assert!(
+        r.stderr.contains(
+            "fix: DEMO_CHOICE=ANSWER db-migrate upgrade --component manager head   (ANSWER: your reply to the question; or answer it yourself: db-migrate upgrade --interactive --component manager head)\n"
+        ),
+        "{}",
+        r.shown
+    );
+    assert!(
+        r.stderr
+            .contains("database: still at ak0000000001 (nothing was changed)"),
+        "{}",
+        r.shown
+    );
+    assert!(!r.stderr.contains("does not recognise"), "{}", r.shown);
+    assert_eq!(ws.db_revisions(Manager), vec!["ak0000000001".to_owned()]);
+
+    let j = db_migrate(&ws, &["--format", "json", "upgrade"]);
+    assert_eq!(j.code, Some(1), "{}", j.shown);
+    let e = json_error(&j);
+    assert_eq!(e["kind"], "migration-asks-input", "{e:#}");
+    assert_eq!(
+        e["alembic_line"], "EOFError: EOF when reading a line",
+        "{e:#}"
+    );
+
+    // The answer through the environment, as the fix says.
+    let r = run(ws.cmd().env("DEMO_CHOICE", "y").arg("upgrade"));
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert_eq!(ws.db_revisions(Manager), vec!["ak0000000002".to_owned()]);
+    assert!(ws.has_table(Manager, "t_converted"));
+}
+
+#[test]
+fn a_question_without_an_environment_variable_is_answered_interactively() {
+    let chain = vec![
+        rev("aq0000000001", None, "create users"),
+        rev("aq0000000002", Some("aq0000000001"), "ask")
+            .upgrade_body("if input() != \"y\":\n    raise SystemExit(\"no\")"),
+    ];
+    let ws = Workspace::new().component(Manager, &chain);
+
+    let r = db_migrate(&ws, &["upgrade"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr.contains(&format!(
+            "error: migration aq0000000001 -> aq0000000002 (\"ask\", {}) asks a question and got no answer: (input() without a prompt)\n",
+            shown_file(&chain[1])
+        )),
+        "{}",
+        r.shown
+    );
+    assert!(
+        r.stderr.contains(
+            "fix: answer it on a terminal: db-migrate upgrade --interactive --component manager head\n"
+        ),
+        "{}",
+        r.shown
+    );
+    assert!(ws.db_revisions(Manager).is_empty());
+}
+
+/// `db-migrate <args>` on a pseudo-terminal (util-linux `script`), typing `input`; the exit code
+/// and everything the terminal showed.
+fn on_terminal(ws: &Workspace, args: &[&str], input: &str) -> (Option<i32>, String) {
+    let mut child = terminal(ws, args);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), output_text(&out))
+}
+
+fn terminal(ws: &Workspace, args: &[&str]) -> std::process::Child {
+    let command = std::iter::once(bin_path().to_string_lossy().into_owned())
+        .chain(args.iter().map(|a| a.to_string()))
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(ws.root())
+        .env_remove("DB_MIGRATE_PYTHON")
+        .env_remove("PYTHONPATH")
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("DEMO_CHOICE")
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux runs (apt-get install bsdutils)")
+}
+
+#[test]
+fn interactive_hands_the_terminal_to_the_migration() {
+    let chain = asking_chain();
+    let ws = Workspace::new().component(Manager, &chain);
+    ws.db_at(Manager, chain[0].id());
+
+    let (code, screen) = on_terminal(&ws, &["upgrade", "--interactive"], "y\n");
+    assert_eq!(code, Some(0), "{screen}");
+    // The migration's own words and its prompt were on the terminal.
+    assert!(
+        screen.contains("User ids become strings; existing rows can be converted."),
+        "{screen}"
+    );
+    assert!(screen.contains("Convert user ids? [y/n] "), "{screen}");
+    assert!(
+        screen.contains("manager (alembic.ini): up-to-date"),
+        "{screen}"
+    );
+    assert_eq!(ws.db_revisions(Manager), vec!["ak0000000002".to_owned()]);
+    assert!(ws.has_table(Manager, "t_converted"));
+}
+
+#[test]
+fn ctrl_c_at_the_question_stops_the_migration_once_and_says_where_the_database_is() {
+    let chain = asking_chain();
+    let ws = Workspace::new().component(Manager, &chain);
+    ws.db_at(Manager, chain[0].id());
+
+    // -v: Alembic's own output shows how it stopped.
+    let mut child = terminal(&ws, &["-v", "upgrade", "--interactive"]);
+    let screen = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let screen = Arc::clone(&screen);
+        let mut stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                screen.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        })
+    };
+    let shown = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    let started = Instant::now();
+    while !shown().contains("Convert user ids? [y/n] ") {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no prompt: {}",
+            shown()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Ctrl-C on the terminal: SIGINT to the foreground process group, db-migrate and Alembic.
+    // The asyncio env.py takes the first as a cancel its blocked migration does not notice; the
+    // second raises KeyboardInterrupt. db-migrate sends nothing of its own (no third SIGINT, no
+    // SIGKILL), so Alembic unwinds and rolls back by itself.
+    let mut stdin = child.stdin.take().unwrap();
+    let mut presses = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(presses < 2, "still running after two Ctrl-C: {}", shown());
+        stdin.write_all(b"\x03").unwrap();
+        presses += 1;
+        let pressed = Instant::now();
+        while pressed.elapsed() < Duration::from_secs(3) && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    reader.join().unwrap();
+    let screen = shown();
+    assert_eq!(status.code(), Some(130), "{screen}");
+    // One SIGINT per press: had db-migrate passed the first on as well, one press would do.
+    assert_eq!(presses, 2, "{screen}");
+    assert!(screen.contains("KeyboardInterrupt"), "{screen}");
+    assert!(
+        screen.contains("error: upgrade of manager interrupted"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("database: the database is at ak0000000001"),
+        "{screen}"
+    );
+    assert_eq!(ws.db_revisions(Manager), vec!["ak0000000001".to_owned()]);
+    assert!(!ws.has_table(Manager, "t_converted"));
+}
+
+#[test]
+fn interactive_without_a_terminal_is_a_usage_error() {
+    let chain = asking_chain();
+    let ws = Workspace::new().component(Manager, &chain);
+
+    let r = db_migrate(&ws, &["upgrade", "--interactive"]);
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert!(
+        r.stderr.starts_with(
+            "error: --interactive needs a terminal on stdin; nothing was run\ncause: --interactive gives Alembic db-migrate's stdin so a migration can ask a question, and stdin is not a terminal"
+        ),
+        "{}",
+        r.shown
+    );
+    for args in [
+        &["--format", "json", "downgrade", "--interactive", "--yes"][..],
+        &["--format", "json", "migrate", "--interactive"][..],
+    ] {
+        let j = db_migrate(&ws, args);
+        assert_eq!(j.code, Some(2), "{args:?}: {}", j.shown);
+        assert_eq!(
+            json_error(&j)["kind"],
+            "interactive-needs-terminal",
+            "{}",
+            j.shown
+        );
+    }
+    assert!(ws.db_revisions(Manager).is_empty());
 }
