@@ -78,6 +78,11 @@ pub struct RunArgs {
     /// report them as skipped).
     #[arg(long, requires = "all")]
     pub keep_going: bool,
+    /// Give Alembic this terminal as stdin, so a migration that asks a question (input()) can be
+    /// answered here; needs a terminal on stdin (Ctrl-C still stops it and reports where the
+    /// database is).
+    #[arg(long, conflicts_with_all = ["sql", "dry_run"])]
+    pub interactive: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

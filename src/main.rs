@@ -155,7 +155,7 @@ fn main() -> ExitCode {
             let failure = Failure::usage(
                 "usage",
                 detail.trim_start_matches("error: ").to_owned(),
-                "db-migrate --help",
+                usage_fix(&e.to_string()),
             );
             let failure = Failure {
                 cause: message,
@@ -201,6 +201,7 @@ fn main() -> ExitCode {
         }
     };
     let json = format == cli::Format::Json;
+    alembic::runner::set_verbose(cli.global.verbose);
     let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         runtime.block_on(async {
             tokio::spawn(alembic::runner::exit_on_signal_when_idle(json));
@@ -246,6 +247,9 @@ async fn run(cli: Cli) -> u8 {
         | Command::Heads { components, .. }
         | Command::History { components, .. } => components.config.clone(),
     };
+    if let Some(failure) = interactive_without_terminal(&cli.command) {
+        return report(format, &failure);
+    }
     let ws = match Workspace::discover(
         cli.global.workdir.as_deref(),
         config_flag.as_deref(),
@@ -346,6 +350,43 @@ async fn run(cli: Cli) -> u8 {
     }
 }
 
+/// `--interactive` hands the terminal to Alembic: without one on stdin, or with db-migrate in
+/// the background (the child would be stopped reading it), it is a usage error.
+fn interactive_without_terminal(command: &Command) -> Option<Failure> {
+    use std::io::IsTerminal;
+    let run = match command {
+        Command::Upgrade { run, .. }
+        | Command::Downgrade { run, .. }
+        | Command::Migrate { run, .. }
+        | Command::Roundtrip { run, .. } => run,
+        _ => return None,
+    };
+    if !run.interactive {
+        return None;
+    }
+    let cause = if !std::io::stdin().is_terminal() {
+        "--interactive gives Alembic db-migrate's stdin so a migration can ask a question, and stdin is not a terminal (a pipe, a file, or CI)"
+    } else if !in_foreground() {
+        "--interactive gives Alembic the terminal, and db-migrate runs in the background, where reading the terminal stops it"
+    } else {
+        return None;
+    };
+    Some(Failure {
+        cause: cause.to_owned(),
+        ..Failure::usage(
+            "interactive-needs-terminal",
+            "--interactive needs a terminal on stdin; nothing was run",
+            "run it from a terminal in the foreground, or drop --interactive: when a migration asks a question, the error names the environment variable that answers it",
+        )
+    })
+}
+
+/// Whether db-migrate's process group owns the terminal on stdin.
+fn in_foreground() -> bool {
+    // SAFETY: tcgetpgrp/getpgrp only read process state.
+    unsafe { libc::tcgetpgrp(0) == libc::getpgrp() }
+}
+
 /// `--format json` / `--format=json` anywhere on a command line clap rejected.
 fn wants_json(args: impl Iterator<Item = String>) -> bool {
     let args: Vec<String> = args.collect();
@@ -353,6 +394,27 @@ fn wants_json(args: impl Iterator<Item = String>) -> bool {
         || args
             .windows(2)
             .any(|w| w[0] == "--format" && w[1] == "json")
+}
+
+/// The next step for a usage error clap rejected: its tips ("a similar subcommand exists:
+/// 'status'") and possible values, which the text rendering shows too, then `--help`.
+fn usage_fix(rendered: &str) -> String {
+    let hints: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| {
+            l.strip_prefix("tip: ").or_else(|| {
+                l.strip_prefix('[')
+                    .and_then(|l| l.strip_suffix(']'))
+                    .filter(|l| l.starts_with("possible values: "))
+            })
+        })
+        .collect();
+    if hints.is_empty() {
+        "db-migrate --help".to_owned()
+    } else {
+        format!("{}; db-migrate --help", hints.join("; "))
+    }
 }
 
 fn first_line(text: &str) -> String {

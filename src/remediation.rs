@@ -2,6 +2,7 @@
 //! `remediation.toml` (kept as data: one row per failure kind).
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -154,6 +155,12 @@ pub fn select_flag(c: &Config) -> String {
     }
 }
 
+/// `cd DIR && ` for a command that must run in `root` (the launcher's own commands), when the
+/// current directory is not already inside it.
+pub fn cd_prefix(root: &std::path::Path) -> Option<String> {
+    workdir_flag(root).map(|dir| format!("cd {dir} && "))
+}
+
 /// `-C`'s argument when run from the current directory would not find `root` by itself.
 fn workdir_flag(root: &std::path::Path) -> Option<String> {
     let cwd = std::env::current_dir().ok()?;
@@ -202,12 +209,21 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
         .map(|l| mask::mask(l).into_owned())
         .collect();
     let target_mentions = |rev: &str| ctx.target.is_some_and(|t| t.mentions(rev));
-    let running = running_step(&lines, ctx);
+    let (running, running_file) = running_step(&lines, ctx).unzip();
+    let running_file = running_file.flatten();
+    let launcher_failed = launcher_failed_alone(output, &lines);
     for row in TABLE.iter() {
-        let Some((line, caps)) = first_match(&row.patterns, &lines) else {
+        let applies = row.raw.applies.as_deref();
+        // A launcher that failed on its own may have printed nothing at all.
+        let matched = first_match(&row.patterns, &lines).or_else(|| {
+            (applies == Some("launcher-failed-alone") && launcher_failed)
+                .then(|| (String::new(), HashMap::new()))
+        });
+        let Some((line, caps)) = matched else {
             continue;
         };
         let mut vars = ctx.vars();
+        vars.extend(launcher_vars(command, output, ctx.config));
         let mut named: HashMap<String, String> = caps;
         for re in &row.extract {
             for l in &lines {
@@ -228,6 +244,27 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
                 continue
             }
             Some("offline") if !ctx.offline => continue,
+            Some("launcher-failed-alone") if !launcher_failed => continue,
+            Some("launcher-is-py") if output.launcher.as_deref() != Some("./py") => continue,
+            Some("launcher-is-not-py") if output.launcher.as_deref() == Some("./py") => continue,
+            // A question only an online upgrade/downgrade can be given an answer for.
+            Some("asks-input" | "asks-input-env")
+                if ctx.offline || !matches!(command, "upgrade" | "downgrade") =>
+            {
+                continue
+            }
+            Some(kind @ ("asks-input" | "asks-input-env")) => {
+                let asked = asked_input(output, ctx, running_file.as_deref());
+                match asked.env {
+                    Some(env) => {
+                        vars.insert("env".into(), env);
+                    }
+                    None if kind == "asks-input-env" => continue,
+                    None => {}
+                }
+                vars.insert("question".into(), asked.question);
+                vars.insert("file_line".into(), asked.file_line);
+            }
             Some("module-is-script-package")
                 if !named
                     .get("module")
@@ -244,13 +281,19 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
             vars.insert(k, v);
         }
         let fill = |t: &str| mask::mask(&fill_template(t, &vars)).into_owned();
+        // The launcher's own last line, rather than the first line it happened to print.
+        let line = if applies == Some("launcher-failed-alone") {
+            last_words(&output.stderr, 1).pop()
+        } else {
+            Some(line)
+        };
         return Failure::new(
             &row.raw.kind,
             fill(&row.raw.message),
             fill(&row.raw.cause),
             fill(&row.raw.fix),
         )
-        .with_alembic_line(Some(line));
+        .with_alembic_line(line.map(|l| mask::mask(&l).into_owned()));
     }
     let line = parse::failed(&output.stdout)
         .map(|f| format!("FAILED: {f}"))
@@ -281,6 +324,177 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
     .with_alembic_line(line)
 }
 
+/// What a migration that called `input()` with stdin closed asked, and where.
+struct Asked {
+    /// `"Convert user ids? [y/n]"`, quoted: the text the migration printed last on stdout
+    /// (`input()` writes its prompt there without a newline), or a note that there was none.
+    question: String,
+    /// `path/to/rev.py:13` (the `input()` call, from the traceback), or the revision's file.
+    file_line: String,
+    /// The environment variable the revision file reads (`os.environ.get("X")`, `os.environ["X"]`,
+    /// `os.getenv("X")`), nearest before the `input()` call.
+    env: Option<String>,
+}
+
+static TRACEBACK_FRAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"^\s*File "([^"]+)", line (\d+)"#).expect("valid regex"));
+
+fn asked_input(output: &Output, ctx: &Context, running_file: Option<&std::path::Path>) -> Asked {
+    let question = output
+        .stdout
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty())
+        .map_or_else(
+            || "(input() without a prompt)".to_owned(),
+            |q| format!("\"{}\"", mask::mask(q)),
+        );
+    // The innermost frame in the running revision's file (else in the checkout) is the call.
+    let frames: Vec<(PathBuf, usize)> = output
+        .stderr
+        .iter()
+        .filter_map(|l| TRACEBACK_FRAME.captures(l))
+        .filter_map(|c| Some((PathBuf::from(&c[1]), c[2].parse().ok()?)))
+        .collect();
+    let call = frames
+        .iter()
+        .rev()
+        .find(|(path, _)| Some(path.as_path()) == running_file)
+        .or_else(|| {
+            frames
+                .iter()
+                .rev()
+                .find(|(path, _)| running_file.is_none() && path.starts_with(&ctx.config.root))
+        })
+        .cloned();
+    let file = call
+        .as_ref()
+        .map(|(path, _)| path.clone())
+        .or_else(|| running_file.map(std::path::Path::to_path_buf));
+    let shown = |path: &std::path::Path| {
+        path.strip_prefix(&ctx.config.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    };
+    let file_line = match (&call, &file) {
+        (Some((path, line)), _) => format!("{}:{line}", shown(path)),
+        (None, Some(path)) => shown(path),
+        (None, None) => "in its file".to_owned(),
+    };
+    let env = file.as_deref().and_then(|path| {
+        let text = std::fs::read(path).ok()?;
+        env_var_read(&String::from_utf8_lossy(&text), call.map(|(_, line)| line))
+    });
+    Asked {
+        question,
+        file_line,
+        env,
+    }
+}
+
+static ENV_READ: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r#"\b(?:os\.)?(?:environ\.get|getenv)\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']"#,
+        r#"|\b(?:os\.)?environ\[\s*["']([A-Za-z_][A-Za-z0-9_]*)["']\s*\]"#,
+    ))
+    .expect("valid regex")
+});
+static INPUT_CALL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\binput\s*\(").expect("valid regex"));
+
+/// The environment variable a migration reads as the answer to its `input()`: of the variables
+/// the file reads (outside comments), the nearest one at or before the `input()` call (`line`,
+/// else the first line calling `input(`); else the only one the file reads.
+fn env_var_read(source: &str, line: Option<usize>) -> Option<String> {
+    let code = |l: &str| l.split_once('#').map_or(l, |(code, _)| code).to_owned();
+    let reads: Vec<(usize, String)> = source
+        .lines()
+        .enumerate()
+        .flat_map(|(n, l)| {
+            ENV_READ
+                .captures_iter(&code(l))
+                .filter_map(|c| c.get(1).or_else(|| c.get(2)))
+                .map(|m| (n + 1, m.as_str().to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let call = line.or_else(|| {
+        source
+            .lines()
+            .position(|l| INPUT_CALL.is_match(&code(l)))
+            .map(|n| n + 1)
+    });
+    if let Some(call) = call {
+        if let Some((_, name)) = reads.iter().rev().find(|(n, _)| *n <= call) {
+            return Some(name.clone());
+        }
+    }
+    let mut names: Vec<&String> = reads.iter().map(|(_, name)| name).collect();
+    names.sort();
+    names.dedup();
+    match names.as_slice() {
+        [one] => Some((*one).clone()),
+        _ => None,
+    }
+}
+
+/// The launcher failed by itself: it exited non-zero and nothing it printed shows Python running
+/// Alembic (`pants: export failed`, a venv bootstrap's error, a shell error, or nothing at all).
+fn launcher_failed_alone(output: &Output, lines: &[String]) -> bool {
+    output.launcher.is_some()
+        && output.code.is_some_and(|c| c != 0)
+        && !lines.iter().any(|l| parse::alembic_ran(l))
+}
+
+/// The last `n` non-empty lines of `stderr`, oldest first.
+fn last_words(stderr: &[String], n: usize) -> Vec<String> {
+    let mut words: Vec<String> = stderr
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .take(n)
+        .map(str::to_owned)
+        .collect();
+    words.reverse();
+    words
+}
+
+/// `{launcher}`, `{status}`, `{launcher_said}` (what it printed besides its last line),
+/// `{in_root}` (`cd DIR && ` when needed) and
+/// `{command}`: what the launcher rows say.
+fn launcher_vars(command: &str, output: &Output, config: &Config) -> Vec<(String, String)> {
+    // The last line is shown as `alembic:`; the cause adds the two before it.
+    let mut said = last_words(&output.stderr, 3);
+    let said = match said.pop() {
+        None => "it printed nothing".to_owned(),
+        Some(_) if said.is_empty() => "the line above is all it printed".to_owned(),
+        Some(_) => format!("before the line above it printed: {}", said.join(" | ")),
+    };
+    let status = match output.code {
+        Some(code) => format!("exit status {code}"),
+        None => "killed by a signal".to_owned(),
+    };
+    [
+        (
+            "launcher",
+            output
+                .launcher
+                .clone()
+                .unwrap_or_else(|| "the launcher".to_owned()),
+        ),
+        ("status", status),
+        ("launcher_said", mask::mask(&said).into_owned()),
+        ("in_root", cd_prefix(&config.root).unwrap_or_default()),
+        ("command", command.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
 /// The row of `kind` rendered for a failure db-migrate foresees itself (before or instead of an
 /// Alembic run), with `named` filling the row's own placeholders. Same words as when Alembic
 /// reports it.
@@ -304,7 +518,7 @@ pub fn explain(kind: &str, ctx: &Context, named: &[(&str, String)]) -> Failure {
 
 /// The migration that was running when the run failed, as `A -> B (message, path/to/B.py)`,
 /// from Alembic's last `Running upgrade A -> B` line (or `-- Running …` comment under `--sql`).
-fn running_step(lines: &[String], ctx: &Context) -> Option<String> {
+fn running_step(lines: &[String], ctx: &Context) -> Option<(String, Option<PathBuf>)> {
     let known = |id: &str| ctx.graph.is_some_and(|g| g.contains(id));
     let step = parse::last_step(lines.iter(), known)?;
     let show = |ids: &[String]| {
@@ -319,17 +533,17 @@ fn running_step(lines: &[String], ctx: &Context) -> Option<String> {
         "downgrade" => step.from.first(),
         _ => step.to.first(),
     };
-    let file = ctx
+    let path = ctx
         .graph
         .zip(running)
         .and_then(|(g, id)| g.index_of(id).and_then(|i| g.rev(i).path.clone()))
-        .map(|p| {
-            let path = std::path::Path::new(&p);
-            path.strip_prefix(&ctx.config.root)
-                .unwrap_or(path)
-                .to_string_lossy()
-                .into_owned()
-        });
+        .map(|p| ctx.config.root.join(p));
+    let file = path.as_ref().map(|path| {
+        path.strip_prefix(&ctx.config.root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned()
+    });
     let mut detail: Vec<String> = Vec::new();
     if !step.message.is_empty() {
         detail.push(format!("\"{}\"", step.message));
@@ -340,10 +554,9 @@ fn running_step(lines: &[String], ctx: &Context) -> Option<String> {
     } else {
         format!(" ({})", detail.join(", "))
     };
-    Some(format!(
-        "{} -> {}{detail}",
-        show(&step.from),
-        show(&step.to)
+    Some((
+        format!("{} -> {}{detail}", show(&step.from), show(&step.to)),
+        path,
     ))
 }
 
@@ -450,6 +663,40 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn finds_the_environment_variable_a_question_reads() {
+        let stringify = r#"
+import os
+
+def upgrade():
+    conn = op.get_bind()
+    # os.environ.get("COMMENTED_OUT")
+    choice = os.environ.get("STRINGIFY_USERID_CHOICE")
+    if choice is None:
+        print("Convert the user ids?")
+        choice = input("Choose (a/b): ")
+"#;
+        assert_eq!(
+            env_var_read(stringify, Some(10)).as_deref(),
+            Some("STRINGIFY_USERID_CHOICE")
+        );
+        assert_eq!(
+            env_var_read(stringify, None).as_deref(),
+            Some("STRINGIFY_USERID_CHOICE")
+        );
+        let forms =
+            "a = os.environ['A']\nb = getenv(\"B\")\nc = input()\nd = environ.get('D', 'x')\n";
+        assert_eq!(env_var_read(forms, Some(3)).as_deref(), Some("B"));
+        assert_eq!(env_var_read(forms, Some(1)).as_deref(), Some("A"));
+        // Several variables and no call to anchor on: none is guessed.
+        assert_eq!(env_var_read("os.getenv('A')\nos.getenv('B')\n", None), None);
+        assert_eq!(
+            env_var_read("x = input('?')\ny = os.getenv('LATE')\n", None).as_deref(),
+            Some("LATE")
+        );
+        assert_eq!(env_var_read("choice = input('?')\n", None), None);
     }
 
     #[test]

@@ -57,7 +57,19 @@ impl Workspace {
             (Some(dir), _) => {
                 let dir = cwd.join(dir);
                 if !dir.is_dir() {
-                    return Err(Failure::usage("workdir-missing", format!("-C {}: no such directory", dir.display()), "pass the path of your Backend.AI checkout"));
+                    let cause = if dir.exists() {
+                        "-C names a file, not a directory (it takes the root of the checkout)"
+                    } else {
+                        "-C names a directory that does not exist (a typo, or a checkout that was moved or removed)"
+                    };
+                    return Err(Failure {
+                        cause: cause.to_owned(),
+                        ..Failure::usage(
+                            "workdir-missing",
+                            format!("-C {}: no such directory", dir.display()),
+                            "pass the path of your Backend.AI checkout",
+                        )
+                    });
                 }
                 dir
             }
@@ -286,16 +298,29 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
+/// `./py` when the root has one; else `--python`/`DB_MIGRATE_PYTHON`; else `python3`.
+///
+/// A `./py` without its execute bit is still Backend.AI's launcher: a silent switch to a system
+/// `python3` (without the checkout's packages) would turn "chmod +x py" into a puzzling Alembic
+/// failure. So it stays the launcher, and running it fails with "./py is not executable" — unless
+/// `--python`/`DB_MIGRATE_PYTHON` names another one, which is then used, with a note.
 fn choose_launcher(root: &Path, python: Option<&str>) -> Result<Vec<String>, Failure> {
     let py = root.join("py");
-    let executable = py
+    let py_mode = py
         .metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false);
-    if executable {
-        return Ok(vec![py.to_string_lossy().into_owned()]);
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.permissions().mode());
+    let python = python.map(str::trim).filter(|c| !c.is_empty());
+    match (py_mode, python) {
+        (Some(mode), _) if mode & 0o111 != 0 => return Ok(vec![py.to_string_lossy().into_owned()]),
+        (Some(_), None) => return Ok(vec![py.to_string_lossy().into_owned()]),
+        (Some(_), Some(cmd)) => eprintln!(
+            "note: ./py is not executable, so Alembic runs with {cmd} instead (chmod +x py to use ./py)"
+        ),
+        (None, _) => {}
     }
-    if let Some(cmd) = python.map(str::trim).filter(|c| !c.is_empty()) {
+    if let Some(cmd) = python {
         // A path to an interpreter may contain spaces; otherwise the value is a command line
         // such as `uv run python`.
         if Path::new(cmd).is_file() {

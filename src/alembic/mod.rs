@@ -3,4 +3,4 @@
 pub mod parse;
 pub mod runner;
 
-pub use runner::{migration, read_only, Output, Stream};
+pub use runner::{migration, read_only, Input, Output, Stream};

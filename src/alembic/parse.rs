@@ -124,6 +124,31 @@ pub fn exception(stderr: &[String]) -> Option<String> {
         .map(|l| l.trim_end().to_owned())
 }
 
+/// A line only Python running Alembic writes: Alembic's log lines and `FAILED:`, a traceback (and
+/// the exception line ending it), a warning with its `file.py:N:` origin, Alembic's argparse, or
+/// Python failing to start `-m alembic`. A launcher's own chatter (`pants: …`, a shell error, a
+/// venv bootstrap's `Error:`) matches none of them.
+static ALEMBIC_RAN_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:INFO|WARNI|WARN|ERROR|DEBUG|CRITI)\s+\[[A-Za-z0-9_.]+\] ",
+        r"|^FAILED: ",
+        r"|^Traceback \(most recent call last\)",
+        r"|^\s+File .*, line \d+",
+        r"|^[A-Za-z_][A-Za-z0-9_.]*(?:Error|Exception|Warning|Exit|Interrupt)(?::|$)",
+        r"|\.py:\d+: [A-Za-z]*Warning: ",
+        r"|No module named '?alembic\b",
+        r"|module specification for 'alembic'",
+        r"|^usage: alembic|^alembic: error: ",
+    ))
+    .expect("valid regex")
+});
+
+/// Whether `line` shows that Python started Alembic (see [`ALEMBIC_RAN_LINE`]); the lines a
+/// launcher writes before that are its own.
+pub fn alembic_ran(line: &str) -> bool {
+    ALEMBIC_RAN_LINE.is_match(line)
+}
+
 /// Revisions from `alembic history --verbose`, newest first as Alembic prints them.
 pub fn history_verbose(stdout: &[String]) -> Vec<Revision> {
     let mut revisions = Vec::new();
@@ -254,6 +279,34 @@ mod tests {
         assert!(exception(&sa)
             .unwrap()
             .starts_with("sqlalchemy.exc.IntegrityError:"));
+    }
+
+    #[test]
+    fn tells_alembic_lines_from_a_launchers_own() {
+        for line in [
+            "INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.",
+            "FAILED: Can't locate revision identified by 'x'",
+            "Traceback (most recent call last):",
+            "  File \"/r/versions/a1_x.py\", line 13, in upgrade",
+            "EOFError: EOF when reading a line",
+            "sqlalchemy.exc.IntegrityError: (x) insert",
+            "/v/alembic/script/revision.py:213: UserWarning: Revision a1 is present more than once",
+            "/usr/bin/python3: No module named alembic",
+            "usage: alembic [-h] [--version] [-c CONFIG]",
+        ] {
+            assert!(alembic_ran(line), "{line}");
+        }
+        for line in [
+            "pants: export failed",
+            "demo: error: 'python3 -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)",
+            "Error: Command '['/x/bin/python3', '-m', 'ensurepip']' returned non-zero exit status 1.",
+            "ERROR: Could not find a version that satisfies the requirement alembic==1.13.3",
+            "./py: line 3: /x/.venv/bin/python: No such file or directory",
+            "The exported virtualenv does not exist.",
+            "/usr/bin/python3: No module named venv",
+        ] {
+            assert!(!alembic_ran(line), "{line}");
+        }
     }
 
     #[test]

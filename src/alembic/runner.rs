@@ -6,10 +6,22 @@
 //! after `--alembic-timeout` (a hung `./py` must not keep `status` waiting forever); a migration is
 //! never cut, but off a terminal it says every 30 s of silence which revision is running, so a CI
 //! log shows it is alive.
+//!
+//! `--interactive` ([`Input::Terminal`]) is the exception to stdin null and the own process group:
+//! a migration that asks a question (`input()`) reads the terminal, and a process outside the
+//! terminal's foreground process group that reads it is stopped (SIGTTIN). So the child stays in
+//! db-migrate's group, Ctrl-C reaches both from the terminal, and db-migrate does not send it a
+//! second SIGINT; it notes the interrupt (the caller reports where the database is) and SIGKILLs
+//! the child only at the third Ctrl-C: an asyncio env.py (Backend.AI's) takes the first as a
+//! cancel of its main task, which a migration blocked in `input()` never notices, and raises
+//! KeyboardInterrupt (Alembic rolls back) only at the second. What Alembic writes on stdout (the
+//! question, and `input()`'s prompt, which ends without a newline) is shown on stderr as it
+//! comes.
 
 use std::io::{IsTerminal, Write as _};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
@@ -34,8 +46,20 @@ enum Call {
     /// not a terminal, a line on stderr after every [`heartbeat_interval`] of silence names the
     /// running revision and the elapsed time (also with `-q`: a CI job that prints nothing for
     /// minutes looks hung, and some CI systems kill it).
-    Migration,
+    Migration(Input),
 }
+
+/// Alembic's stdin during a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// Null: a migration that asks a question gets EOF (and the failure names the question).
+    Closed,
+    /// `--interactive`: this terminal, the child in the terminal's foreground process group.
+    Terminal,
+}
+
+/// How long a stdout text without a newline waits before it is shown as a prompt (interactive).
+const PROMPT_AFTER: Duration = Duration::from_millis(200);
 
 /// A read-only Alembic call (`current`, `history`, `upgrade --sql`), killed with a clear error
 /// after `--alembic-timeout`; `on_line` sees every output line as it arrives.
@@ -49,14 +73,15 @@ pub async fn read_only(
 }
 
 /// `upgrade`/`downgrade`: runs as long as it takes, with heartbeats off a terminal; `on_line`
-/// sees every output line as it arrives.
+/// sees every output line as it arrives. `input` is [`Input::Terminal`] for `--interactive`.
 pub async fn migration(
     ws: &Workspace,
     config: &Config,
+    input: Input,
     args: &[&str],
     on_line: impl FnMut(Stream, &str),
 ) -> Result<Output, Failure> {
-    run(ws, config, Call::Migration, args, on_line).await
+    run(ws, config, Call::Migration(input), args, on_line).await
 }
 
 /// Silence after which a migration off a terminal prints a heartbeat: 30 s.
@@ -67,6 +92,49 @@ fn heartbeat_interval() -> Duration {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .filter(|&secs| secs > 0)
         .map_or(Duration::from_secs(30), Duration::from_secs)
+}
+
+/// `-v`: every line is relayed already (`[manager current] …`), so the launcher's own lines are
+/// not shown a second time. Set once at startup.
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_verbose(verbose: bool) {
+    VERBOSE.store(verbose, Ordering::Relaxed);
+}
+
+/// Launcher lines already shown: concurrent calls (`current` and `history`, every component of
+/// `--all`) start the same launcher, which may say the same thing each time.
+static LAUNCHER_LINES_SHOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// A line the launcher wrote on stderr before Alembic started (a `./py` building its virtualenv,
+/// pants bootstrapping): shown as `manager: ./py: …`, so a slow first run is not silent. Each
+/// distinct line once per db-migrate run.
+fn show_launcher_line(launcher: &str, config: &Config, line: &str) {
+    let line = line.trim_end();
+    if line.trim().is_empty() || VERBOSE.load(Ordering::Relaxed) {
+        return;
+    }
+    {
+        let mut shown = LAUNCHER_LINES_SHOWN
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if shown.iter().any(|l| l == line) {
+            return;
+        }
+        shown.push(line.to_owned());
+    }
+    // On a terminal, clear the line first: a progress bar may be drawn there.
+    let clear = if std::io::stderr().is_terminal() {
+        "\r\x1b[2K"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "{clear}{}: {launcher}: {}",
+        config.label,
+        mask::mask(line)
+    );
 }
 
 /// Alembic children running now. While one runs, SIGINT/SIGTERM are forwarded to it (and the
@@ -144,6 +212,9 @@ pub struct Output {
     pub stderr: Vec<String>,
     /// db-migrate received SIGINT/SIGTERM while the child ran.
     pub interrupted: bool,
+    /// The launcher that ran, as typed in the root (`./py`, or the `--python` command); `None`
+    /// for an output db-migrate made up itself (a native read's error).
+    pub launcher: Option<String>,
 }
 
 impl Output {
@@ -160,6 +231,7 @@ async fn run(
     args: &[&str],
     mut on_line: impl FnMut(Stream, &str),
 ) -> Result<Output, Failure> {
+    let interactive = call == Call::Migration(Input::Terminal);
     let mut cmd = Command::new(&ws.launcher[0]);
     cmd.args(&ws.launcher[1..])
         .args(["-m", "alembic", "-c", &config.ini_arg])
@@ -167,11 +239,15 @@ async fn run(
         .current_dir(&ws.root)
         .env("PYTHONUNBUFFERED", "1")
         .env("PYTHONIOENCODING", "utf-8")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .kill_on_drop(true);
+    if interactive {
+        // The terminal's foreground group (db-migrate's own): only that group may read it.
+        cmd.stdin(Stdio::inherit());
+    } else {
+        cmd.stdin(Stdio::null()).process_group(0);
+    }
     // SAFETY: only async-signal-safe libc calls between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
@@ -204,29 +280,26 @@ async fn run(
         });
     }
     let _active = ActiveGuard::new();
-    let mut child = cmd.spawn().map_err(|e| {
-        Failure::new(
-            "launcher-failed",
-            format!("cannot start {}: {e}", ws.launcher.join(" ")),
-            "the Python launcher could not be executed",
-            "check ./py (or --python / DB_MIGRATE_PYTHON) points at a working Python with Alembic installed",
-        )
-    })?;
+    let mut child = cmd.spawn().map_err(|e| cannot_start(ws, &e))?;
     let pid = child.id().map(|p| p as i32);
 
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Stream, String)>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Stream, String, bool)>();
     let readers = [
         tokio::spawn(forward_lines(
             child.stdout.take().expect("piped stdout"),
             Stream::Stdout,
             tx.clone(),
+            interactive.then_some(PROMPT_AFTER),
         )),
         tokio::spawn(forward_lines(
             child.stderr.take().expect("piped stderr"),
             Stream::Stderr,
             tx,
+            None,
         )),
     ];
+    // The child's group for signals: its own, or (interactive) only the child itself.
+    let group = !interactive;
 
     let mut sigint = signal(SignalKind::interrupt()).ok();
     let mut sigterm = signal(SignalKind::terminate()).ok();
@@ -235,24 +308,39 @@ async fn run(
     let never = started + Duration::from_secs(100 * 365 * 24 * 3600);
     let deadline = match call {
         Call::ReadOnly => Some(started + ws.alembic_timeout),
-        Call::Migration => None,
+        Call::Migration(_) => None,
     };
     let heartbeat = match call {
-        Call::Migration if !std::io::stderr().is_terminal() => Some(heartbeat_interval()),
+        Call::Migration(_) if !std::io::stderr().is_terminal() => Some(heartbeat_interval()),
         _ => None,
     };
     let mut last_output = started;
     // The step Alembic announced last, and when.
     let mut running: Option<(String, Instant)> = None;
-    let mut output = Output::default();
+    let mut output = Output {
+        launcher: Some(launcher_shown(ws)),
+        ..Output::default()
+    };
     let mut signals = 0u32;
     let mut streams_open = true;
+    // Until a line shows Python running Alembic, stderr is the launcher's own.
+    let mut launcher_speaking = true;
     let status = loop {
         let next_beat = heartbeat.map_or(never, |every| last_output + every);
         tokio::select! {
             line = rx.recv(), if streams_open => match line {
-                Some((stream, line)) => {
+                Some((stream, line, complete)) => {
                     last_output = Instant::now();
+                    if interactive && stream == Stream::Stdout {
+                        show_to_user(&line, complete);
+                    }
+                    if launcher_speaking && stream == Stream::Stderr {
+                        if parse::alembic_ran(&line) {
+                            launcher_speaking = false;
+                        } else if let Some(launcher) = &output.launcher {
+                            show_launcher_line(launcher, config, &line);
+                        }
+                    }
                     if heartbeat.is_some() {
                         if let Some(step) = parse::step(&line, |_| false) {
                             running = Some((describe_step(&step), last_output));
@@ -266,12 +354,20 @@ async fn run(
                 }
                 None => streams_open = false,
             },
-            _ = recv(&mut sigint) => { signals += 1; output.interrupted = true; forward(pid, signals, libc::SIGINT) }
-            _ = recv(&mut sigterm) => { signals += 1; output.interrupted = true; forward(pid, signals, libc::SIGTERM) }
+            _ = recv(&mut sigint) => {
+                signals += 1;
+                output.interrupted = true;
+                // Interactive: the terminal's Ctrl-C reached the child already; only escalate,
+                // and only after the child had its own second one (see the module docs).
+                if group || signals >= 3 {
+                    forward(pid, signals, libc::SIGINT, group);
+                }
+            }
+            _ = recv(&mut sigterm) => { signals += 1; output.interrupted = true; forward(pid, signals, libc::SIGTERM, group) }
             status = child.wait(), if !streams_open => break status,
             () = tokio::time::sleep_until(deadline.unwrap_or(never)), if deadline.is_some() => {
                 // Nothing to roll back: kill the whole group (a launcher's children too), reap.
-                forward(pid, 2, libc::SIGKILL);
+                forward(pid, 2, libc::SIGKILL, group);
                 let _ = child.wait().await;
                 for reader in &readers {
                     reader.abort();
@@ -350,14 +446,74 @@ fn human(elapsed: Duration) -> String {
     }
 }
 
-/// A read-only call that outlived `--alembic-timeout`, named so it can be rerun by hand.
-fn timed_out(ws: &Workspace, config: &Config, args: &[&str]) -> Failure {
-    let own_py = ws.root.join("py");
-    let launcher = if ws.launcher.len() == 1 && std::path::Path::new(&ws.launcher[0]) == own_py {
+/// The launcher as a person types it in the root: `./py`, or the `--python` command.
+pub fn launcher_shown(ws: &Workspace) -> String {
+    if is_own_py(ws) {
         "./py".to_owned()
     } else {
         ws.launcher.join(" ")
+    }
+}
+
+/// The launcher is the root's `./py`.
+fn is_own_py(ws: &Workspace) -> bool {
+    ws.launcher.len() == 1 && std::path::Path::new(&ws.launcher[0]) == ws.root.join("py")
+}
+
+/// The launcher could not be executed at all. For the root's `./py` say why in its terms: a
+/// Backend.AI developer expects ./py to run, so a lost execute bit or a `#!` naming a missing
+/// interpreter is the launcher's fault, not a reason to look for another Python.
+fn cannot_start(ws: &Workspace, e: &std::io::Error) -> Failure {
+    let py = ws.root.join("py");
+    let in_root = |cmd: &str| match crate::remediation::cd_prefix(&ws.root) {
+        Some(cd) => format!("{cd}{cmd}"),
+        None => cmd.to_owned(),
     };
+    if is_own_py(ws) && e.kind() == std::io::ErrorKind::PermissionDenied {
+        return Failure::new(
+            "launcher-failed",
+            "./py is not executable, so db-migrate cannot run Alembic with it",
+            format!("{} has lost its execute bit (a copy, an archive or a checkout with core.fileMode=false drops it)", py.display()),
+            format!("{}   (then retry)", in_root("chmod +x py")),
+        );
+    }
+    if is_own_py(ws) && e.kind() == std::io::ErrorKind::NotFound {
+        let first_line = std::fs::read(&py)
+            .ok()
+            .and_then(|bytes| bytes.split(|&b| b == b'\n').next().map(<[u8]>::to_vec))
+            .map(|l| String::from_utf8_lossy(&l).into_owned())
+            .unwrap_or_default();
+        if let Some(interpreter) = first_line
+            .strip_prefix("#!")
+            .and_then(|l| l.split_whitespace().next())
+        {
+            if first_line.ends_with('\r') {
+                return Failure::new(
+                    "launcher-failed",
+                    "./py cannot start: it has Windows (CRLF) line endings",
+                    "the system reads its #! line with a trailing carriage return, and no such interpreter exists",
+                    format!("{}   (then retry)", in_root(r"sed -i 's/\r$//' py")),
+                );
+            }
+            return Failure::new(
+                "launcher-failed",
+                format!("./py cannot start: its #! line names {interpreter}, which does not exist here"),
+                "./py was written for a machine that has that interpreter",
+                format!("install {interpreter}, or change the first line of ./py to an interpreter this machine has (e.g. #!/usr/bin/env bash)"),
+            );
+        }
+    }
+    Failure::new(
+        "launcher-failed",
+        format!("cannot start {}: {e}", ws.launcher.join(" ")),
+        "the Python launcher could not be executed",
+        "check ./py (or --python / DB_MIGRATE_PYTHON) points at a working Python with Alembic installed",
+    )
+}
+
+/// A read-only call that outlived `--alembic-timeout`, named so it can be rerun by hand.
+fn timed_out(ws: &Workspace, config: &Config, args: &[&str]) -> Failure {
+    let launcher = launcher_shown(ws);
     let command = format!(
         "{launcher} -m alembic -c {} {}",
         config.ini_arg,
@@ -386,31 +542,79 @@ async fn recv(sig: &mut Option<tokio::signal::unix::Signal>) {
 }
 
 /// First signal: pass it on to the child's group (Alembic rolls back and exits). Second: SIGKILL.
-fn forward(pid: Option<i32>, count: u32, sig: libc::c_int) {
+/// `group` false: the child alone (it shares db-migrate's group under `--interactive`).
+fn forward(pid: Option<i32>, count: u32, sig: libc::c_int, group: bool) {
     if let Some(pid) = pid {
         let sig = if count >= 2 { libc::SIGKILL } else { sig };
-        // SAFETY: plain kill(2) on the child's process group.
+        let target = if group { -pid } else { pid };
+        // SAFETY: plain kill(2) on the child's process group, or on the child.
         unsafe {
-            libc::kill(-pid, sig);
+            libc::kill(target, sig);
         }
     }
 }
 
+/// `--interactive`: what Alembic writes on stdout is the migration talking to the user (its
+/// question, `input()`'s prompt), shown on stderr as it comes (stdout may be JSON). With `-v`
+/// the relay shows it already.
+fn show_to_user(text: &str, complete: bool) {
+    if VERBOSE.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut err = std::io::stderr();
+    let _ = write!(
+        err,
+        "{}{}",
+        mask::mask(text),
+        if complete { "\n" } else { "" }
+    );
+    let _ = err.flush();
+}
+
+/// Send each line of `pipe` (without its line ending, `true` for complete). With
+/// `prompt_after`, text that waits that long without a newline is sent as it is (`false`): a
+/// prompt waiting for an answer.
 async fn forward_lines(
     pipe: impl AsyncRead + Unpin,
     stream: Stream,
-    tx: mpsc::UnboundedSender<(Stream, String)>,
+    tx: mpsc::UnboundedSender<(Stream, String, bool)>,
+    prompt_after: Option<Duration>,
 ) {
     let mut reader = BufReader::new(pipe);
     let mut buf = Vec::new();
-    loop {
+    let send = |buf: &mut Vec<u8>, complete: bool| {
+        let line = String::from_utf8_lossy(buf);
+        let line = line.trim_end_matches(['\n', '\r']).to_owned();
         buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
-            Ok(0) | Err(_) => break,
+        tx.send((stream, line, complete)).is_ok()
+    };
+    loop {
+        // read_until keeps what it read in `buf` when the timeout cancels it.
+        let read = match prompt_after {
+            Some(idle) => {
+                match tokio::time::timeout(idle, reader.read_until(b'\n', &mut buf)).await {
+                    Ok(read) => read,
+                    Err(_) if buf.is_empty() => continue,
+                    Err(_) => {
+                        if !send(&mut buf, false) {
+                            break;
+                        }
+                        continue;
+                    }
+                }
+            }
+            None => reader.read_until(b'\n', &mut buf).await,
+        };
+        match read {
+            Ok(0) | Err(_) => {
+                if !buf.is_empty() {
+                    send(&mut buf, true);
+                }
+                break;
+            }
+            // Without a newline at the end, the pipe closed after it: the last line.
             Ok(_) => {
-                let line = String::from_utf8_lossy(&buf);
-                let line = line.trim_end_matches(['\n', '\r']).to_owned();
-                if tx.send((stream, line)).is_err() {
+                if !send(&mut buf, true) {
                     break;
                 }
             }

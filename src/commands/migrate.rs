@@ -338,11 +338,16 @@ pub(super) async fn execute(
     let planned = plan(before, direction, target);
     let progress = Progress::new(
         planned.as_ref().map(Vec::len),
-        app.format == Format::Text && !run.quiet && !app.verbose,
+        app.format == Format::Text && !run.quiet && !app.verbose && !run.interactive,
     );
+    let input = match run.interactive {
+        true => alembic::Input::Terminal,
+        false => alembic::Input::Closed,
+    };
+    let args = [verb, target.as_str()];
     let mut steps: Vec<Step> = Vec::new();
     let mut on_line = relay(app.verbose, &config.label, verb);
-    let output = alembic::migration(&app.ws, config, &[verb, target.as_str()], |stream, line| {
+    let output = alembic::migration(&app.ws, config, input, &args, |stream, line| {
         on_line(stream, line);
         if let Some(step) = parse::step(line, |id| before.graph.contains(id)) {
             let show = |ids: &[String]| {
