@@ -37,9 +37,9 @@ pub struct GlobalArgs {
     /// Python launcher used when the root has no executable ./py (default: python3 on PATH).
     #[arg(long, value_name = "CMD", env = "DB_MIGRATE_PYTHON", global = true)]
     pub python: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
-    pub format: Format,
+    /// Output format (default text; `check` defaults to github when GITHUB_ACTIONS=true).
+    #[arg(long, value_enum, global = true)]
+    pub format: Option<Format>,
     /// Show Alembic's full (masked) output, tracebacks included.
     #[arg(short, long, global = true)]
     pub verbose: bool,
@@ -89,6 +89,23 @@ pub struct RunArgs {
 pub enum Format {
     Text,
     Json,
+    /// GitHub Actions annotations (`check` only).
+    Github,
+}
+
+impl GlobalArgs {
+    /// The format asked for; `check` in GitHub Actions defaults to annotations.
+    pub fn format_for(&self, command: &Command) -> Format {
+        match (self.format, command) {
+            (Some(f), _) => f,
+            (None, Command::Check { .. })
+                if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") =>
+            {
+                Format::Github
+            }
+            (None, _) => Format::Text,
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -206,6 +223,33 @@ pub enum Command {
         /// Edit the migration file even when it has uncommitted changes.
         #[arg(long)]
         allow_dirty: bool,
+    },
+    /// One CI and pre-commit gate for the migrations of every component: one head, history
+    /// intact against the base ref, conventions, and squawk's PostgreSQL lock and downtime rules on
+    /// the SQL of each new revision. Exit 1 on any error (--strict: warnings too).
+    Check {
+        /// Component to check (default: every component whose config exists).
+        #[arg(long, value_enum, conflicts_with_all = ["all", "config"])]
+        component: Option<Component>,
+        /// Every component whose config exists (the default).
+        #[arg(long, conflicts_with = "config")]
+        all: bool,
+        /// Any Alembic ini file, instead of a component.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// The ref to compare with (default: the merge-base with the remote's default branch,
+        /// else with main). Revisions not on it are new: they are linted, the others must not change.
+        #[arg(long, value_name = "REF")]
+        base: Option<String>,
+        /// Fail on warnings too.
+        #[arg(long)]
+        strict: bool,
+        /// The static rules only: no Alembic, no SQL lint (what the pre-commit hook runs).
+        #[arg(long)]
+        no_lint: bool,
+        /// Print RULE's documentation and exit.
+        #[arg(long, value_name = "RULE")]
+        explain: Option<String>,
     },
     /// The revision(s) the database is at.
     Current {

@@ -178,7 +178,7 @@ fn main() -> ExitCode {
             }));
         }
     };
-    let format = cli.global.format;
+    let format = cli.global.format_for(&cli.command);
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("DB_MIGRATE_LOG"))
         .with_writer(std::io::stderr)
@@ -234,7 +234,27 @@ fn panicked(format: cli::Format, panic: &(dyn std::any::Any + Send)) -> u8 {
 }
 
 async fn run(cli: Cli) -> u8 {
-    let format = cli.global.format;
+    let format = cli.global.format_for(&cli.command);
+    if format == cli::Format::Github && !matches!(cli.command, Command::Check { .. }) {
+        return report(
+            cli::Format::Text,
+            &Failure::usage(
+                "format-github",
+                "--format github is for check",
+                "use --format text or --format json with this command",
+            ),
+        );
+    }
+    if let Command::Check {
+        explain: Some(rule),
+        ..
+    } = &cli.command
+    {
+        return match commands::check::explain(rule) {
+            Ok(code) => code,
+            Err(failure) => report(format, &failure),
+        };
+    }
     let verbose = cli.global.verbose;
     let config_flag = match &cli.command {
         Command::Status { components, .. }
@@ -246,6 +266,7 @@ async fn run(cli: Cli) -> u8 {
         | Command::Current { components, .. }
         | Command::Heads { components, .. }
         | Command::History { components, .. } => components.config.clone(),
+        Command::Check { config, .. } => config.clone(),
     };
     if let Some(failure) = interactive_without_terminal(&cli.command) {
         return report(format, &failure);
@@ -322,6 +343,36 @@ async fn run(cli: Cli) -> u8 {
                 allow_dirty: *allow_dirty,
             };
             commands::fix_heads::run(&app, components, run, &opts).await
+        }
+        Command::Check {
+            component,
+            all: _,
+            config,
+            base,
+            strict,
+            no_lint,
+            explain: _,
+        } => {
+            // Default: every component with a config.
+            let selection = cli::ComponentArgs {
+                component: component.unwrap_or(component::Component::Manager),
+                all: component.is_none() && config.is_none(),
+                config: config.clone(),
+            };
+            let opts = commands::check::Options {
+                base: base.as_deref(),
+                output: match format {
+                    cli::Format::Text => commands::check::Output::Text,
+                    cli::Format::Json => commands::check::Output::Json,
+                    cli::Format::Github => commands::check::Output::Github,
+                },
+                strict: *strict,
+                no_lint: *no_lint,
+            };
+            match app.ws.configs(&selection) {
+                Ok(configs) => commands::check::run(&app, &configs, &opts).await,
+                Err(failure) => Err(failure),
+            }
         }
         Command::Current { components, engine } => {
             commands::report::run(&app, components, Kind::Current, engine.engine, None).await
@@ -425,7 +476,7 @@ fn report(format: cli::Format, failure: &Failure) -> u8 {
     let app_format = format;
     match app_format {
         cli::Format::Json => outln!("{}", render::json::failure(failure)),
-        cli::Format::Text => eprint!("{}", render::text::failure(failure)),
+        cli::Format::Text | cli::Format::Github => eprint!("{}", render::text::failure(failure)),
     }
     failure.exit
 }

@@ -40,6 +40,21 @@ pub struct Squawk {
     pub exclude: Vec<String>,
 }
 
+/// squawk rules left out unless `squawk.exclude` says otherwise: style preferences that fire on
+/// nearly every Alembic migration (`sa.String` is VARCHAR, `sa.Integer` is INT, primary keys are
+/// SERIAL, `sa.DateTime` has no zone), not lock or downtime hazards.
+pub const DEFAULT_SQUAWK_EXCLUDE: &[&str] = &[
+    "prefer-text-field",
+    "prefer-bigint-over-int",
+    "prefer-bigint-over-smallint",
+    "prefer-identity",
+    "prefer-timestamptz",
+];
+
+/// squawk rules reported as warnings: advice that applies to every DDL statement (set a lock
+/// and statement timeout), where Backend.AI's env.py, not each migration, is the place to act.
+pub const SQUAWK_WARNINGS: &[&str] = &["require-lock-timeout", "require-statement-timeout"];
+
 impl Default for Config {
     fn default() -> Config {
         Config {
@@ -47,7 +62,10 @@ impl Default for Config {
             severity: BTreeMap::new(),
             squawk: Squawk {
                 pg_version: DEFAULT_PG_VERSION.to_owned(),
-                exclude: Vec::new(),
+                exclude: DEFAULT_SQUAWK_EXCLUDE
+                    .iter()
+                    .map(|r| (*r).to_owned())
+                    .collect(),
             },
         }
     }

@@ -61,6 +61,11 @@ pub enum LintError {
     PgVersion { version: String, reason: String },
 }
 
+/// Whether squawk has a rule of this name (for validating ignore comments and configuration).
+pub fn is_squawk_rule(name: &str) -> bool {
+    name == SYNTAX_ERROR || name.parse::<Rule>().is_ok()
+}
+
 /// The rule name squawk's CLI gives SQL its parser rejects.
 const SYNTAX_ERROR: &str = "syntax-error";
 

@@ -128,7 +128,7 @@ fn failed_label(reports: &[ComponentReport]) -> String {
 pub(super) fn say(app: &App, text: &str) {
     let text = mask::mask(text);
     match app.format {
-        Format::Text => {
+        Format::Text | Format::Github => {
             out!("{text}");
             let _ = std::io::stdout().flush();
         }

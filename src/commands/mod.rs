@@ -1,5 +1,6 @@
 //! One module per subcommand. Each returns the exit code, or a failure for `run` to render.
 
+pub mod check;
 pub mod fix_heads;
 pub mod migrate;
 pub mod report;

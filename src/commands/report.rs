@@ -203,7 +203,7 @@ async fn current(app: &App, configs: &[Config], engine: Engine) -> Result<u8, Fa
             }
             Err(f) => {
                 match app.format {
-                    Format::Text => eprint!("{}", text::failure(&f)),
+                    Format::Text | Format::Github => eprint!("{}", text::failure(&f)),
                     Format::Json => reports.push(ComponentReport::failed(
                         &config.label,
                         &config.ini_arg,

@@ -51,13 +51,13 @@ pub async fn run(
             Ok(i) => {
                 all_up_to_date &= i.state == State::UpToDate;
                 match app.format {
-                    Format::Text => out!("{}", text::status(i)),
+                    Format::Text | Format::Github => out!("{}", text::status(i)),
                     Format::Json => reports.push(ComponentReport::from_inspection(i)),
                 }
             }
             Err(f) => {
                 match app.format {
-                    Format::Text => eprint!("{}", text::failure(f)),
+                    Format::Text | Format::Github => eprint!("{}", text::failure(f)),
                     Format::Json => reports.push(ComponentReport::failed(
                         &config.label,
                         &config.ini_arg,

@@ -271,6 +271,11 @@ impl Graph {
         self.revs.is_empty()
     }
 
+    /// How many revisions; indices run from 0 to this.
+    pub fn len(&self) -> usize {
+        self.revs.len()
+    }
+
     pub fn contains(&self, id: &str) -> bool {
         self.index.contains_key(id)
     }
