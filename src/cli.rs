@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::component::Component;
 use crate::exit_code::HELP_TABLE;
 use crate::inspect::Engine;
+use crate::plan::Direction;
 use crate::target::Target;
+use crate::workspace::Selection;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -112,8 +114,8 @@ impl GlobalArgs {
 pub struct EngineArgs {
     /// How to read the state: native (files + alembic_version), alembic, or auto (native unless
     /// something is not understood statically).
-    #[arg(long, value_enum, default_value_t = Engine::Auto)]
-    pub engine: Engine,
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    pub engine: EngineArg,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -124,11 +126,22 @@ pub struct UpstreamArgs {
     pub upstream: Option<String>,
 }
 
+impl ComponentArgs {
+    /// The configs these flags name, as the workspace takes them.
+    pub fn selection(&self) -> Selection {
+        match (&self.config, self.all) {
+            (Some(path), _) => Selection::Config(path.clone()),
+            (None, true) => Selection::All,
+            (None, false) => Selection::Component(self.component.into()),
+        }
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct ComponentArgs {
     /// Component to act on.
-    #[arg(long, value_enum, default_value_t = Component::Manager, conflicts_with_all = ["all", "config"])]
-    pub component: Component,
+    #[arg(long, value_enum, default_value_t = ComponentArg::Manager, conflicts_with_all = ["all", "config"])]
+    pub component: ComponentArg,
     /// Act on every component whose config exists.
     #[arg(long, conflicts_with = "config")]
     pub all: bool,
@@ -183,8 +196,8 @@ pub enum Command {
         components: ComponentArgs,
         #[command(flatten)]
         run: RunArgs,
-        #[arg(long, value_enum, default_value_t = Direction::Upgrade)]
-        direction: Direction,
+        #[arg(long, value_enum, default_value_t = DirectionArg::Upgrade)]
+        direction: DirectionArg,
         #[arg(long, default_value = "head", allow_hyphen_values = true, value_parser = Target::parse_arg)]
         target: Target,
         /// Do not ask before a downgrade; required when stdin is not a terminal.
@@ -230,7 +243,7 @@ pub enum Command {
     Check {
         /// Component to check (default: every component whose config exists).
         #[arg(long, value_enum, conflicts_with_all = ["all", "config"])]
-        component: Option<Component>,
+        component: Option<ComponentArg>,
         /// Every component whose config exists (the default).
         #[arg(long, conflicts_with = "config")]
         all: bool,
@@ -277,17 +290,57 @@ pub enum Command {
     },
 }
 
+/// `migrate --direction`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Direction {
+pub enum DirectionArg {
     Upgrade,
     Downgrade,
 }
 
-impl Direction {
-    pub fn verb(self) -> &'static str {
-        match self {
-            Direction::Upgrade => "upgrade",
-            Direction::Downgrade => "downgrade",
+impl From<DirectionArg> for Direction {
+    fn from(d: DirectionArg) -> Direction {
+        match d {
+            DirectionArg::Upgrade => Direction::Upgrade,
+            DirectionArg::Downgrade => Direction::Downgrade,
+        }
+    }
+}
+
+/// `--engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// Native unless something is not understood statically, then Alembic.
+    Auto,
+    /// Read revision files and alembic_version directly; fail if that is not possible.
+    Native,
+    /// Run `alembic current` and `alembic history --verbose`.
+    Alembic,
+}
+
+impl From<EngineArg> for Engine {
+    fn from(e: EngineArg) -> Engine {
+        match e {
+            EngineArg::Auto => Engine::Auto,
+            EngineArg::Native => Engine::Native,
+            EngineArg::Alembic => Engine::Alembic,
+        }
+    }
+}
+
+/// `--component`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ComponentArg {
+    Manager,
+    Accountmgr,
+    Appproxy,
+}
+
+impl From<ComponentArg> for Component {
+    fn from(c: ComponentArg) -> Component {
+        match c {
+            ComponentArg::Manager => Component::Manager,
+            ComponentArg::Accountmgr => Component::Accountmgr,
+            ComponentArg::Appproxy => Component::Appproxy,
         }
     }
 }

@@ -7,19 +7,18 @@
 
 use std::sync::LazyLock;
 
-use clap::ValueEnum;
 use regex::Regex;
 use serde::Serialize;
 
 use crate::alembic::{self, parse, Stream};
-use crate::db;
 use crate::error::Failure;
 use crate::graph::{Graph, GraphError};
 use crate::mask;
+use crate::postgres;
 use crate::remediation::{self, Context};
 use crate::revisions::{self, ReadError};
-use crate::site_packages;
 use crate::state::{self, State};
+use crate::workspace::site_packages;
 use crate::workspace::{Config, Workspace};
 
 static DUPLICATE_WARNING: LazyLock<Regex> = LazyLock::new(|| {
@@ -29,7 +28,7 @@ static UNKNOWN_DB_REVISION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^Can't locate revision identified by '([^']*)'").expect("valid regex")
 });
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
     /// Native unless something is not understood statically, then Alembic.
@@ -343,12 +342,12 @@ async fn current_native(config: &Config) -> Result<Native<Vec<String>>, Failure>
             "the ini has no sqlalchemy.url (env.py may build it)".into(),
         ));
     };
-    let pg = match db::connect_config(url) {
+    let pg = match postgres::connect_config(url) {
         Ok(pg) => pg,
         Err(why) => return Ok(Native::Fallback(why)),
     };
     let started = std::time::Instant::now();
-    let result = db::current(&pg).await;
+    let result = postgres::current(&pg).await;
     tracing::debug!(component = %config.label, elapsed = ?started.elapsed(), "read alembic_version");
     match result {
         Ok(current) => Ok(Native::Done(current)),
@@ -361,12 +360,7 @@ async fn current_native(config: &Config) -> Result<Native<Vec<String>>, Failure>
             Err(remediation::diagnose(
                 "current",
                 &output,
-                &Context {
-                    config,
-                    target: None,
-                    graph: None,
-                    offline: false,
-                },
+                &Context::of(config),
             ))
         }
     }
@@ -446,12 +440,7 @@ async fn graph_alembic(ws: &Workspace, config: &Config, verbose: bool) -> Result
         return Err(remediation::diagnose(
             "history",
             &output,
-            &Context {
-                config,
-                target: None,
-                graph: None,
-                offline: false,
-            },
+            &Context::of(config),
         ));
     }
     if let Some(id) = output

@@ -22,106 +22,26 @@ macro_rules! outln {
     };
 }
 
-/// The one path every stdout write takes, and what it remembers about failures (ripgrep's
-/// "errored" flag, for output).
-mod stdout {
-    use std::io::{self, Write as _};
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Mutex;
-
-    /// The reader closed the pipe: stop writing, exit as if everything had been read.
-    static CLOSED: AtomicBool = AtomicBool::new(false);
-    /// Something was written (a JSON document may be on its way out).
-    static WRITTEN: AtomicBool = AtomicBool::new(false);
-    /// The first write error that was not a closed pipe.
-    static LOST: Mutex<Option<String>> = Mutex::new(None);
-
-    pub fn write(args: std::fmt::Arguments<'_>, newline: bool) {
-        if CLOSED.load(Ordering::Relaxed) || failed() {
-            return;
-        }
-        WRITTEN.store(true, Ordering::Relaxed);
-        let mut out = io::stdout().lock();
-        let result = out
-            .write_fmt(args)
-            .and_then(|()| {
-                if newline {
-                    out.write_all(b"\n")
-                } else {
-                    Ok(())
-                }
-            })
-            .and_then(|()| out.flush());
-        if let Err(e) = result {
-            record(&e);
-        }
-    }
-
-    /// Note a failed write: a closed pipe silences stdout, anything else is kept for the end.
-    pub fn record(e: &io::Error) {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            CLOSED.store(true, Ordering::Relaxed);
-            return;
-        }
-        let mut lost = LOST.lock().unwrap_or_else(|p| p.into_inner());
-        lost.get_or_insert_with(|| e.to_string());
-    }
-
-    fn failed() -> bool {
-        LOST.lock().unwrap_or_else(|p| p.into_inner()).is_some()
-    }
-
-    /// Whether anything was written to stdout (successfully or not).
-    pub fn written() -> bool {
-        WRITTEN.load(Ordering::Relaxed)
-    }
-
-    /// The exit code once stdout's fate is known: a lost write turns a success into exit 1 and
-    /// is said in one line on stderr; any other code already says "not a success" more precisely
-    /// (2 usage, 3 not up-to-date, 130 interrupted) and is kept, with the same line.
-    pub fn finish(code: u8) -> u8 {
-        let lost = LOST.lock().unwrap_or_else(|p| p.into_inner()).take();
-        match lost {
-            None => code,
-            Some(e) => {
-                // Not eprintln!: a broken stderr too must not panic.
-                let _ = writeln!(
-                    io::stderr(),
-                    "error: writing to stdout failed ({e}), so part of db-migrate's output is missing; check where stdout goes (disk full?) and rerun"
-                );
-                if code == crate::exit_code::OK {
-                    crate::exit_code::FAILED
-                } else {
-                    code
-                }
-            }
-        }
-    }
-}
-
 mod alembic;
-mod backup;
 mod check;
 mod cli;
 mod commands;
 mod component;
-mod db;
 mod error;
 mod exit_code;
 mod git;
 mod graph;
 mod heads;
-mod ini;
 mod inspect;
+mod interrupt;
 mod mask;
-mod pgdump;
+mod plan;
+mod postgres;
 mod remediation;
 mod render;
 mod revisions;
-mod site_packages;
-mod snapshot;
 mod state;
-mod state_dir;
+mod stdout;
 mod target;
 mod workspace;
 
@@ -129,10 +49,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, Direction};
+use crate::cli::{Cli, Command};
 use crate::commands::report::Kind;
 use crate::commands::App;
 use crate::error::Failure;
+use crate::plan::Direction;
 use crate::workspace::Workspace;
 
 fn main() -> ExitCode {
@@ -204,7 +125,7 @@ fn main() -> ExitCode {
     alembic::runner::set_verbose(cli.global.verbose);
     let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         runtime.block_on(async {
-            tokio::spawn(alembic::runner::exit_on_signal_when_idle(json));
+            tokio::spawn(interrupt::exit_on_signal_when_idle(json));
             run(cli).await
         })
     }))
@@ -298,7 +219,7 @@ async fn run(cli: Cli) -> u8 {
             commands::status::run(
                 &app,
                 components,
-                engine.engine,
+                engine.engine.into(),
                 upstream.upstream.as_deref(),
                 *check,
             )
@@ -323,7 +244,7 @@ async fn run(cli: Cli) -> u8 {
             direction,
             target,
             yes,
-        } => commands::migrate::run(&app, components, run, *direction, target, *yes).await,
+        } => commands::migrate::run(&app, components, run, (*direction).into(), target, *yes).await,
         Command::Roundtrip {
             components,
             run,
@@ -355,7 +276,7 @@ async fn run(cli: Cli) -> u8 {
         } => {
             // Default: every component with a config.
             let selection = cli::ComponentArgs {
-                component: component.unwrap_or(component::Component::Manager),
+                component: component.unwrap_or(cli::ComponentArg::Manager),
                 all: component.is_none() && config.is_none(),
                 config: config.clone(),
             };
@@ -369,13 +290,13 @@ async fn run(cli: Cli) -> u8 {
                 strict: *strict,
                 no_lint: *no_lint,
             };
-            match app.ws.configs(&selection) {
+            match app.ws.configs(&selection.selection()) {
                 Ok(configs) => commands::check::run(&app, &configs, &opts).await,
                 Err(failure) => Err(failure),
             }
         }
         Command::Current { components, engine } => {
-            commands::report::run(&app, components, Kind::Current, engine.engine, None).await
+            commands::report::run(&app, components, Kind::Current, engine.engine.into(), None).await
         }
         Command::Heads {
             components,
@@ -386,13 +307,13 @@ async fn run(cli: Cli) -> u8 {
                 &app,
                 components,
                 Kind::Heads,
-                engine.engine,
+                engine.engine.into(),
                 upstream.upstream.as_deref(),
             )
             .await
         }
         Command::History { components, engine } => {
-            commands::report::run(&app, components, Kind::History, engine.engine, None).await
+            commands::report::run(&app, components, Kind::History, engine.engine.into(), None).await
         }
     };
     match result {

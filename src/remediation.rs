@@ -70,7 +70,17 @@ pub struct Context<'a> {
     pub offline: bool,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// A failure of `config` with nothing more known (no target, no graph, online).
+    pub fn of(config: &'a Config) -> Context<'a> {
+        Context {
+            config,
+            target: None,
+            graph: None,
+            offline: false,
+        }
+    }
+
     fn vars(&self) -> HashMap<String, String> {
         let c = self.config;
         let url = c.url.as_ref();
@@ -630,7 +640,7 @@ mod tests {
             component: Some(crate::component::Component::Manager),
             ini_arg: "alembic.ini".into(),
             url: None,
-            ini: crate::ini::Ini::default(),
+            ini: crate::workspace::ini::Ini::default(),
             root: std::path::PathBuf::from("/repo"),
         };
         let ctx = Context {

@@ -156,48 +156,6 @@ impl Drop for ActiveGuard {
     }
 }
 
-/// Exit 130 on SIGINT/SIGTERM unless an Alembic child is running (then `run` forwards it). The
-/// interrupt is reported like every failure: one JSON document on stdout with `json` (set once at
-/// startup from `--format`), the error/cause/fix paragraph on stderr otherwise.
-pub async fn exit_on_signal_when_idle(json: bool) {
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-        if ACTIVE_CHILDREN.load(Ordering::SeqCst) == 0 {
-            let failure = Failure {
-                exit: exit_code::INTERRUPTED,
-                ..Failure::new(
-                    "interrupted",
-                    "interrupted: no Alembic command was running at that moment, so nothing was being applied",
-                    "db-migrate received SIGINT/SIGTERM while it prepared or waited (for the migration lock, the database, or while reading the scripts)",
-                    "db-migrate status --all shows where each database is; rerun the command when ready",
-                )
-            };
-            if json {
-                // A document already on its way out stays the only one.
-                if !crate::stdout::written() {
-                    outln!("{}", crate::render::json::failure(&failure));
-                }
-            } else {
-                let _ = write!(
-                    std::io::stderr(),
-                    "{}",
-                    crate::render::text::failure(&failure)
-                );
-            }
-            std::process::exit(i32::from(crate::stdout::finish(failure.exit)));
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
     Stdout,

@@ -8,21 +8,23 @@
 //! (database at the fork point) → verify one head, also by Alembic's own `heads` → upgrade.
 
 use crate::alembic::{self, parse};
-use crate::cli::{ComponentArgs, Direction, Format, RunArgs};
+use crate::cli::{ComponentArgs, RunArgs};
 use crate::error::Failure;
 use crate::exit_code;
 use crate::git::Repo;
 use crate::heads::{self, Explanation, Refusal, Repoint};
 use crate::inspect::{self, relay, Inspection};
+use crate::plan::Direction;
 use crate::remediation::select_flag;
-use crate::render::json::{self, ComponentReport, RepointReport, Report};
+use crate::render::json::{ComponentReport, RepointReport};
 use crate::render::text;
 use crate::revisions::edit;
 use crate::state::State;
 use crate::target::Target;
 use crate::workspace::Config;
 
-use super::migrate::{
+use super::reports::Reports;
+use super::steps::{
     backup_if_asked, confirm_to, describe_current, describe_destruction, destructive_ops, detail,
     execute, lock, say, Question,
 };
@@ -47,41 +49,19 @@ pub async fn run(
             "drop --sql (db-migrate fix-heads --dry-run shows the diff and the database steps)",
         ));
     }
-    let configs = app.ws.configs(args)?;
+    let configs = app.ws.configs(&args.selection())?;
     app.wait_for_databases(&configs).await?;
-    let mut reports = Vec::new();
-    let mut first_failure: Option<Failure> = None;
+    let mut reports = Reports::default();
     for (n, config) in configs.iter().enumerate() {
         if n > 0 {
             say(app, "\n");
         }
         match fix_one(app, config, run, opts).await {
             Ok(report) => reports.push(report),
-            Err(failure) => {
-                if app.format == Format::Text {
-                    eprint!("{}", text::failure(&failure));
-                }
-                let known = inspect::known(&app.ws, config).await;
-                reports.push(ComponentReport::failed(
-                    &config.label,
-                    &config.ini_arg,
-                    &failure,
-                    &known,
-                ));
-                first_failure.get_or_insert(failure);
-            }
+            Err(failure) => reports.failed(app, config, failure).await,
         }
     }
-    if app.format == Format::Json {
-        outln!(
-            "{}",
-            json::to_string(&Report {
-                components: reports,
-                error: first_failure.clone(),
-            })
-        );
-    }
-    Ok(first_failure.map_or(exit_code::OK, |f| f.exit))
+    Ok(reports.finish(app, exit_code::OK))
 }
 
 async fn fix_one(

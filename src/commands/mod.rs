@@ -4,8 +4,10 @@ pub mod check;
 pub mod fix_heads;
 pub mod migrate;
 pub mod report;
+mod reports;
 pub mod roundtrip;
 pub mod status;
+mod steps;
 
 use crate::cli::Format;
 use crate::workspace::Workspace;
@@ -32,11 +34,11 @@ impl App {
             let Some(pg) = config
                 .url
                 .as_ref()
-                .and_then(|u| crate::db::connect_config(u).ok())
+                .and_then(|u| crate::postgres::connect_config(u).ok())
             else {
                 continue;
             };
-            if let Err(last) = crate::db::wait_until_ready(&pg, limit, || {
+            if let Err(last) = crate::postgres::wait_until_ready(&pg, limit, || {
                 if self.format == crate::cli::Format::Text {
                     eprintln!(
                         "{}: waiting up to {}s for the database to accept connections…",
@@ -55,12 +57,7 @@ impl App {
                 let mut failure = crate::remediation::diagnose(
                     "connect",
                     &output,
-                    &crate::remediation::Context {
-                        config,
-                        target: None,
-                        graph: None,
-                        offline: false,
-                    },
+                    &crate::remediation::Context::of(config),
                 );
                 failure.message = format!(
                     "{} did not accept connections within {}s: {}",

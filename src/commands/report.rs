@@ -10,10 +10,11 @@ use crate::error::Failure;
 use crate::exit_code;
 use crate::graph::{Graph, Revision};
 use crate::inspect::{inspect, load_graph, Engine};
-use crate::render::json::{self, ComponentReport, Report};
+use crate::render::json::{self, ComponentReport};
 use crate::render::text;
 use crate::workspace::Config;
 
+use super::reports::Reports;
 use super::App;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +51,7 @@ pub async fn run(
     engine: Engine,
     upstream: Option<&str>,
 ) -> Result<u8, Failure> {
-    let configs = app.ws.configs(args)?;
+    let configs = app.ws.configs(&args.selection())?;
     if kind == Kind::Current {
         app.wait_for_databases(&configs).await?;
         return current(app, &configs, engine).await;
@@ -186,8 +187,7 @@ async fn current(app: &App, configs: &[Config], engine: Engine) -> Result<u8, Fa
             .map(|c| inspect(&app.ws, c, engine, app.verbose)),
     )
     .await;
-    let mut reports = Vec::new();
-    let mut first_failure = None;
+    let mut reports = Reports::default();
     for (config, result) in configs.iter().zip(results) {
         match result {
             Ok(i) => {
@@ -201,33 +201,8 @@ async fn current(app: &App, configs: &[Config], engine: Engine) -> Result<u8, Fa
                 }
                 reports.push(ComponentReport::from_inspection(&i));
             }
-            Err(f) => {
-                match app.format {
-                    Format::Text | Format::Github => eprint!("{}", text::failure(&f)),
-                    Format::Json => reports.push(ComponentReport::failed(
-                        &config.label,
-                        &config.ini_arg,
-                        &f,
-                        &crate::inspect::known(&app.ws, config).await,
-                    )),
-                }
-                first_failure.get_or_insert(f);
-            }
+            Err(f) => reports.failed(app, config, f).await,
         }
     }
-    let code = if first_failure.is_some() {
-        exit_code::FAILED
-    } else {
-        exit_code::OK
-    };
-    if app.format == Format::Json {
-        outln!(
-            "{}",
-            json::to_string(&Report {
-                components: reports,
-                error: first_failure
-            })
-        );
-    }
-    Ok(code)
+    Ok(reports.finish(app, exit_code::OK))
 }

@@ -4,18 +4,19 @@
 
 use std::collections::HashSet;
 
-use crate::cli::{ComponentArgs, Direction, Format, RunArgs};
+use crate::cli::{ComponentArgs, Format, RunArgs};
 use crate::error::Failure;
 use crate::exit_code;
 use crate::inspect::{self, Inspection};
+use crate::plan::Direction;
+use crate::postgres::snapshot;
 use crate::remediation::select_flag;
 use crate::render::json::{self, ComponentReport, Report, Roundtrip};
 use crate::render::text;
-use crate::snapshot;
 use crate::state::State;
 use crate::target::Target;
 
-use super::migrate::{
+use super::steps::{
     backup_if_asked, confirm, describe_current, describe_destruction, describe_sessions,
     destructive_ops, detail, execute, lock, say,
 };
@@ -42,7 +43,7 @@ pub async fn run(
             "drop --sql (db-migrate downgrade --sql shows a downgrade's SQL)",
         ));
     }
-    let configs = app.ws.configs(args)?;
+    let configs = app.ws.configs(&args.selection())?;
     app.wait_for_databases(&configs).await?;
     let config = &configs[0];
     // With --yes nothing waits for a person: hold the lock from planning on. Otherwise ask first

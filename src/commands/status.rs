@@ -7,11 +7,12 @@ use crate::error::Failure;
 use crate::exit_code;
 use crate::inspect::{inspect, Engine, Inspection};
 use crate::remediation::{explain, Context};
-use crate::render::json::{self, ComponentReport, Report};
+use crate::render::json::ComponentReport;
 use crate::render::text;
 use crate::state::overlapping;
 use crate::state::State;
 
+use super::reports::Reports;
 use super::App;
 
 pub async fn run(
@@ -21,7 +22,7 @@ pub async fn run(
     upstream: Option<&str>,
     check: bool,
 ) -> Result<u8, Failure> {
-    let configs = app.ws.configs(args)?;
+    let configs = app.ws.configs(&args.selection())?;
     app.wait_for_databases(&configs).await?;
     let results = join_all(
         configs
@@ -30,9 +31,8 @@ pub async fn run(
     )
     .await;
 
-    let mut first_failure: Option<Failure> = None;
     let mut all_up_to_date = true;
-    let mut reports = Vec::new();
+    let mut reports = Reports::default();
     let results: Vec<Result<Inspection, Failure>> = results
         .into_iter()
         .map(|r| r.and_then(refuse_overlap))
@@ -43,48 +43,27 @@ pub async fn run(
             })
         })
         .collect();
-    for (n, (config, result)) in configs.iter().zip(&results).enumerate() {
-        if n > 0 && app.format == Format::Text {
+    for (n, (config, result)) in configs.into_iter().zip(results).enumerate() {
+        if n > 0 && app.format != Format::Json {
             outln!();
         }
         match result {
             Ok(i) => {
                 all_up_to_date &= i.state == State::UpToDate;
                 match app.format {
-                    Format::Text | Format::Github => out!("{}", text::status(i)),
-                    Format::Json => reports.push(ComponentReport::from_inspection(i)),
+                    Format::Text | Format::Github => out!("{}", text::status(&i)),
+                    Format::Json => reports.push(ComponentReport::from_inspection(&i)),
                 }
             }
-            Err(f) => {
-                match app.format {
-                    Format::Text | Format::Github => eprint!("{}", text::failure(f)),
-                    Format::Json => reports.push(ComponentReport::failed(
-                        &config.label,
-                        &config.ini_arg,
-                        f,
-                        &crate::inspect::known(&app.ws, config).await,
-                    )),
-                }
-                first_failure.get_or_insert_with(|| f.clone());
-            }
+            Err(f) => reports.failed(app, &config, f).await,
         }
     }
-    if app.format == Format::Json {
-        outln!(
-            "{}",
-            json::to_string(&Report {
-                components: reports,
-                error: first_failure.clone()
-            })
-        );
-    }
-    Ok(if first_failure.is_some() {
-        exit_code::FAILED
-    } else if check && !all_up_to_date {
+    let ok = if check && !all_up_to_date {
         exit_code::NOT_UP_TO_DATE
     } else {
         exit_code::OK
-    })
+    };
+    Ok(reports.finish(app, ok))
 }
 
 /// Overlapping `alembic_version` rows are no state at all: Alembic refuses to migrate from there.

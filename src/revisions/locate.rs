@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::ini::Ini;
+use crate::workspace::ini::Ini;
 
 static SPACE_COMMA: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r", *|(?: +)").expect("valid regex"));

@@ -9,7 +9,7 @@ pub mod tokenize;
 use std::path::Path;
 
 use crate::graph::Revision;
-use crate::ini::Ini;
+use crate::workspace::ini::Ini;
 
 /// Why the native reader could not stand in for Alembic (the engine then falls back).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,14 +1,29 @@
 //! Where db-migrate runs: the workspace root, the Python launcher, and each component's ini.
 
-use std::os::unix::fs::PermissionsExt;
+pub mod ini;
+mod launcher;
+pub mod site_packages;
+pub mod state_dir;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::ComponentArgs;
 use crate::component::Component;
 use crate::error::Failure;
-use crate::ini::{DbUrl, Ini, UrlError};
 use crate::mask;
+use ini::{DbUrl, Ini, UrlError};
+use launcher::choose_launcher;
+
+/// Which configs a command acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// One component's config at the root.
+    Component(Component),
+    /// Every component whose config exists.
+    All,
+    /// Any Alembic ini, relative to the root.
+    Config(PathBuf),
+}
 
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -97,9 +112,9 @@ impl Workspace {
         })
     }
 
-    /// The configs the component flags select, each read and its password registered for masking.
-    pub fn configs(&self, args: &ComponentArgs) -> Result<Vec<Config>, Failure> {
-        let configs = if let Some(path) = &args.config {
+    /// The configs a selection names, each read and its password registered for masking.
+    pub fn configs(&self, selection: &Selection) -> Result<Vec<Config>, Failure> {
+        let configs = if let Selection::Config(path) = selection {
             let ini_path = self.root.join(path);
             if let Some(failure) = not_a_config_file(&ini_path) {
                 return Err(failure);
@@ -124,7 +139,7 @@ impl Workspace {
                 path.to_string_lossy().into_owned(),
                 ini_path,
             )?]
-        } else if args.all {
+        } else if let Selection::All = selection {
             let found: Vec<Component> = Component::ALL
                 .into_iter()
                 .filter(|c| self.root.join(c.ini()).exists())
@@ -141,8 +156,10 @@ impl Workspace {
                 .into_iter()
                 .map(|c| self.component_config(c))
                 .collect::<Result<_, _>>()?
+        } else if let Selection::Component(component) = selection {
+            vec![self.component_config(*component)?]
         } else {
-            vec![self.component_config(args.component)?]
+            unreachable!("every selection is handled above")
         };
         Ok(configs)
     }
@@ -296,45 +313,4 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
         // is then reported for what it is.
         .find(|dir| Component::ALL.iter().any(|c| dir.join(c.ini()).exists()))
         .map(Path::to_path_buf)
-}
-
-/// `./py` when the root has one; else `--python`/`DB_MIGRATE_PYTHON`; else `python3`.
-///
-/// A `./py` without its execute bit is still Backend.AI's launcher: a silent switch to a system
-/// `python3` (without the checkout's packages) would turn "chmod +x py" into a puzzling Alembic
-/// failure. So it stays the launcher, and running it fails with "./py is not executable" — unless
-/// `--python`/`DB_MIGRATE_PYTHON` names another one, which is then used, with a note.
-fn choose_launcher(root: &Path, python: Option<&str>) -> Result<Vec<String>, Failure> {
-    let py = root.join("py");
-    let py_mode = py
-        .metadata()
-        .ok()
-        .filter(|m| m.is_file())
-        .map(|m| m.permissions().mode());
-    let python = python.map(str::trim).filter(|c| !c.is_empty());
-    match (py_mode, python) {
-        (Some(mode), _) if mode & 0o111 != 0 => return Ok(vec![py.to_string_lossy().into_owned()]),
-        (Some(_), None) => return Ok(vec![py.to_string_lossy().into_owned()]),
-        (Some(_), Some(cmd)) => eprintln!(
-            "note: ./py is not executable, so Alembic runs with {cmd} instead (chmod +x py to use ./py)"
-        ),
-        (None, _) => {}
-    }
-    if let Some(cmd) = python {
-        // A path to an interpreter may contain spaces; otherwise the value is a command line
-        // such as `uv run python`.
-        if Path::new(cmd).is_file() {
-            return Ok(vec![cmd.to_owned()]);
-        }
-        return Ok(cmd.split_whitespace().map(str::to_owned).collect());
-    }
-    match which::which("python3") {
-        Ok(path) => Ok(vec![path.to_string_lossy().into_owned()]),
-        Err(_) => Err(Failure::new(
-            "no-python",
-            format!("no Python to run Alembic with: {} has no executable ./py and python3 is not on PATH", root.display()),
-            "db-migrate runs `<launcher> -m alembic`; it found no launcher",
-            "pass --python /path/to/venv/bin/python (or set DB_MIGRATE_PYTHON)",
-        )),
-    }
 }

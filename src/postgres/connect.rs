@@ -1,13 +1,14 @@
-//! Reading `alembic_version` directly over tokio-postgres, with the connection parameters of the
-//! config's `sqlalchemy.url` (for the PostgreSQL dialects Backend.AI uses).
+//! Connecting natively: the config's `sqlalchemy.url` as tokio-postgres settings (for the
+//! PostgreSQL dialects Backend.AI uses), one bounded handshake, and the one-query reads:
+//! `alembic_version` and the other sessions on the database.
 
 use std::time::Duration;
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
-use crate::ini::DbUrl;
 use crate::mask::percent_decode;
+use crate::workspace::ini::DbUrl;
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -80,7 +81,7 @@ pub fn connect_config(url: &DbUrl) -> Result<tokio_postgres::Config, String> {
 
 /// Connect, bounding the whole handshake: `connect_timeout` covers only the TCP connect, and a
 /// server that accepts but never answers must not hang db-migrate.
-async fn connect(
+pub(super) async fn connect(
     config: &tokio_postgres::Config,
 ) -> Result<
     (
@@ -142,136 +143,8 @@ async fn first_column(
     Ok(rows)
 }
 
-/// Try to connect until it works or `limit` has passed, backing off from 100 ms to 2 s; the last
-/// sleep is whatever time remains, then one last attempt. Calls `on_first_failure` once, when
-/// the first attempt fails. Returns the last error on time-out.
-pub async fn wait_until_ready(
-    config: &tokio_postgres::Config,
-    limit: Duration,
-    on_first_failure: impl FnOnce(),
-) -> Result<(), String> {
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut backoff = Backoff::default();
-    let mut on_first_failure = Some(on_first_failure);
-    loop {
-        let mut attempt = config.clone();
-        attempt.connect_timeout(
-            deadline
-                .saturating_duration_since(tokio::time::Instant::now())
-                .clamp(Duration::from_millis(100), CONNECT_TIMEOUT),
-        );
-        let error = match connect(&attempt).await {
-            Ok((client, connection)) => {
-                drop(client);
-                let _ = connection.await;
-                return Ok(());
-            }
-            Err(e) => e,
-        };
-        // Wrong credentials or a missing database will not fix themselves: stop waiting.
-        if error.contains("password authentication failed") || error.contains("does not exist") {
-            return Err(error);
-        }
-        if let Some(f) = on_first_failure.take() {
-            f();
-        }
-        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match backoff.next_sleep(remaining) {
-            Some(sleep) => tokio::time::sleep(sleep).await,
-            None => return Err(error),
-        }
-    }
-}
-
-/// The sleeps between connection attempts: 100 ms doubling to 2 s, never past the deadline.
-struct Backoff {
-    delay: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Backoff {
-        Backoff {
-            delay: Duration::from_millis(100),
-        }
-    }
-}
-
-impl Backoff {
-    /// How long to sleep before the next attempt when `remaining` is left, or `None` when the
-    /// time is up (the attempt that just failed was the last one).
-    fn next_sleep(&mut self, remaining: Duration) -> Option<Duration> {
-        if remaining.is_zero() {
-            return None;
-        }
-        let sleep = self.delay.min(remaining);
-        self.delay = (self.delay * 2).min(Duration::from_secs(2));
-        Some(sleep)
-    }
-}
-
-/// A session-level advisory lock held on its own connection; dropping it closes the connection,
-/// which releases the lock (also if db-migrate dies).
-pub struct MigrationLock {
-    _client: tokio_postgres::Client,
-    _connection: tokio::task::JoinHandle<()>,
-}
-
-pub enum LockError {
-    TimedOut,
-    Failed(String),
-}
-
-/// The lock key for one component's database: stable across processes and machines.
-pub fn lock_key(database: &str, component: &str) -> i64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in format!("db-migrate:{database}:{component}").bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash as i64
-}
-
-/// Take the migration lock, polling every 250 ms; `on_wait` is called once if it is held elsewhere.
-pub async fn advisory_lock(
-    config: &tokio_postgres::Config,
-    key: i64,
-    timeout: Duration,
-    on_wait: impl FnOnce(),
-) -> Result<MigrationLock, LockError> {
-    let mut config = config.clone();
-    config.application_name("db-migrate lock");
-    let (client, connection) = connect(&config).await.map_err(LockError::Failed)?;
-    let connection = tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut on_wait = Some(on_wait);
-    loop {
-        let rows = client
-            .simple_query(&format!("SELECT pg_try_advisory_lock({key})"))
-            .await
-            .map_err(|e| LockError::Failed(error_text(&e)))?;
-        let got = rows
-            .iter()
-            .any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("t")));
-        if got {
-            return Ok(MigrationLock {
-                _client: client,
-                _connection: connection,
-            });
-        }
-        if let Some(f) = on_wait.take() {
-            f();
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(LockError::TimedOut);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 /// The whole chain of an error, e.g. `error connecting to server: Connection refused (os error 111)`.
-fn error_text(e: &tokio_postgres::Error) -> String {
+pub(super) fn error_text(e: &tokio_postgres::Error) -> String {
     let mut text = e.to_string();
     if let Some(db) = e.as_db_error() {
         text = format!("{text}: {} {}", db.severity(), db.message());
@@ -323,27 +196,6 @@ mod tests {
             )]
         );
         assert_eq!(socket.get_ports(), &[5432]);
-    }
-
-    #[test]
-    fn waiting_sleeps_until_the_deadline_then_stops() {
-        // Sleep lengths for a 10 s wait where every attempt fails at once.
-        let mut backoff = Backoff::default();
-        let mut remaining = Duration::from_secs(10);
-        let mut sleeps = Vec::new();
-        while let Some(sleep) = backoff.next_sleep(remaining) {
-            sleeps.push(sleep.as_millis());
-            remaining -= sleep;
-        }
-        assert_eq!(sleeps, [100, 200, 400, 800, 1600, 2000, 2000, 2000, 900]);
-        assert_eq!(sleeps.iter().sum::<u128>(), 10_000);
-        // A deadline closer than the next step is slept to exactly.
-        let mut backoff = Backoff::default();
-        assert_eq!(
-            backoff.next_sleep(Duration::from_millis(30)),
-            Some(Duration::from_millis(30))
-        );
-        assert_eq!(backoff.next_sleep(Duration::ZERO), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use similar::TextDiff;
 
 use crate::error::Failure;
-use crate::pgdump::{last_error_line, PgDump, Unavailable};
+use crate::postgres::pgdump::{last_error_line, PgDump, Unavailable};
 use crate::workspace::Config;
 
 /// The schema as normalised DDL lines.

@@ -60,7 +60,7 @@ fn read_cache(file: &Path) -> BTreeMap<String, String> {
 
 /// Best effort: a read-only checkout just asks again next time.
 fn write_cache(root: &Path, file: &Path, cache: &BTreeMap<String, String>) {
-    if crate::state_dir::ensure(root, "").is_err() {
+    if crate::workspace::state_dir::ensure(root, "").is_err() {
         return;
     }
     let Ok(text) = serde_json::to_string_pretty(cache) else {

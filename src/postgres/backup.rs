@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::Failure;
-use crate::pgdump::{last_error_line, PgDump, Unavailable};
+use crate::postgres::pgdump::{last_error_line, PgDump, Unavailable};
 use crate::workspace::Config;
 
 /// Where and how the dump was written.
@@ -72,7 +72,7 @@ pub fn dump(config: &Config, revision: &str, requested: Option<&Path>) -> Result
         )
     };
     if requested.is_none() {
-        crate::state_dir::ensure(&config.root, "backups").map_err(unwritable)?;
+        crate::workspace::state_dir::ensure(&config.root, "backups").map_err(unwritable)?;
     } else if let Some(dir) = path.parent() {
         // Directories made for the dump are private; existing ones are the user's to choose.
         DirBuilder::new()

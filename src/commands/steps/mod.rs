@@ -1,0 +1,16 @@
+//! The steps every migrating command shares — `upgrade`/`downgrade`/`migrate`, `roundtrip` and
+//! `fix-heads` — so each of them plans, asks, locks, runs and reports the same way.
+
+pub mod ask;
+pub mod describe;
+pub mod execute;
+pub mod guard;
+pub mod output;
+
+pub use ask::{confirm, confirm_to, Question};
+pub use describe::{
+    describe_current, describe_destruction, describe_plan, describe_sessions, destructive_ops,
+};
+pub use execute::{diagnose_run, execute};
+pub use guard::{backup_if_asked, lock};
+pub use output::{detail, say};

@@ -1,0 +1,54 @@
+//! Ctrl-C and SIGTERM while no Alembic child runs (planning, waiting for the lock or the
+//! database): exit 130 at once, reported like any failure. While a child runs, the Alembic runner
+//! forwards the signal instead and the command reports where the database was left.
+
+use std::io::Write as _;
+use std::sync::atomic::Ordering;
+
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::alembic::runner::ACTIVE_CHILDREN;
+use crate::error::Failure;
+use crate::exit_code;
+
+/// Exit 130 on SIGINT/SIGTERM unless an Alembic child is running (then `run` forwards it). The
+/// interrupt is reported like every failure: one JSON document on stdout with `json` (set once at
+/// startup from `--format`), the error/cause/fix paragraph on stderr otherwise.
+pub async fn exit_on_signal_when_idle(json: bool) {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        if ACTIVE_CHILDREN.load(Ordering::SeqCst) == 0 {
+            let failure = Failure {
+                exit: exit_code::INTERRUPTED,
+                ..Failure::new(
+                    "interrupted",
+                    "interrupted: no Alembic command was running at that moment, so nothing was being applied",
+                    "db-migrate received SIGINT/SIGTERM while it prepared or waited (for the migration lock, the database, or while reading the scripts)",
+                    "db-migrate status --all shows where each database is; rerun the command when ready",
+                )
+            };
+            if json {
+                // A document already on its way out stays the only one.
+                if !crate::stdout::written() {
+                    outln!("{}", crate::render::json::failure(&failure));
+                }
+            } else {
+                let _ = write!(
+                    std::io::stderr(),
+                    "{}",
+                    crate::render::text::failure(&failure)
+                );
+            }
+            std::process::exit(i32::from(crate::stdout::finish(failure.exit)));
+        }
+    }
+}
