@@ -196,6 +196,42 @@ impl Repo {
             .collect())
     }
 
+    /// Paths under `dirs` (relative to the top) whose content in the work tree differs from REF,
+    /// deleted ones included (`diff --name-only --no-renames REF -- dirs`, one call). Files not
+    /// listed are the same at REF as on disk, so they need not be read from git.
+    pub fn changed_since(
+        &self,
+        name: &str,
+        dirs: &[PathBuf],
+    ) -> Result<HashSet<PathBuf>, GitError> {
+        self.require_passable(name)?;
+        let mut a = args([
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--no-ext-diff",
+            name,
+            "--",
+        ]);
+        for dir in dirs {
+            let rel = self.relative(dir)?;
+            if !rel.as_os_str().is_empty() {
+                a.push(rel.into_os_string());
+            }
+        }
+        let out = self.git(&a, None)?;
+        if !out.status.success() {
+            return Err(self.explain_failure(&a, &out, &[name]));
+        }
+        Ok(out
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(bytes_path)
+            .collect())
+    }
+
     /// The content of the file `path` at `name`, `None` when no such path exists there. `path` is
     /// absolute (inside the work tree) or relative to the top. One `cat-file --batch` call that
     /// also checks `name` is a commit; the bytes are the stored blob, without eol or smudge
