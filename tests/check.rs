@@ -198,6 +198,27 @@ fn the_lint_catches_lock_hazards_and_accepts_them_with_a_reasoned_ignore() {
         down = id.to_string();
     }
     ws.add_revisions(Manager, &revs);
+    // One of them in the plain (unannotated) style older Backend.AI migrations use.
+    let plain = versions("e2e2e2e2e2e2_change_a_column_type.py");
+    let text = ws
+        .read_file(&plain)
+        .replace("revision: str = ", "revision = ")
+        .replace("down_revision: Union[str, None] = ", "down_revision = ")
+        .replace(
+            "branch_labels: Union[str, Sequence[str], None] = ",
+            "branch_labels = ",
+        )
+        .replace(
+            "depends_on: Union[str, Sequence[str], None] = ",
+            "depends_on = ",
+        )
+        .replace("def upgrade() -> None:", "def upgrade():")
+        .replace("def downgrade() -> None:", "def downgrade():");
+    assert!(
+        text.contains("\ndown_revision = \"e1e1e1e1e1e1\""),
+        "{text}"
+    );
+    ws.write_file(&plain, &text);
     commit_all(ws.root(), "hazards");
 
     let doc = db_migrate(&ws, &["check", "--format", "json"]).json();
