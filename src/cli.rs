@@ -14,7 +14,7 @@ use crate::workspace::Selection;
 #[derive(Debug, Parser)]
 #[command(
     name = "db-migrate",
-    version,
+    version = env!("DB_MIGRATE_VERSION"),
     about = "Inspect and apply Backend.AI's Alembic schema migrations",
     long_about = "Inspect and apply Backend.AI's Alembic schema migrations.\n\n\
         db-migrate finds the workspace root (the nearest directory holding alembic.ini, \
@@ -264,6 +264,13 @@ pub enum Command {
         #[arg(long, value_name = "RULE")]
         explain: Option<String>,
     },
+    /// Print a shell completion script: `source <(db-migrate completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `db-migrate man > db-migrate.1`.
+    Man,
     /// The revision(s) the database is at.
     Current {
         #[command(flatten)]

@@ -17,6 +17,7 @@ use crate::mask;
 use crate::postgres;
 use crate::remediation::{self, Context};
 use crate::revisions::{self, ReadError};
+use crate::sqlite;
 use crate::state::{self, State};
 use crate::workspace::site_packages;
 use crate::workspace::{Config, Workspace};
@@ -342,12 +343,15 @@ async fn current_native(config: &Config) -> Result<Native<Vec<String>>, Failure>
             "the ini has no sqlalchemy.url (env.py may build it)".into(),
         ));
     };
-    let pg = match postgres::connect_config(url) {
-        Ok(pg) => pg,
-        Err(why) => return Ok(Native::Fallback(why)),
-    };
     let started = std::time::Instant::now();
-    let result = postgres::current(&pg).await;
+    let result = match postgres::connect_config(url) {
+        Ok(pg) => postgres::current(&pg).await,
+        Err(pg_why) => match sqlite::database_path(url, &config.root) {
+            Ok(path) => sqlite::current(&path),
+            Err(_) if url.is_postgres() => return Ok(Native::Fallback(pg_why)),
+            Err(lite_why) => return Ok(Native::Fallback(lite_why)),
+        },
+    };
     tracing::debug!(component = %config.label, elapsed = ?started.elapsed(), "read alembic_version");
     match result {
         Ok(current) => Ok(Native::Done(current)),

@@ -40,6 +40,7 @@ mod postgres;
 mod remediation;
 mod render;
 mod revisions;
+mod sqlite;
 mod state;
 mod stdout;
 mod target;
@@ -47,7 +48,7 @@ mod workspace;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use crate::cli::{Cli, Command};
 use crate::commands::report::Kind;
@@ -166,6 +167,28 @@ async fn run(cli: Cli) -> u8 {
             ),
         );
     }
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "db-migrate", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
+            return exit_code::OK;
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            return match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => {
+                    out!("{}", String::from_utf8_lossy(&page));
+                    exit_code::OK
+                }
+                Err(e) => {
+                    eprintln!("error: cannot render the man page: {e}");
+                    exit_code::FAILED
+                }
+            };
+        }
+        _ => {}
+    }
     if let Command::Check {
         explain: Some(rule),
         ..
@@ -188,6 +211,7 @@ async fn run(cli: Cli) -> u8 {
         | Command::Heads { components, .. }
         | Command::History { components, .. } => components.config.clone(),
         Command::Check { config, .. } => config.clone(),
+        Command::Completions { .. } | Command::Man => None,
     };
     if let Some(failure) = interactive_without_terminal(&cli.command) {
         return report(format, &failure);
@@ -295,6 +319,8 @@ async fn run(cli: Cli) -> u8 {
                 Err(failure) => Err(failure),
             }
         }
+        // Answered before a workspace is looked for.
+        Command::Completions { .. } | Command::Man => Ok(exit_code::OK),
         Command::Current { components, engine } => {
             commands::report::run(&app, components, Kind::Current, engine.engine.into(), None).await
         }

@@ -585,3 +585,39 @@ fn usage_errors_with_format_json_are_json_on_stdout() {
         }
     }
 }
+
+#[test]
+fn completions_load_in_bash_and_the_man_page_renders() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Anywhere: no workspace needed.
+    let script = run(bare_cmd(dir.path()).args(["completions", "bash"]));
+    assert_eq!(script.code, Some(0), "{}", script.shown);
+    let file = dir.path().join("db-migrate.bash");
+    std::fs::write(&file, &script.stdout).unwrap();
+    let loaded = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}' && complete -p db-migrate",
+            file.display()
+        ))
+        .output()
+        .expect("bash runs");
+    let shown = output_text(&loaded);
+    assert!(loaded.status.success(), "{shown}");
+    assert!(shown.contains("db-migrate"), "{shown}");
+    // Component names complete: they are in the script as possible values.
+    assert!(script.stdout.contains("accountmgr"), "{}", script.shown);
+
+    let man = run(bare_cmd(dir.path()).arg("man"));
+    assert_eq!(man.code, Some(0), "{}", man.shown);
+    assert!(
+        man.stdout.starts_with(".ie") || man.stdout.contains(".TH db-migrate"),
+        "{}",
+        man.shown
+    );
+    assert!(
+        man.stdout.contains("fix\\-heads") || man.stdout.contains("fix-heads"),
+        "{}",
+        man.shown
+    );
+}

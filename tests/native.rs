@@ -251,3 +251,50 @@ fn a_server_that_never_answers_times_out_after_five_seconds() {
     );
     assert_no_secret(&text, &ws);
 }
+
+#[test]
+fn sqlite_databases_are_read_natively_and_agree_with_alembic() {
+    // Situation: a component on SQLite (the demo's kind of setup), at three positions.
+    let chain = linear_chain("sq", 3);
+    let ws = Workspace::new().component(Component::Manager, &chain);
+    ws.write_file("var/.keep", "");
+    ws.set_db_url(Component::Manager, "sqlite:///var/manager.db");
+    // pysqlite is synchronous: the plain (not asyncio) env.py of `alembic init`.
+    ws.write_file(
+        &format!("{}/alembic/env.py", Component::Manager.package_dir()),
+        "from logging.config import fileConfig\n\nfrom sqlalchemy import engine_from_config, pool\n\nfrom alembic import context\n\nconfig = context.config\nif config.config_file_name is not None:\n    fileConfig(config.config_file_name)\n\nif context.is_offline_mode():\n    context.configure(url=config.get_main_option(\"sqlalchemy.url\"), literal_binds=True)\n    with context.begin_transaction():\n        context.run_migrations()\nelse:\n    engine = engine_from_config(\n        config.get_section(config.config_ini_section, {}),\n        prefix=\"sqlalchemy.\",\n        poolclass=pool.NullPool,\n    )\n    with engine.connect() as connection:\n        context.configure(connection=connection, target_metadata=None)\n        with context.begin_transaction():\n            context.run_migrations()\n",
+    );
+    let strip = |mut doc: Value| {
+        for c in doc["components"].as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("engine");
+        }
+        doc
+    };
+    for position in [None, Some(chain[0].id()), Some("head")] {
+        if let Some(target) = position {
+            ws.db_at(Component::Manager, target);
+        }
+        let (auto, code, text) = run_json(&ws, &["status", "--format", "json"]);
+        assert_eq!(code, 0, "{text}");
+        assert_eq!(auto["components"][0]["engine"], "native", "{text}");
+        if position.is_none() {
+            let (native, code, text) =
+                run_json(&ws, &["status", "--engine", "native", "--format", "json"]);
+            assert_eq!(code, 0, "{text}");
+            assert!(!ws.root().join("var/manager.db").exists(), "{native:#}");
+        }
+        let (native, _, _) = run_json(&ws, &["status", "--engine", "native", "--format", "json"]);
+        let (alembic, code, text) =
+            run_json(&ws, &["status", "--engine", "alembic", "--format", "json"]);
+        assert_eq!(code, 0, "{text}");
+        if position.is_none() {
+            // Read-only: the native read of a database that does not exist yet creates nothing
+            // (Alembic's own `current` does create the file).
+            assert_eq!(
+                native["components"][0]["state"], "no-revision",
+                "{native:#}"
+            );
+        }
+        assert_eq!(strip(native), strip(alembic), "at {position:?}");
+    }
+}
