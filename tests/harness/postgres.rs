@@ -73,6 +73,16 @@ fn free_port() -> u16 {
 
 /// The highest `/usr/lib/postgresql/<version>/bin` that has `initdb`, else `initdb` on PATH.
 pub fn find_pg_bin_dir() -> PathBuf {
+    // DB_MIGRATE_TEST_PG=16 picks /usr/lib/postgresql/16 (CI runs the suite on 15 and 16).
+    if let Ok(version) = std::env::var("DB_MIGRATE_TEST_PG") {
+        let bin = Path::new("/usr/lib/postgresql").join(&version).join("bin");
+        assert!(
+            bin.join("initdb").exists(),
+            "DB_MIGRATE_TEST_PG={version}: no {} (apt-get install postgresql-{version})",
+            bin.display()
+        );
+        return bin;
+    }
     let mut best: Option<(u32, PathBuf)> = None;
     if let Ok(entries) = fs::read_dir("/usr/lib/postgresql") {
         for entry in entries.flatten() {
