@@ -188,12 +188,7 @@ impl Repo {
         if !out.status.success() {
             return Err(self.explain_failure(&a, &out, &[name]));
         }
-        Ok(out
-            .stdout
-            .split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
-            .map(bytes_path)
-            .collect())
+        Ok(nul_paths(&out.stdout))
     }
 
     /// Paths under `dirs` (relative to the top) whose content in the work tree differs from REF,
@@ -224,12 +219,7 @@ impl Repo {
         if !out.status.success() {
             return Err(self.explain_failure(&a, &out, &[name]));
         }
-        Ok(out
-            .stdout
-            .split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
-            .map(bytes_path)
-            .collect())
+        Ok(nul_paths(&out.stdout))
     }
 
     /// The content of the file `path` at `name`, `None` when no such path exists there. `path` is
@@ -592,6 +582,15 @@ fn bytes_path(b: &[u8]) -> PathBuf {
 
 /// A relative path as git spells it in `<rev>:<path>`.
 #[cfg(unix)]
+/// Paths from a `-z` listing (NUL-separated).
+fn nul_paths(stdout: &[u8]) -> HashSet<PathBuf> {
+    stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(bytes_path)
+        .collect()
+}
+
 fn path_bytes(p: &Path) -> Vec<u8> {
     use std::os::unix::ffi::OsStrExt as _;
     p.as_os_str().as_bytes().to_vec()

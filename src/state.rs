@@ -74,17 +74,7 @@ mod tests {
     use crate::graph::Revision;
 
     fn graph(edges: &[(&str, &[&str])]) -> Graph {
-        Graph::new(
-            edges
-                .iter()
-                .map(|(id, p)| Revision {
-                    id: id.to_string(),
-                    parents: p.iter().map(|s| s.to_string()).collect(),
-                    ..Revision::default()
-                })
-                .collect(),
-        )
-        .unwrap()
+        Graph::from_edges(edges)
     }
 
     #[test]

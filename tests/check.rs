@@ -4,37 +4,12 @@
 
 mod harness;
 
-use std::path::Path;
-use std::process::Command;
-
 use harness::*;
 use serde_json::Value;
 use Component::Manager;
 
 const A: &str = "a1a1a1a1a1a1";
 const B: &str = "b2b2b2b2b2b2";
-
-fn git(root: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git runs (apt-get install git)");
-    assert!(out.status.success(), "git {args:?}: {}", output_text(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn commit_all(root: &Path, message: &str) {
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-q", "-m", message]);
-}
 
 /// A migration in Backend.AI's template: docstring ids, `# Part of:` after down_revision, the
 /// given upgrade and downgrade bodies (already indented by 4).

@@ -7,7 +7,7 @@ mod harness;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -484,39 +484,22 @@ fn a_question_without_an_environment_variable_is_answered_interactively() {
     assert!(ws.db_revisions(Manager).is_empty());
 }
 
-/// `db-migrate <args>` on a pseudo-terminal (util-linux `script`), typing `input`; the exit code
-/// and everything the terminal showed.
-fn on_terminal(ws: &Workspace, args: &[&str], input: &str) -> (Option<i32>, String) {
-    let mut child = terminal(ws, args);
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (out.status.code(), output_text(&out))
+/// The harness's terminal command, without the variable the asking migration reads.
+fn quiet_terminal(ws: &Workspace, args: &[&str]) -> Command {
+    let mut cmd = terminal_command(ws, args);
+    cmd.env_remove("DEMO_CHOICE");
+    cmd
 }
 
 fn terminal(ws: &Workspace, args: &[&str]) -> std::process::Child {
-    let command = std::iter::once(bin_path().to_string_lossy().into_owned())
-        .chain(args.iter().map(|a| a.to_string()))
-        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
-        .collect::<Vec<_>>()
-        .join(" ");
-    Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(ws.root())
-        .env_remove("DB_MIGRATE_PYTHON")
-        .env_remove("PYTHONPATH")
-        .env_remove("VIRTUAL_ENV")
-        .env_remove("DEMO_CHOICE")
-        .env("TERM", "xterm")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+    quiet_terminal(ws, args)
         .spawn()
         .expect("script(1) from util-linux runs (apt-get install bsdutils)")
+}
+
+/// `db-migrate <args>` on a pseudo-terminal, typing `input`; the exit code and the screen.
+fn asked_on_terminal(ws: &Workspace, args: &[&str], input: &str) -> (Option<i32>, String) {
+    on_terminal_with(quiet_terminal(ws, args), input)
 }
 
 #[test]
@@ -525,7 +508,7 @@ fn interactive_hands_the_terminal_to_the_migration() {
     let ws = Workspace::new().component(Manager, &chain);
     ws.db_at(Manager, chain[0].id());
 
-    let (code, screen) = on_terminal(&ws, &["upgrade", "--interactive"], "y\n");
+    let (code, screen) = asked_on_terminal(&ws, &["upgrade", "--interactive"], "y\n");
     assert_eq!(code, Some(0), "{screen}");
     // The migration's own words and its prompt were on the terminal.
     assert!(

@@ -5,9 +5,6 @@
 
 mod harness;
 
-use std::path::Path;
-use std::process::Command;
-
 use harness::*;
 use Component::Manager;
 
@@ -15,32 +12,6 @@ const A: &str = "a1a1a1a1a1a1";
 const B: &str = "b2b2b2b2b2b2";
 const F: &str = "f3f3f3f3f3f3"; // the developer's feature migration
 const M: &str = "c4c4c4c4c4c4"; // main's migration, released
-
-fn git(root: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git runs (apt-get install git)");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        output_text(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn commit_all(root: &Path, message: &str) {
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-q", "-m", message]);
-}
 
 /// A revision file in Backend.AI's current template, with `# Part of:` after `down_revision`
 /// (or none), in the plain or annotated style.

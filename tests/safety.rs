@@ -521,37 +521,6 @@ fn quiet_prints_only_the_final_state() {
     );
 }
 
-/// Run db-migrate on a pseudo-terminal (util-linux `script`), feeding `input` to it; the exit code
-/// and everything the terminal showed.
-fn on_terminal(ws: &Workspace, args: &[&str], input: &str) -> (Option<i32>, String) {
-    let command = std::iter::once(bin_path().to_string_lossy().into_owned())
-        .chain(args.iter().map(|a| a.to_string()))
-        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(ws.root())
-        .env_remove("DB_MIGRATE_PYTHON")
-        .env_remove("PYTHONPATH")
-        .env_remove("VIRTUAL_ENV")
-        .env("TERM", "xterm")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script(1) from util-linux runs (apt-get install bsdutils)");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (out.status.code(), output_text(&out))
-}
-
 #[test]
 fn on_a_terminal_an_upgrade_shows_a_progress_bar_that_is_cleared_at_the_end() {
     let chain = slow_chain("pb", 3, 0.4);

@@ -7,9 +7,6 @@
 
 mod harness;
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use harness::*;
@@ -365,76 +362,6 @@ fn a_failed_status_in_json_keeps_the_heads_it_could_read() {
 // ---------------------------------------------------------------------------------------------
 // A prompt does not hold the migration lock
 // ---------------------------------------------------------------------------------------------
-
-/// db-migrate on a pseudo-terminal (util-linux `script`) whose input is written while it runs.
-struct Terminal {
-    child: std::process::Child,
-    screen: Arc<Mutex<String>>,
-}
-
-impl Terminal {
-    fn start(ws: &Workspace, args: &[&str]) -> Terminal {
-        let command = std::iter::once(bin_path().to_string_lossy().into_owned())
-            .chain(args.iter().map(|a| a.to_string()))
-            .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let mut child = Command::new("script")
-            .args(["-qec", &command, "/dev/null"])
-            .current_dir(ws.root())
-            .env_remove("DB_MIGRATE_PYTHON")
-            .env_remove("PYTHONPATH")
-            .env_remove("VIRTUAL_ENV")
-            .env("TERM", "dumb")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("script(1) from util-linux runs (apt-get install bsdutils)");
-        let screen = Arc::new(Mutex::new(String::new()));
-        let mut stdout = child.stdout.take().unwrap();
-        let sink = Arc::clone(&screen);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Terminal { child, screen }
-    }
-
-    /// Wait until the screen shows `text` `times` times.
-    fn wait_for(&self, text: &str, times: usize) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.screen.lock().unwrap().matches(text).count() < times {
-            assert!(
-                Instant::now() < deadline,
-                "never saw {text:?} x{times}: {}",
-                self.screen.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn answer(&mut self, line: &str) {
-        let stdin = self.child.stdin.as_mut().unwrap();
-        stdin.write_all(line.as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn finish(mut self) -> (Option<i32>, String) {
-        drop(self.child.stdin.take());
-        let status = self.child.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        let screen = self.screen.lock().unwrap().clone();
-        (status.code(), screen)
-    }
-}
 
 #[test]
 fn an_open_confirmation_prompt_does_not_hold_the_migration_lock() {

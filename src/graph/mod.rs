@@ -267,6 +267,22 @@ impl Graph {
         &self.revs
     }
 
+    /// A graph from `(id, parents)` pairs, for tests.
+    #[cfg(test)]
+    pub fn from_edges(edges: &[(&str, &[&str])]) -> Graph {
+        Graph::new(
+            edges
+                .iter()
+                .map(|(id, p)| Revision {
+                    id: id.to_string(),
+                    parents: p.iter().map(|s| s.to_string()).collect(),
+                    ..Revision::default()
+                })
+                .collect(),
+        )
+        .expect("a valid graph")
+    }
+
     pub fn is_empty(&self) -> bool {
         self.revs.is_empty()
     }

@@ -260,20 +260,9 @@ pub fn divergence(graph: &Graph) -> Option<Divergence> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::Revision;
 
     fn graph(edges: &[(&str, &[&str])]) -> Graph {
-        Graph::new(
-            edges
-                .iter()
-                .map(|(id, p)| Revision {
-                    id: id.to_string(),
-                    parents: p.iter().map(|s| s.to_string()).collect(),
-                    ..Revision::default()
-                })
-                .collect(),
-        )
-        .unwrap()
+        Graph::from_edges(edges)
     }
 
     fn ids(g: &Graph, revs: &[usize]) -> Vec<String> {
