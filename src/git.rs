@@ -602,12 +602,13 @@ fn path_bytes(p: &Path) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
     use tempfile::TempDir;
 
-    /// Run the real git in `dir`, isolated from the machine's global and system configuration.
-    fn git(dir: &Path, a: &[&str]) -> String {
+    /// Run the real git in `dir`, isolated from the machine's global and system configuration
+    /// (shared with the other modules' tests that need a repository).
+    pub fn git(dir: &Path, a: &[&str]) -> String {
         let out = Command::new("git")
             .arg("-C")
             .arg(dir)

@@ -277,33 +277,12 @@ pub fn new_files(c: &Component) -> Vec<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use std::process::{Command, Stdio};
-
     use tempfile::TempDir;
 
     use super::rules::testing::{file, working, DIR};
     use super::*;
+    use crate::git::tests::git;
     use crate::revisions::reader::read_file;
-
-    /// Run the real git in `dir`, isolated from the machine's global and system configuration.
-    fn git(dir: &Path, a: &[&str]) -> String {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(a)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("LC_ALL", "C")
-            .stdin(Stdio::null())
-            .output()
-            .expect("git runs");
-        assert!(
-            out.status.success(),
-            "git {a:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
 
     fn init(dir: &Path) {
         git(dir, &["init", "-q", "-b", "main"]);
