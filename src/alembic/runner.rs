@@ -1,6 +1,7 @@
 //! Spawning Alembic: `<launcher> -m alembic -c <ini> …` in the workspace root, stdin null, stdout
 //! and stderr read line by line as they arrive, the child in its own process group with default
-//! signal dispositions and a parent-death signal, and SIGINT/SIGTERM forwarded to it.
+//! signal dispositions and a parent-death signal, and SIGINT/SIGTERM forwarded to it. A Python
+//! script of db-migrate's own ([`python`], `<launcher> -c <script> …`) runs the same way.
 //!
 //! How long db-migrate waits depends on the kind of call ([`Call`]): a read-only call is killed
 //! after `--alembic-timeout` (a hung `./py` must not keep `status` waiting forever); a migration is
@@ -69,7 +70,37 @@ pub async fn read_only(
     args: &[&str],
     on_line: impl FnMut(Stream, &str),
 ) -> Result<Output, Failure> {
-    run(ws, config, Call::ReadOnly, args, on_line).await
+    run(
+        ws,
+        config,
+        Call::ReadOnly,
+        &Invocation::alembic(config, args),
+        on_line,
+    )
+    .await
+}
+
+/// `<launcher> ARGS…` (a Python script, not `-m alembic -c <ini>`) as a read-only call: the same
+/// process group, signal forwarding, `--alembic-timeout` kill and launcher-line handling as
+/// [`read_only`]. The launcher's stderr counts as its own until a line that
+/// [`parse::alembic_ran`] recognises, so a script writes such a line first (an Alembic-style log
+/// line, `INFO  [db_migrate.<name>] …`), before its own stderr: otherwise that would be shown as
+/// `manager: ./py: …`. Messages name a `-c` script's text `<script>`.
+#[allow(dead_code)] // used by commands::verify (next commit)
+pub async fn python(
+    ws: &Workspace,
+    config: &Config,
+    args: &[&str],
+    on_line: impl FnMut(Stream, &str),
+) -> Result<Output, Failure> {
+    run(
+        ws,
+        config,
+        Call::ReadOnly,
+        &Invocation::python(ws, args),
+        on_line,
+    )
+    .await
 }
 
 /// `upgrade`/`downgrade`: runs as long as it takes, with heartbeats off a terminal; `on_line`
@@ -81,7 +112,54 @@ pub async fn migration(
     args: &[&str],
     on_line: impl FnMut(Stream, &str),
 ) -> Result<Output, Failure> {
-    run(ws, config, Call::Migration(input), args, on_line).await
+    let invocation = Invocation::alembic(config, args);
+    run(ws, config, Call::Migration(input), &invocation, on_line).await
+}
+
+/// What runs after the launcher, and how messages name it.
+struct Invocation<'a> {
+    /// Everything after the launcher: `-m alembic -c <ini> current`, `-c <script> <ini>`.
+    argv: Vec<&'a str>,
+    /// The call in the interrupt and heartbeat messages: `alembic current`.
+    name: String,
+    /// What the timeout message shows after the launcher, to rerun by hand:
+    /// `-m alembic -c alembic.ini current`.
+    command: String,
+}
+
+impl<'a> Invocation<'a> {
+    /// `-m alembic -c <ini> ARGS…`.
+    fn alembic(config: &'a Config, args: &[&'a str]) -> Invocation<'a> {
+        let mut argv = vec!["-m", "alembic", "-c", config.ini_arg.as_str()];
+        argv.extend_from_slice(args);
+        let args = args.join(" ");
+        Invocation {
+            argv,
+            name: format!("alembic {args}"),
+            command: format!("-m alembic -c {} {args}", config.ini_arg),
+        }
+    }
+
+    /// `ARGS…` as they are; the text after `-c` shows as `<script>`.
+    fn python(ws: &Workspace, args: &[&'a str]) -> Invocation<'a> {
+        let shown: Vec<&str> = args
+            .iter()
+            .enumerate()
+            .map(|(i, arg)| {
+                if i > 0 && args[i - 1] == "-c" {
+                    "<script>"
+                } else {
+                    arg
+                }
+            })
+            .collect();
+        let shown = shown.join(" ");
+        Invocation {
+            argv: args.to_vec(),
+            name: format!("{} {shown}", launcher_shown(ws)),
+            command: shown,
+        }
+    }
 }
 
 /// Silence after which a migration off a terminal prints a heartbeat: 30 s.
@@ -181,19 +259,19 @@ impl Output {
     }
 }
 
-/// Run one Alembic command and call `on_line` for every output line as it arrives.
+/// Run one launcher command (Alembic, or a script) and call `on_line` for every output line as
+/// it arrives.
 async fn run(
     ws: &Workspace,
     config: &Config,
     call: Call,
-    args: &[&str],
+    invocation: &Invocation<'_>,
     mut on_line: impl FnMut(Stream, &str),
 ) -> Result<Output, Failure> {
     let interactive = call == Call::Migration(Input::Terminal);
     let mut cmd = Command::new(&ws.launcher[0]);
     cmd.args(&ws.launcher[1..])
-        .args(["-m", "alembic", "-c", &config.ini_arg])
-        .args(args)
+        .args(&invocation.argv)
         .current_dir(&ws.root)
         .env("PYTHONUNBUFFERED", "1")
         .env("PYTHONIOENCODING", "utf-8")
@@ -330,7 +408,7 @@ async fn run(
                 for reader in &readers {
                     reader.abort();
                 }
-                return Err(timed_out(ws, config, args));
+                return Err(timed_out(ws, config, &invocation.command));
             }
             () = tokio::time::sleep_until(next_beat), if heartbeat.is_some() => {
                 last_output = Instant::now();
@@ -339,7 +417,7 @@ async fn run(
                     Some((step, since)) => {
                         format!("{step} ({} on this revision, {total} elapsed)", human(since.elapsed()))
                     }
-                    None => format!("alembic {}, no revision started yet ({total} elapsed)", args.join(" ")),
+                    None => format!("{}, no revision started yet ({total} elapsed)", invocation.name),
                 };
                 let _ = writeln!(
                     std::io::stderr(),
@@ -367,7 +445,7 @@ async fn run(
             exit: exit_code::INTERRUPTED,
             ..Failure::new(
                 "interrupted",
-                format!("{}: alembic {} interrupted", config.label, args.join(" ")),
+                format!("{}: {} interrupted", config.label, invocation.name),
                 "db-migrate received SIGINT/SIGTERM and stopped Alembic; this call only reads, so nothing was changed",
                 "rerun the command when ready",
             )
@@ -469,14 +547,11 @@ fn cannot_start(ws: &Workspace, e: &std::io::Error) -> Failure {
     )
 }
 
-/// A read-only call that outlived `--alembic-timeout`, named so it can be rerun by hand.
-fn timed_out(ws: &Workspace, config: &Config, args: &[&str]) -> Failure {
+/// A read-only call that outlived `--alembic-timeout`, named so it can be rerun by hand;
+/// `command` is what follows the launcher.
+fn timed_out(ws: &Workspace, config: &Config, command: &str) -> Failure {
     let launcher = launcher_shown(ws);
-    let command = format!(
-        "{launcher} -m alembic -c {} {}",
-        config.ini_arg,
-        args.join(" ")
-    );
+    let command = format!("{launcher} {command}");
     let secs = ws.alembic_timeout.as_secs();
     Failure::new(
         "alembic-timeout",
@@ -583,6 +658,50 @@ async fn forward_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn workspace() -> Workspace {
+        Workspace {
+            root: "/repo".into(),
+            launcher: vec!["/repo/py".into()],
+            alembic_timeout: Duration::from_secs(120),
+        }
+    }
+
+    #[test]
+    fn an_alembic_call_runs_and_is_named_as_before() {
+        let config = Config {
+            label: "manager".into(),
+            component: None,
+            ini_arg: "alembic.ini".into(),
+            url: None,
+            ini: crate::workspace::ini::Ini::default(),
+            root: "/repo".into(),
+        };
+        let call = Invocation::alembic(&config, &["upgrade", "head", "--sql"]);
+        assert_eq!(
+            call.argv,
+            [
+                "-m",
+                "alembic",
+                "-c",
+                "alembic.ini",
+                "upgrade",
+                "head",
+                "--sql"
+            ]
+        );
+        assert_eq!(call.name, "alembic upgrade head --sql");
+        assert_eq!(call.command, "-m alembic -c alembic.ini upgrade head --sql");
+    }
+
+    #[test]
+    fn a_script_runs_as_given_and_is_named_without_its_text() {
+        let script = "import sys\nprint(sys.argv)\n";
+        let call = Invocation::python(&workspace(), &["-c", script, "alembic.ini"]);
+        assert_eq!(call.argv, ["-c", script, "alembic.ini"]);
+        assert_eq!(call.name, "./py -c <script> alembic.ini");
+        assert_eq!(call.command, "-c <script> alembic.ini");
+    }
 
     #[test]
     fn elapsed_time_reads_like_a_clock() {
