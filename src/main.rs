@@ -44,6 +44,7 @@ mod sqlite;
 mod state;
 mod stdout;
 mod target;
+mod verify;
 mod workspace;
 
 use std::process::ExitCode;
