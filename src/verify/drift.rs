@@ -606,6 +606,18 @@ mod tests {
     }
 
     #[test]
+    fn the_scripts_first_line_ends_the_launchers_turn() {
+        // What the runner shows as `manager: ./py: …` stops at this line (see runner::python).
+        let first = SCRIPT
+            .lines()
+            .find(|l| l.contains("INFO  [db_migrate.drift] "))
+            .and_then(|l| l.trim().strip_prefix('"'))
+            .and_then(|l| l.strip_suffix("\\n\""))
+            .expect("the script writes an Alembic-style log line first");
+        assert!(crate::alembic::parse::alembic_ran(first), "{first}");
+    }
+
+    #[test]
     fn the_script_prints_the_markers_parse_reads() {
         for marker in [DIFFERENCE.trim_end(), DONE.trim_end(), NO_METADATA] {
             let suffix = marker.strip_prefix("@@db-migrate-drift").unwrap();
