@@ -201,6 +201,41 @@ impl Workspace {
         self
     }
 
+    /// Give `component` models: writes `<package>/tables.py` with `src` (which must define
+    /// `metadata`), and makes env.py use it as target_metadata. Called again, it replaces the
+    /// models.
+    pub fn with_models(&self, component: Component, src: &str) {
+        let pkg = component.package_dir();
+        let module = component
+            .script_location()
+            .split_once(':')
+            .map_or(component.script_location(), |(package, _)| package);
+        let import = format!("from {module}.tables import metadata as target_metadata");
+        self.write_file(&format!("{pkg}/tables.py"), src);
+        // A rewrite within the same second (and of the same size) could be read from a stale .pyc.
+        fs::remove_dir_all(self.root.join(pkg).join("__pycache__")).ok();
+        let env_py = format!("{pkg}/alembic/env.py");
+        let text = self.read_file(&env_py);
+        if text.contains(&import) {
+            return;
+        }
+        let lines: Vec<&str> = text
+            .lines()
+            .map(|l| {
+                if l == "target_metadata = None" {
+                    import.as_str()
+                } else {
+                    l
+                }
+            })
+            .collect();
+        assert!(
+            lines.contains(&import.as_str()),
+            "{env_py} has no `target_metadata = None` line to replace"
+        );
+        self.write_file(&env_py, &(lines.join("\n") + "\n"));
+    }
+
     /// Write more revision files into `component`'s `versions/` (e.g. "a new migration arrived").
     pub fn add_revisions(&self, component: Component, revs: &[Rev]) {
         let dir = self.versions_dir(component);
