@@ -1,6 +1,7 @@
 //! Ctrl-C and SIGTERM while no Alembic child runs (planning, waiting for the lock or the
 //! database): exit 130 at once, reported like any failure. While a child runs, the Alembic runner
-//! forwards the signal instead and the command reports where the database was left.
+//! forwards the signal instead and the command reports where the database was left. Before it
+//! exits, the handler runs the [`crate::cleanup`] jobs still registered.
 
 use std::io::Write as _;
 use std::sync::atomic::Ordering;
@@ -27,6 +28,8 @@ pub async fn exit_on_signal_when_idle(json: bool) {
             _ = term.recv() => {}
         }
         if ACTIVE_CHILDREN.load(Ordering::SeqCst) == 0 {
+            // A scratch database, a temporary ini: what the command would have removed itself.
+            crate::cleanup::run_all(std::time::Duration::from_secs(10)).await;
             let failure = Failure {
                 exit: exit_code::INTERRUPTED,
                 ..Failure::new(

@@ -24,6 +24,7 @@ macro_rules! outln {
 
 mod alembic;
 mod check;
+mod cleanup;
 mod cli;
 mod commands;
 mod component;

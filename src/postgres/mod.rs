@@ -7,6 +7,7 @@ pub mod backup;
 pub mod connect;
 pub mod lock;
 pub mod pgdump;
+pub mod scratch;
 pub mod snapshot;
 pub mod wait;
 

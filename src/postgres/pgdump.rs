@@ -50,6 +50,33 @@ impl PgDump {
         })
     }
 
+    /// The same connection to another database on the server (a scratch copy).
+    pub fn with_database(&self, database: &str) -> PgDump {
+        PgDump {
+            program: self.program.clone(),
+            host: self.host.clone(),
+            port: self.port.clone(),
+            user: self.user.clone(),
+            database: database.to_owned(),
+            password: self.password.clone(),
+        }
+    }
+
+    /// Another client tool of the same installation (`pg_restore` beside this `pg_dump`, so the
+    /// two have one version), else the one on PATH.
+    pub fn sibling(&self, name: &str) -> Result<PgDump, Unavailable> {
+        let beside = self.program.with_file_name(name);
+        let program = if beside.is_file() {
+            beside
+        } else {
+            which::which(name).map_err(|_| Unavailable::Missing(PathBuf::from(name)))?
+        };
+        Ok(PgDump {
+            program,
+            ..self.with_database(&self.database)
+        })
+    }
+
     pub fn program(&self) -> &std::path::Path {
         &self.program
     }

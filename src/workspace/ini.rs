@@ -90,6 +90,11 @@ impl Ini {
         value.lines.get(index).or(value.lines.last()).copied()
     }
 
+    /// The 1-based ini lines a value occupies (its key's line, then continuation lines).
+    pub fn lines_of(&self, section: &str, key: &str) -> Option<&[usize]> {
+        self.value(section, key).map(|v| v.lines.as_slice())
+    }
+
     fn value(&self, section: &str, key: &str) -> Option<&Value> {
         self.sections.get(section)?.get(&key.to_lowercase())
     }

@@ -2,6 +2,7 @@
 
 pub mod ini;
 mod launcher;
+pub mod scratch;
 pub mod site_packages;
 pub mod state_dir;
 
