@@ -39,7 +39,8 @@ pub struct GlobalArgs {
     /// Python launcher used when the root has no executable ./py (default: python3 on PATH).
     #[arg(long, value_name = "CMD", env = "DB_MIGRATE_PYTHON", global = true)]
     pub python: Option<String>,
-    /// Output format (default text; `check` defaults to github when GITHUB_ACTIONS=true).
+    /// Output format (default text; `check` and `verify` default to github when
+    /// GITHUB_ACTIONS=true).
     #[arg(long, value_enum, global = true)]
     pub format: Option<Format>,
     /// Show Alembic's full (masked) output, tracebacks included.
@@ -91,7 +92,7 @@ pub struct RunArgs {
 pub enum Format {
     Text,
     Json,
-    /// GitHub Actions annotations (`check` only).
+    /// GitHub Actions annotations (`check` and `verify`).
     Github,
 }
 
@@ -100,7 +101,7 @@ impl GlobalArgs {
     pub fn format_for(&self, command: &Command) -> Format {
         match (self.format, command) {
             (Some(f), _) => f,
-            (None, Command::Check { .. })
+            (None, Command::Check { .. } | Command::Verify { .. })
                 if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") =>
             {
                 Format::Github
@@ -263,6 +264,29 @@ pub enum Command {
         /// Print RULE's documentation and exit.
         #[arg(long, value_name = "RULE")]
         explain: Option<String>,
+    },
+    /// Prove the branch's new migrations on a scratch copy of the database (never the database
+    /// itself): round trip each revision new relative to the base, run backports twice, and
+    /// compare the models with the migrated schema (Alembic's autogenerate). The scratch
+    /// database is dropped at the end, also on failure and Ctrl-C, unless --keep.
+    Verify {
+        #[command(flatten)]
+        components: ComponentArgs,
+        /// The ref to compare with (default: the merge-base with the remote's default branch,
+        /// else with main). Revisions not on it are new, and proved.
+        #[arg(long, value_name = "REF")]
+        base: Option<String>,
+        /// Leave the scratch database in place and print how to connect to it.
+        #[arg(long)]
+        keep: bool,
+        /// Start from an empty database upgraded to the base's head, instead of a copy of the
+        /// configured database.
+        #[arg(long)]
+        from_empty: bool,
+        /// Also run REV twice (stamp back to its parent, upgrade again), as backports are;
+        /// repeatable.
+        #[arg(long, value_name = "REV")]
+        idempotent: Vec<String>,
     },
     /// Print a shell completion script: `source <(db-migrate completions bash)`.
     Completions {

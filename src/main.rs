@@ -159,12 +159,14 @@ fn panicked(format: cli::Format, panic: &(dyn std::any::Any + Send)) -> u8 {
 
 async fn run(cli: Cli) -> u8 {
     let format = cli.global.format_for(&cli.command);
-    if format == cli::Format::Github && !matches!(cli.command, Command::Check { .. }) {
+    if format == cli::Format::Github
+        && !matches!(cli.command, Command::Check { .. } | Command::Verify { .. })
+    {
         return report(
             cli::Format::Text,
             &Failure::usage(
                 "format-github",
-                "--format github is for check",
+                "--format github is for check and verify",
                 "use --format text or --format json with this command",
             ),
         );
@@ -211,7 +213,8 @@ async fn run(cli: Cli) -> u8 {
         | Command::FixHeads { components, .. }
         | Command::Current { components, .. }
         | Command::Heads { components, .. }
-        | Command::History { components, .. } => components.config.clone(),
+        | Command::History { components, .. }
+        | Command::Verify { components, .. } => components.config.clone(),
         Command::Check { config, .. } => config.clone(),
         Command::Completions { .. } | Command::Man => None,
     };
@@ -318,6 +321,27 @@ async fn run(cli: Cli) -> u8 {
             };
             match app.ws.configs(&selection.selection()) {
                 Ok(configs) => commands::check::run(&app, &configs, &opts).await,
+                Err(failure) => Err(failure),
+            }
+        }
+        Command::Verify {
+            components,
+            base,
+            keep,
+            from_empty,
+            idempotent,
+        } => {
+            let opts = commands::verify::Options {
+                base: base.as_deref(),
+                keep: *keep,
+                from_empty: *from_empty,
+                idempotent,
+            };
+            match app.ws.configs(&components.selection()) {
+                Ok(configs) => match app.wait_for_databases(&configs).await {
+                    Ok(()) => commands::verify::run(&app, &configs, &opts).await,
+                    Err(failure) => Err(failure),
+                },
                 Err(failure) => Err(failure),
             }
         }

@@ -86,7 +86,6 @@ pub async fn read_only(
 /// [`parse::alembic_ran`] recognises, so a script writes such a line first (an Alembic-style log
 /// line, `INFO  [db_migrate.<name>] …`), before its own stderr: otherwise that would be shown as
 /// `manager: ./py: …`. Messages name a `-c` script's text `<script>`.
-#[allow(dead_code)] // used by commands::verify (next commit)
 pub async fn python(
     ws: &Workspace,
     config: &Config,

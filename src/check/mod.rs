@@ -239,6 +239,26 @@ fn relative_to_top(dir: &Path, top: &Path, canonical_top: &Path) -> PathBuf {
         .unwrap_or_else(|| dir.to_path_buf())
 }
 
+/// The base `config`'s revisions are compared with: `asked` (`--base`), else [`default_base`];
+/// `Err` says why there is none.
+pub fn base_for(
+    config: &crate::workspace::Config,
+    repo: Option<&Repo>,
+    asked: Option<&str>,
+) -> Result<BaseView, String> {
+    let repo = repo.ok_or("not a git work tree")?;
+    let reference = match asked {
+        Some(r) if repo.has_ref(r) => r.to_owned(),
+        Some(r) => return Err(format!("the base ref {r} does not exist")),
+        None => default_base(repo)
+            .ok_or("no base ref: no upstream default branch or main to take the merge-base with (pass --base REF)")?,
+    };
+    let dirs = crate::revisions::locate::locate(&config.ini, &config.root, &[])
+        .map_err(|e| e.to_string())?
+        .dirs;
+    base_view(repo, &reference, &dirs)
+}
+
 /// The base to compare with: the merge-base of `HEAD` with the upstream default branch
 /// ([`Repo::default_upstream`]), else with `main`. `None` when neither shares history with
 /// `HEAD` (or there is no commit yet).

@@ -18,7 +18,6 @@ use crate::git::Repo;
 use crate::graph::Graph;
 use crate::inspect::{self, relay};
 use crate::mask;
-use crate::revisions;
 use crate::workspace::Config as Ini;
 
 use super::App;
@@ -150,7 +149,7 @@ async fn check_one(
     let (graph, _) =
         inspect::load_graph(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
     let mut skipped = Vec::new();
-    let base = match base_view(config, repo, opts.base) {
+    let base = match check::base_for(config, repo, opts.base) {
         Ok(view) => Some(view),
         Err(why) => {
             for rule in check::rules().iter().filter(|r| check::needs_base(r.name)) {
@@ -209,21 +208,6 @@ async fn check_one(
         skipped,
         findings,
     })
-}
-
-/// The base to compare with: `--base`, else the merge-base with the upstream default branch.
-fn base_view(config: &Ini, repo: Option<&Repo>, asked: Option<&str>) -> Result<BaseView, String> {
-    let repo = repo.ok_or("not a git work tree")?;
-    let reference = match asked {
-        Some(r) if repo.has_ref(r) => r.to_owned(),
-        Some(r) => return Err(format!("the base ref {r} does not exist")),
-        None => check::default_base(repo)
-            .ok_or("no base ref: no upstream default branch or main to take the merge-base with (pass --base REF)")?,
-    };
-    let dirs = revisions::locate::locate(&config.ini, &config.root, &[])
-        .map_err(|e| e.to_string())?
-        .dirs;
-    check::base_view(repo, &reference, &dirs)
 }
 
 /// squawk on each revision new relative to the base, one revision's SQL at a time.

@@ -8,6 +8,7 @@ mod reports;
 pub mod roundtrip;
 pub mod status;
 mod steps;
+pub mod verify;
 
 use crate::cli::Format;
 use crate::workspace::Workspace;

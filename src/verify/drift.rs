@@ -61,7 +61,6 @@ pub struct Difference {
 
 impl Difference {
     /// `+ column users.email VARCHAR(64)`.
-    #[allow(dead_code)] // used by commands::verify (next commit)
     pub fn line(&self) -> String {
         format!("{} {}", self.sign, self.text)
     }
@@ -80,7 +79,6 @@ pub enum Drift {
 
 /// Run the comparison for `config` (its ini names the scratch database) through the launcher.
 /// A run that fails (or is interrupted) is explained as a failed `alembic check` would be.
-#[allow(dead_code)] // used by commands::verify (next commit)
 pub async fn compare(ws: &Workspace, config: &Config, verbose: bool) -> Result<Drift, Failure> {
     let args = ["-c", SCRIPT, config.ini_arg.as_str()];
     let relay = inspect::relay(verbose, &config.label, "check");

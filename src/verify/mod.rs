@@ -1,4 +1,5 @@
-//! `verify`'s domain: what a scratch database migrated to head is checked for, one module per
-//! check; `commands::verify` runs them and reports.
+//! `verify`'s domain: which revisions to prove and in what order (`plan`), and the drift between
+//! the models and the migrated schema (`drift`).
 
 pub mod drift;
+pub mod plan;

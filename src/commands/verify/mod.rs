@@ -1,0 +1,338 @@
+//! `verify`: prove a branch's new migrations on a scratch copy of the database, never on the
+//! database itself. Each new revision (relative to the base, as `check` tells them) is upgraded,
+//! snapshotted, downgraded, upgraded again and compared; backports (and `--idempotent` ones) are
+//! stamped back to their parent and run a second time; at head, Alembic's autogenerate compares
+//! the models with the migrated schema. The scratch database is dropped at the end, also on
+//! failure and Ctrl-C, unless `--keep`.
+
+mod proof;
+mod report;
+mod scratch;
+
+use std::collections::HashSet;
+
+use crate::check;
+use crate::cli::{Format, RunArgs};
+use crate::error::Failure;
+use crate::exit_code;
+use crate::git::Repo;
+use crate::graph::{Graph, Lookup};
+use crate::inspect;
+use crate::postgres::scratch::{create, name_for, Made, Source};
+use crate::postgres::snapshot;
+use crate::remediation::select_flag;
+use crate::render::json;
+use crate::verify::plan;
+use crate::workspace::scratch::pointed_at;
+use crate::workspace::Config;
+
+use super::App;
+use proof::Proof;
+use report::{ComponentReport, ScratchReport};
+use scratch::{finish_scratch, probe_follows_url};
+
+pub struct Options<'a> {
+    pub base: Option<&'a str>,
+    pub keep: bool,
+    pub from_empty: bool,
+    /// `--idempotent REV`: revisions to run twice besides the marked backports.
+    pub idempotent: &'a [String],
+}
+
+pub async fn run(app: &App, configs: &[Config], opts: &Options<'_>) -> Result<u8, Failure> {
+    let repo = Repo::discover(&app.ws.root);
+    let mut reports = Vec::new();
+    let mut exit = exit_code::OK;
+    for config in configs {
+        if app.format != Format::Json {
+            outln!("{} ({}): verify", config.label, config.ini_arg);
+        }
+        let mut report = ComponentReport {
+            component: config.label.clone(),
+            config: config.ini_arg.clone(),
+            ..ComponentReport::default()
+        };
+        let result = verify_one(app, config, repo.as_ref(), opts, &mut report).await;
+        if let Err(failure) = result {
+            if app.format != Format::Json {
+                eprint!("{}", crate::render::text::failure(&failure));
+            }
+            exit = worse(exit, failure.exit);
+            report.error = Some(failure);
+        }
+        report.problems = report.revisions.iter().filter(|r| r.failed()).count()
+            + usize::from(matches!(report.drift.state, "differs" | "failed"));
+        if report.problems > 0 {
+            exit = worse(exit, exit_code::FAILED);
+        }
+        if app.format != Format::Json {
+            outln!("{}", summary(&report));
+        }
+        let interrupted = report
+            .error
+            .as_ref()
+            .is_some_and(|e| e.exit == exit_code::INTERRUPTED);
+        reports.push(report);
+        if interrupted {
+            break;
+        }
+    }
+    let problems = reports.iter().map(|r| r.problems).sum();
+    match app.format {
+        Format::Json => outln!(
+            "{}",
+            json::to_string(&report::Report {
+                components: reports,
+                problems,
+            })
+        ),
+        Format::Github => out!("{}", report::github(&reports)),
+        Format::Text => {}
+    }
+    Ok(exit)
+}
+
+/// The more telling of two exit codes: an interrupt over a failure over a usage error over 0.
+fn worse(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| match c {
+        exit_code::INTERRUPTED => 3,
+        exit_code::FAILED => 2,
+        exit_code::OK => 0,
+        _ => 1,
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
+fn summary(r: &ComponentReport) -> String {
+    if r.error.is_some() {
+        return format!("{}: not verified (see the error above)", r.component);
+    }
+    if r.problems == 0 {
+        return format!(
+            "{}: verified ({} revision{}, drift {})",
+            r.component,
+            r.revisions.len(),
+            if r.revisions.len() == 1 { "" } else { "s" },
+            r.drift.state
+        );
+    }
+    let mut what: Vec<String> = r
+        .revisions
+        .iter()
+        .filter(|v| v.failed())
+        .map(|v| v.revision.clone())
+        .collect();
+    if matches!(r.drift.state, "differs" | "failed") {
+        what.push("drift".to_owned());
+    }
+    format!(
+        "{}: {} problem{}: {}",
+        r.component,
+        r.problems,
+        if r.problems == 1 { "" } else { "s" },
+        what.join(", ")
+    )
+}
+
+/// Everything for one component. Text is printed as it happens; `report` collects the rest.
+async fn verify_one(
+    app: &App,
+    config: &Config,
+    repo: Option<&Repo>,
+    opts: &Options<'_>,
+    report: &mut ComponentReport,
+) -> Result<(), Failure> {
+    let select = select_flag(config);
+    let url = match config.url.as_ref().filter(|u| u.is_postgres()) {
+        Some(url) => url,
+        None => {
+            return Err(Failure::usage(
+                "verify-unsupported",
+                format!(
+                    "verify proves migrations on a scratch PostgreSQL database, and {} is not a PostgreSQL database",
+                    config.ini_arg
+                ),
+                "run it against a PostgreSQL database (the halfstack's)",
+            ))
+        }
+    };
+    let pg_dump = snapshot::tool(config)?;
+    let (graph, _) =
+        inspect::load_graph(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
+    let heads = graph.heads();
+    if heads.len() > 1 {
+        let ids: Vec<&str> = heads.iter().map(|&h| graph.rev(h).id.as_str()).collect();
+        return Err(Failure::new(
+            "multiple-heads",
+            format!(
+                "{} has {} heads ({}); verify proves one line of migrations",
+                config.label,
+                ids.len(),
+                ids.join(", ")
+            ),
+            "two branches added migrations on the same parent",
+            format!("db-migrate fix-heads {select}, then rerun db-migrate verify {select}"),
+        ));
+    }
+    let asked = asked_revisions(&graph, opts.idempotent, &select)?;
+    let new: HashSet<usize> = match check::base_for(config, repo, opts.base) {
+        Ok(base) => {
+            report.base = Some(base.reference.clone());
+            (0..graph.len())
+                .filter(|&i| base.by_id(&graph.rev(i).id).is_none())
+                .collect()
+        }
+        Err(why) if asked.is_empty() => {
+            return Err(Failure::usage(
+                "verify-no-base",
+                format!("verify proves the revisions new relative to a base ref, and there is none: {why}"),
+                format!("pass the branch you will merge into (db-migrate verify {select} --base origin/main), or name revisions with --idempotent REV"),
+            ))
+        }
+        Err(_) => HashSet::new(),
+    };
+    let plan = plan::plan(&graph, &new, &asked, |i| {
+        graph
+            .rev(i)
+            .path
+            .as_deref()
+            .and_then(|p| std::fs::read(p).ok())
+            .is_some_and(|src| plan::is_backport(&src))
+    });
+    if plan.start.len() > 1 {
+        return Err(Failure::new(
+            "verify-start",
+            "the new revisions rest on several older branches; verify starts from one revision".to_owned(),
+            "a new merge revision joins older branches",
+            format!("verify the branches' own revisions with --idempotent REV, or db-migrate roundtrip {select} REV"),
+        ));
+    }
+    if app.format != Format::Json {
+        let base = report.base.as_deref().map_or_else(
+            || "no base".to_owned(),
+            |b| format!("base {}", short_ref(b)),
+        );
+        outln!(
+            "  {} revision{} to prove ({base})",
+            plan.subjects.len(),
+            if plan.subjects.len() == 1 { "" } else { "s" }
+        );
+    }
+
+    // The scratch database: name it, point a copy of the ini at it, and make sure Alembic really
+    // goes where the copy says before anything is created.
+    let source_db = url
+        .database
+        .as_deref()
+        .map(crate::mask::percent_decode)
+        .unwrap_or_else(|| "postgres".to_owned());
+    let name = name_for(&source_db);
+    let scratch_config = pointed_at(config, &name)?;
+    let startup = probe_follows_url(app, &scratch_config, &name).await?;
+    report.alembic_startup_seconds = Some(startup);
+    if app.format != Format::Json {
+        outln!(
+            "  alembic   starts in {} (env.py checked to follow the ini's URL; each step's time below includes this)",
+            report::seconds(startup)
+        );
+    }
+    let source = if opts.from_empty {
+        Source::Empty
+    } else {
+        Source::Copy
+    };
+    let scratch = create(url, &name, source, &pg_dump).await?;
+    report.scratch = Some(ScratchReport {
+        database: name.clone(),
+        made: scratch.made.as_str(),
+        from: (scratch.made != Made::Empty).then(|| source_db.clone()),
+        dropped: false,
+        connect: None,
+    });
+    if app.format != Format::Json {
+        let made = match scratch.made {
+            Made::Template => format!("a copy of {source_db} (CREATE DATABASE … TEMPLATE)"),
+            Made::DumpRestore => format!(
+                "a copy of {source_db} (pg_dump | pg_restore: {})",
+                scratch
+                    .why_dump
+                    .as_deref()
+                    .unwrap_or("it could not be a template")
+            ),
+            Made::Empty => "empty (--from-empty)".to_owned(),
+        };
+        outln!("  scratch   {name}, {made}");
+    }
+    let scratch_dump = pg_dump.with_database(&name);
+    let mut proof = Proof {
+        app,
+        run: quiet_run(),
+        pg_dump: scratch_dump,
+        at: None,
+        ini_arg: config.ini_arg.clone(),
+        select: select.clone(),
+    };
+    let result = proof
+        .prove(&scratch_config, &plan, &graph, report)
+        .await
+        .map_err(|f| Failure {
+            database: Some(format!(
+                "the scratch database {name}; {source_db} itself was not touched"
+            )),
+            ..f
+        });
+    finish_scratch(
+        app,
+        scratch,
+        opts.keep,
+        &proof.pg_dump,
+        report,
+        result.is_err(),
+    )
+    .await?;
+    result
+}
+
+/// `--idempotent REV…` as graph indices.
+fn asked_revisions(graph: &Graph, asked: &[String], select: &str) -> Result<Vec<usize>, Failure> {
+    asked
+        .iter()
+        .map(|id| match graph.lookup(id) {
+            Lookup::Found(i) => Ok(i),
+            Lookup::NotFound => Err(Failure::usage(
+                "unknown-revision",
+                format!("--idempotent {id}: no revision has this id"),
+                format!("db-migrate history {select} lists the revisions"),
+            )),
+            Lookup::Ambiguous(ids) => Err(Failure::usage(
+                "ambiguous-revision",
+                format!("--idempotent {id} could be any of {}", ids.join(", ")),
+                "give more of the id",
+            )),
+        })
+        .collect()
+}
+
+fn quiet_run() -> RunArgs {
+    RunArgs {
+        dry_run: false,
+        quiet: true,
+        sql: false,
+        backup: None,
+        lock_timeout: 60,
+        keep_going: false,
+        interactive: false,
+    }
+}
+
+fn short_ref(reference: &str) -> &str {
+    if reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit()) {
+        &reference[..12]
+    } else {
+        reference
+    }
+}

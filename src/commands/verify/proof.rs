@@ -1,0 +1,461 @@
+//! The proof itself, on the scratch database: bring it to just below the first new revision,
+//! round trip each revision (and run backports twice), go to head, compare models and schema.
+//! Every step is timed, and held to its plan by `execute`.
+
+use std::time::Instant;
+
+use crate::cli::{Format, RunArgs};
+use crate::error::Failure;
+use crate::exit_code;
+use crate::graph::Graph;
+use crate::inspect::{self, relay, Inspection};
+use crate::plan::Direction;
+use crate::postgres::pgdump::PgDump;
+use crate::postgres::snapshot::{self, Snapshot};
+use crate::state::State;
+use crate::target::Target;
+use crate::verify::drift::{self, Drift};
+use crate::verify::plan::{Idempotent, Plan};
+use crate::workspace::scratch::ScratchConfig;
+
+use super::report::{self, ComponentReport, DriftReport, RevisionReport, Slow, Timed};
+use super::App;
+use crate::commands::steps::execute;
+
+/// The proof on the scratch database: where it is, and how to move and look at it.
+pub struct Proof<'a> {
+    pub app: &'a App,
+    pub run: RunArgs,
+    /// pg_dump of the scratch database.
+    pub pg_dump: PgDump,
+    pub at: Option<Inspection>,
+    /// The configured ini and its `--component`/`--config` flag (the fixes name them, not the
+    /// scratch copy).
+    pub ini_arg: String,
+    pub select: String,
+}
+
+impl Proof<'_> {
+    pub async fn prove(
+        &mut self,
+        scratch: &ScratchConfig,
+        plan: &Plan,
+        graph: &Graph,
+        report: &mut ComponentReport,
+    ) -> Result<(), Failure> {
+        let app = self.app;
+        let text = app.format != Format::Json;
+        let at =
+            inspect::inspect(&app.ws, &scratch.config, inspect::Engine::Auto, app.verbose).await?;
+        if at.state == State::UnknownRevision {
+            return Err(Failure::new(
+                "verify-unknown-revision",
+                format!(
+                    "the copy of the database is at {}, which the migration files do not have",
+                    at.current.join(", ")
+                ),
+                "the database was migrated from another branch or checkout",
+                format!(
+                    "start from an empty database instead: db-migrate verify {} --from-empty",
+                    self.select
+                ),
+            ));
+        }
+        self.at = Some(at);
+
+        // Where the proof starts: just below the first revision to prove.
+        let start = plan.start.first().copied();
+        let start_id = start.map_or_else(|| "base".to_owned(), |s| graph.rev(s).id.clone());
+        let wanted = graph.ancestors(&plan.start);
+        let applied = graph.ancestors(&self.at().current_indices());
+        if applied.iter().any(|r| !wanted.contains(r)) {
+            let t = self.step(Direction::Downgrade, &start_id).await?;
+            if text {
+                outln!("  prepare   {}", timed_text(&t));
+            }
+            report.prepare.push(t);
+        }
+        let applied = graph.ancestors(&self.at().current_indices());
+        if wanted.iter().any(|r| !applied.contains(r)) {
+            let t = self.step(Direction::Upgrade, &start_id).await?;
+            if text {
+                outln!("  prepare   {}", timed_text(&t));
+            }
+            report.prepare.push(t);
+        }
+
+        for (n, subject) in plan.subjects.iter().enumerate() {
+            let rev = graph.rev(subject.rev);
+            let mut r = RevisionReport {
+                revision: rev.id.clone(),
+                message: rev.message.clone(),
+                file: rev.path.as_deref().map_or_else(String::new, |p| {
+                    std::path::Path::new(p)
+                        .strip_prefix(&app.ws.root)
+                        .map_or_else(|_| p.to_owned(), |p| p.to_string_lossy().into_owned())
+                }),
+                idempotent_because: subject.idempotent.map(|i| match i {
+                    Idempotent::Backport => "backport",
+                    Idempotent::Asked => "asked",
+                }),
+                steps: Vec::new(),
+                roundtrip: "not-run",
+                roundtrip_diff: None,
+                idempotent: subject.idempotent.map(|_| "not-run"),
+                idempotent_diff: None,
+                why: None,
+                error: None,
+            };
+            let outcome = self.prove_revision(graph, subject.rev, &mut r).await;
+            if text {
+                out!("{}", report::revision_text(&r));
+            }
+            report.revisions.push(r);
+            if let Err(stop) = outcome {
+                let left: Vec<String> = plan.subjects[n + 1..]
+                    .iter()
+                    .map(|s| graph.rev(s.rev).id.clone())
+                    .collect();
+                report.drift.state = "skipped";
+                report.drift.why = Some("the scratch database did not reach head".into());
+                if !left.is_empty() && text {
+                    outln!(
+                        "  not proved (nothing to continue from): {}",
+                        left.join(", ")
+                    );
+                }
+                if text {
+                    out!("{}", report::drift_text(&report.drift));
+                }
+                report.slowest = slowest(&report.revisions);
+                return stop.map_or(Ok(()), Err);
+            }
+        }
+
+        // At head, compare the models with the migrated schema.
+        let at_head = self.at().current_indices();
+        if graph.heads().iter().any(|h| !at_head.contains(h)) {
+            let t = self.step(Direction::Upgrade, "head").await?;
+            if text {
+                outln!("  then      {}", timed_text(&t));
+            }
+            report.prepare.push(t);
+        }
+        let started = Instant::now();
+        report.drift = match drift::compare(&app.ws, &scratch.config, app.verbose).await {
+            Ok(Drift::Clean) => DriftReport {
+                state: "clean",
+                ..DriftReport::default()
+            },
+            Ok(Drift::Differences(differences)) => DriftReport {
+                state: "differs",
+                differences,
+                why: Some("the models have changes no migration makes (or the reverse)".into()),
+                ..DriftReport::default()
+            },
+            Ok(Drift::NoMetadata) => DriftReport {
+                state: "no-metadata",
+                why: Some("env.py passes no target_metadata to context.configure(), so there are no models to compare".into()),
+                ..DriftReport::default()
+            },
+            Err(f) if f.exit == exit_code::INTERRUPTED => return Err(f),
+            Err(f) => DriftReport {
+                state: "failed",
+                why: Some(format!("{} ({})", f.message, f.cause)),
+                ..DriftReport::default()
+            },
+        };
+        report.drift.seconds = Some(started.elapsed().as_secs_f64());
+        if text {
+            out!("{}", report::drift_text(&report.drift));
+            if report.drift.state == "differs" {
+                outln!(
+                    "      fix: with your database at head, {} -m alembic -c {} revision --autogenerate -m \"…\"; review the new file, then rerun verify",
+                    crate::commands::steps::execute::launcher_shown(&app.ws),
+                    self.ini_arg
+                );
+            }
+        }
+        report.slowest = slowest(&report.revisions);
+        if text && !report.slowest.is_empty() {
+            let shown: Vec<String> = report
+                .slowest
+                .iter()
+                .map(|s| format!("{} {} {}", s.revision, s.step, report::seconds(s.seconds)))
+                .collect();
+            outln!("  slowest   {}", shown.join(", "));
+        }
+        Ok(())
+    }
+
+    /// Round trip one revision (and run it twice when asked). `Err(Some(f))`: stop everything
+    /// with `f`; `Err(None)`: stop, the failure is in the report; `Ok`: go on with the next.
+    async fn prove_revision(
+        &mut self,
+        graph: &Graph,
+        rev: usize,
+        r: &mut RevisionReport,
+    ) -> Result<(), Option<Failure>> {
+        let id = graph.rev(rev).id.clone();
+        let parents = &graph.rev(rev).parents;
+        let parent = match parents.as_slice() {
+            [] => "base".to_owned(),
+            [one] => one.clone(),
+            _ => {
+                // A merge revision: upgrade through it, nothing to round trip on its own.
+                self.timed(r, Direction::Upgrade, &id, "upgrade").await?;
+                r.roundtrip = "skipped";
+                r.why = Some("a merge revision has no single parent to go back to".into());
+                return Ok(());
+            }
+        };
+        // Older revisions between the previous subject and this one (an --idempotent one far
+        // back): apply them first, so the snapshot below is of the parent.
+        if parent != "base" && self.at().current != [parent.clone()] {
+            self.timed(r, Direction::Upgrade, &parent, "upgrade to parent")
+                .await?;
+        }
+        let before = self.snapshot().map_err(Some)?;
+        self.timed(r, Direction::Upgrade, &id, "upgrade").await?;
+        let first = self.snapshot().map_err(Some)?;
+        match self
+            .timed(r, Direction::Downgrade, &parent, "downgrade")
+            .await
+        {
+            Ok(()) => {}
+            // The downgrade failed and rolled back: still at the revision, go on.
+            Err(None) => {
+                r.roundtrip = "failed";
+                return Ok(());
+            }
+            Err(stop) => return Err(stop),
+        }
+        // The downgrade must give back the schema from before the upgrade...
+        let reverted = self.snapshot().map_err(Some)?;
+        let mut diffs = vec![snapshot::diff(
+            &before,
+            &reverted,
+            &format!("the schema before {id}"),
+            &format!("the schema after {id}'s downgrade"),
+        )];
+        if let Err(stop) = self
+            .timed(r, Direction::Upgrade, &id, "upgrade again")
+            .await
+        {
+            r.roundtrip = "failed";
+            if let Some(e) = r.error.as_mut() {
+                e.cause = format!("the downgrade of {id} left behind something its upgrade creates, so upgrading again failed ({})", e.cause);
+                e.fix = "make downgrade() drop everything upgrade() creates (enum types, indexes, sequences, constraints), then rerun verify".to_owned();
+            }
+            record_diffs(r, diffs);
+            return Err(stop);
+        }
+        // ...and upgrading again, the schema of the first upgrade.
+        let second = self.snapshot().map_err(Some)?;
+        diffs.push(snapshot::diff(
+            &first,
+            &second,
+            &format!("{id} after the first upgrade"),
+            &format!("{id} after downgrade and upgrade again"),
+        ));
+        r.roundtrip = "ok";
+        record_diffs(r, diffs);
+        if r.idempotent.is_none() {
+            return Ok(());
+        }
+        // Run it a second time: stamp back to the parent (no SQL), upgrade again.
+        self.stamp(r, &parent).await?;
+        match self
+            .timed(r, Direction::Upgrade, &id, "upgrade twice")
+            .await
+        {
+            Ok(()) => {}
+            Err(None) => {
+                r.idempotent = Some("failed");
+                if let Some(e) = r.error.as_mut() {
+                    e.cause = format!("{id} is marked as a backport (or --idempotent), so it may run on a database that has it already; its upgrade failed there ({})", e.cause);
+                    e.fix = "guard each operation (IF NOT EXISTS, or inspect the schema first) so the upgrade can run twice, then rerun verify".to_owned();
+                }
+                // The second run rolled back; the schema has the revision: say so again.
+                self.stamp(r, &id).await?;
+                return Ok(());
+            }
+            Err(stop) => return Err(stop),
+        }
+        let third = self.snapshot().map_err(Some)?;
+        let diff = snapshot::diff(
+            &second,
+            &third,
+            &format!("{id} after one run"),
+            &format!("{id} after running it twice"),
+        );
+        if diff.is_empty() {
+            r.idempotent = Some("ok");
+        } else {
+            r.idempotent = Some("differs");
+            r.idempotent_diff = Some(diff);
+        }
+        Ok(())
+    }
+
+    fn at(&self) -> &Inspection {
+        self.at.as_ref().expect("inspected before any step")
+    }
+
+    /// One Alembic step, timed and held to its plan by `execute`.
+    async fn step(&mut self, direction: Direction, target: &str) -> Result<Timed, Failure> {
+        let parsed = Target::parse(target)
+            .map_err(|e| Failure::usage("bad-target", e, "name the revision by its id"))?;
+        let started = Instant::now();
+        let (_, after) = execute(self.app, &self.run, self.at(), direction, &parsed)
+            .await
+            .map_err(scratch_failure)?;
+        self.at = Some(after);
+        Ok(Timed {
+            step: direction.verb().to_owned(),
+            target: target.to_owned(),
+            seconds: started.elapsed().as_secs_f64(),
+            ok: true,
+        })
+    }
+
+    /// A step of a revision's proof, recorded in `r`. A failed step leaves its failure in `r`:
+    /// `Err(None)` when the database is where it was (Alembic rolled back), `Err(Some)` for an
+    /// interrupt, which stops everything.
+    async fn timed(
+        &mut self,
+        r: &mut RevisionReport,
+        direction: Direction,
+        target: &str,
+        name: &str,
+    ) -> Result<(), Option<Failure>> {
+        let started = Instant::now();
+        match self.step(direction, target).await {
+            Ok(t) => {
+                r.steps.push(Timed {
+                    step: name.to_owned(),
+                    ..t
+                });
+                Ok(())
+            }
+            Err(f) => {
+                r.steps.push(Timed {
+                    step: name.to_owned(),
+                    target: target.to_owned(),
+                    seconds: started.elapsed().as_secs_f64(),
+                    ok: false,
+                });
+                if f.exit == exit_code::INTERRUPTED {
+                    return Err(Some(f));
+                }
+                self.refresh().await.map_err(Some)?;
+                r.error = Some(f);
+                Err(None)
+            }
+        }
+    }
+
+    /// `alembic stamp TARGET` (no SQL), checked.
+    async fn stamp(&mut self, r: &mut RevisionReport, target: &str) -> Result<(), Option<Failure>> {
+        let app = self.app;
+        let config = self.at().config.clone();
+        let started = Instant::now();
+        let output = crate::alembic::migration(
+            &app.ws,
+            &config,
+            crate::alembic::Input::Closed,
+            &["stamp", target],
+            relay(app.verbose, &config.label, "stamp"),
+        )
+        .await
+        .map_err(Some)?;
+        self.refresh().await.map_err(Some)?;
+        let ok = output.success()
+            && (self.at().current == [target.to_owned()]
+                || (target == "base" && self.at().current.is_empty()));
+        r.steps.push(Timed {
+            step: "stamp".to_owned(),
+            target: target.to_owned(),
+            seconds: started.elapsed().as_secs_f64(),
+            ok,
+        });
+        if output.interrupted {
+            return Err(Some(Failure {
+                exit: exit_code::INTERRUPTED,
+                ..Failure::new(
+                    "interrupted",
+                    "verify interrupted while stamping the scratch database",
+                    "db-migrate received SIGINT/SIGTERM",
+                    "rerun db-migrate verify when ready",
+                )
+            }));
+        }
+        if !ok {
+            let f = crate::remediation::diagnose(
+                "stamp",
+                &output,
+                &crate::remediation::Context::of(&config),
+            );
+            r.error = Some(scratch_failure(f));
+            return Err(None);
+        }
+        Ok(())
+    }
+
+    async fn refresh(&mut self) -> Result<(), Failure> {
+        let now = inspect::refresh(&self.app.ws, self.at(), self.app.verbose).await?;
+        self.at = Some(now);
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Result<Snapshot, Failure> {
+        snapshot::take(&self.pg_dump, &self.at().config)
+    }
+}
+
+/// Non-empty diffs make the round trip `differs`, whatever else failed.
+fn record_diffs(r: &mut RevisionReport, diffs: Vec<String>) {
+    let diff: String = diffs.into_iter().filter(|d| !d.is_empty()).collect();
+    if !diff.is_empty() {
+        r.roundtrip = "differs";
+        r.roundtrip_diff = Some(diff);
+    }
+}
+
+/// A step's failure as the report shows it: on the scratch database, which is dropped after.
+fn scratch_failure(mut f: Failure) -> Failure {
+    f.database = None;
+    if f.exit == exit_code::INTERRUPTED {
+        f.fix = "rerun db-migrate verify when ready".to_owned();
+    } else if f.fix.contains("db-migrate") {
+        f.fix = "fix the migration (see the cause), then rerun db-migrate verify".to_owned();
+    }
+    f
+}
+
+fn timed_text(t: &Timed) -> String {
+    format!("{} {} ({})", t.step, t.target, report::seconds(t.seconds))
+}
+
+/// The steps of a revision's own proof (not stamps, not older revisions on the way).
+const PROOF_STEPS: [&str; 4] = ["upgrade", "downgrade", "upgrade again", "upgrade twice"];
+
+/// The three slowest steps of the revisions' own proofs.
+fn slowest(revisions: &[RevisionReport]) -> Vec<Slow> {
+    let mut all: Vec<Slow> = revisions
+        .iter()
+        .flat_map(|r| {
+            r.steps
+                .iter()
+                .filter(|t| t.ok && PROOF_STEPS.contains(&t.step.as_str()))
+                .map(|t| Slow {
+                    revision: r.revision.clone(),
+                    step: t.step.clone(),
+                    seconds: t.seconds,
+                })
+        })
+        .collect();
+    all.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+    all.truncate(3);
+    all
+}

@@ -1,0 +1,272 @@
+//! What `verify` found, per component: the scratch database, each revision's steps with their
+//! timings and verdicts, the drift between models and migrations, and the slowest steps; as
+//! text (printed as the proof goes), one JSON document, or GitHub annotations.
+
+use serde::Serialize;
+
+use crate::error::Failure;
+use crate::mask;
+use crate::verify::drift::Difference;
+
+#[derive(Serialize, Default)]
+pub struct ComponentReport {
+    pub component: String,
+    pub config: String,
+    /// The base ref new revisions were told by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scratch: Option<ScratchReport>,
+    /// Steps that brought the scratch database to where the proof starts.
+    pub prepare: Vec<Timed>,
+    pub revisions: Vec<RevisionReport>,
+    pub drift: DriftReport,
+    /// How long one Alembic call takes before it migrates anything (measured by `alembic
+    /// current` with the scratch ini): every step's `seconds` includes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alembic_startup_seconds: Option<f64>,
+    /// The three slowest migration steps of the revisions proved.
+    pub slowest: Vec<Slow>,
+    /// Problems found (failed revisions, drift); 0 means verified.
+    pub problems: usize,
+    /// Why the proof could not be made or finished (the scratch database, a step that left
+    /// nothing to continue from).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Failure>,
+}
+
+#[derive(Serialize)]
+pub struct ScratchReport {
+    pub database: String,
+    /// `template`, `dump-restore` or `empty`.
+    pub made: &'static str,
+    /// Made from this database (absent for an empty one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    pub dropped: bool,
+    /// `--keep`: how to connect (no password).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect: Option<String>,
+}
+
+#[derive(Serialize, Clone)]
+pub struct Timed {
+    /// `upgrade`, `downgrade`, `upgrade again`, `stamp`, `upgrade twice`, …
+    pub step: String,
+    pub target: String,
+    pub seconds: f64,
+    pub ok: bool,
+}
+
+#[derive(Serialize)]
+pub struct RevisionReport {
+    pub revision: String,
+    pub message: String,
+    pub file: String,
+    /// Why it is run twice: `backport` or `asked` (absent: not run twice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotent_because: Option<&'static str>,
+    pub steps: Vec<Timed>,
+    /// `ok`, `differs`, `failed` (a step failed), `skipped` (with `why`), `not-run`.
+    pub roundtrip: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roundtrip_diff: Option<String>,
+    /// `ok`, `differs`, `failed`, `not-run`; absent when not run twice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotent: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotent_diff: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Failure>,
+}
+
+impl RevisionReport {
+    pub fn failed(&self) -> bool {
+        matches!(self.roundtrip, "differs" | "failed")
+            || matches!(self.idempotent, Some("differs" | "failed"))
+    }
+}
+
+#[derive(Serialize, Default)]
+pub struct DriftReport {
+    /// `clean`, `differs`, `no-metadata`, `failed`, `skipped`.
+    pub state: &'static str,
+    pub differences: Vec<Difference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct Slow {
+    pub revision: String,
+    pub step: String,
+    pub seconds: f64,
+}
+
+#[derive(Serialize)]
+pub struct Report {
+    pub components: Vec<ComponentReport>,
+    pub problems: usize,
+}
+
+pub fn seconds(s: f64) -> String {
+    format!("{s:.2}s")
+}
+
+/// One revision's lines.
+pub fn revision_text(r: &RevisionReport) -> String {
+    let mut out = format!("  {}  {}", r.revision, r.message);
+    if let Some(because) = r.idempotent_because {
+        out.push_str(&format!("  ({because}: run twice)"));
+    }
+    out.push('\n');
+    let steps: Vec<String> = r
+        .steps
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {} {}{}",
+                t.step,
+                t.target,
+                seconds(t.seconds),
+                if t.ok { "" } else { " FAILED" }
+            )
+        })
+        .collect();
+    if !steps.is_empty() {
+        out.push_str(&format!("      {}\n", steps.join(", ")));
+    }
+    let verdict = match r.roundtrip {
+        "ok" => "ok: downgrade and upgrade again leave the schema unchanged".to_owned(),
+        "differs" => {
+            "DIFFERS: downgrade (then upgrade again) does not give back the same schema:".to_owned()
+        }
+        "failed" => "FAILED".to_owned(),
+        "skipped" => format!("skipped ({})", r.why.as_deref().unwrap_or("")),
+        _ => "not run".to_owned(),
+    };
+    out.push_str(&format!("      roundtrip   {verdict}\n"));
+    if let Some(diff) = &r.roundtrip_diff {
+        out.push_str(&indent(diff, 8));
+    }
+    if let Some(idempotent) = r.idempotent {
+        let verdict = match idempotent {
+            "ok" => "ok: stamped back to its parent and upgraded again, the schema is unchanged",
+            "differs" => "DIFFERS: running it a second time changed the schema (- after the first run, + after the second)",
+            "failed" => "FAILED: running it a second time failed; a backport must be able to run twice",
+            _ => "not run",
+        };
+        out.push_str(&format!("      idempotent  {verdict}\n"));
+        if let Some(diff) = &r.idempotent_diff {
+            out.push_str(&indent(diff, 8));
+        }
+    }
+    if let Some(e) = &r.error {
+        out.push_str(&failure_text(e, 6));
+    }
+    mask::mask(&out).into_owned()
+}
+
+pub fn drift_text(d: &DriftReport) -> String {
+    let mut out = String::new();
+    let took = d
+        .seconds
+        .map_or_else(String::new, |s| format!(" ({})", seconds(s)));
+    match d.state {
+        "clean" => out.push_str(&format!(
+            "  drift     none: the models match the migrated schema{took}\n"
+        )),
+        "differs" => {
+            out.push_str(&format!(
+                "  drift     {} difference{} between the models and the migrated schema{took}; + only in the models, - only in the database, ~ in both, differently:\n",
+                d.differences.len(),
+                if d.differences.len() == 1 { "" } else { "s" }
+            ));
+            for diff in &d.differences {
+                out.push_str(&format!("      {}\n", diff.line()));
+            }
+        }
+        "no-metadata" => out.push_str(&format!(
+            "  drift     not checked: {}\n",
+            d.why
+                .as_deref()
+                .unwrap_or("env.py gives no target_metadata")
+        )),
+        "failed" => out.push_str(&format!(
+            "  drift     FAILED: {}\n",
+            d.why.as_deref().unwrap_or("")
+        )),
+        _ => out.push_str(&format!(
+            "  drift     not checked: {}\n",
+            d.why.as_deref().unwrap_or("")
+        )),
+    }
+    mask::mask(&out).into_owned()
+}
+
+pub fn failure_text(f: &Failure, indent_by: usize) -> String {
+    let pad = " ".repeat(indent_by);
+    let mut out = format!("{pad}error: {}\n", f.message);
+    if let Some(line) = &f.alembic_line {
+        out.push_str(&format!("{pad}  alembic: {line}\n"));
+    }
+    out.push_str(&format!("{pad}cause: {}\n{pad}fix: {}\n", f.cause, f.fix));
+    mask::mask(&out).into_owned()
+}
+
+fn indent(text: &str, by: usize) -> String {
+    let pad = " ".repeat(by);
+    text.lines().map(|l| format!("{pad}{l}\n")).collect()
+}
+
+/// GitHub workflow commands: one error per failed revision (on its file) and per difference.
+pub fn github(reports: &[ComponentReport]) -> String {
+    let data = |s: &str| {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let prop = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
+    let mut out = String::new();
+    for c in reports {
+        for r in c.revisions.iter().filter(|r| r.failed()) {
+            let what = match (r.roundtrip, r.idempotent) {
+                ("differs", _) => "its downgrade does not undo its upgrade (roundtrip differs)",
+                (_, Some("differs" | "failed")) => "it cannot run twice (a backport must)",
+                _ => "a migration step failed on the scratch database",
+            };
+            let detail = r
+                .error
+                .as_ref()
+                .map_or_else(String::new, |e| format!(": {}", e.message));
+            out.push_str(&format!(
+                "::error file={},line=1,title={}::{} {what}{detail}\n",
+                prop(&r.file),
+                prop("db-migrate verify"),
+                data(&r.revision)
+            ));
+        }
+        for d in &c.drift.differences {
+            out.push_str(&format!(
+                "::error title={}::{}: the models differ from the migrations: {}\n",
+                prop("db-migrate verify drift"),
+                data(&c.component),
+                data(&d.line())
+            ));
+        }
+        if let Some(e) = &c.error {
+            out.push_str(&format!(
+                "::error title={}::{}: {} ({})\n",
+                prop("db-migrate verify"),
+                data(&c.component),
+                data(&e.message),
+                data(&e.fix)
+            ));
+        }
+    }
+    mask::mask(&out).into_owned()
+}

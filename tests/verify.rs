@@ -1,0 +1,654 @@
+//! `verify`: a branch's new migrations proved on a scratch database, in real git repositories,
+//! with real Alembic and a real PostgreSQL: round trips, backports run twice, the scratch
+//! database gone afterwards (also after Ctrl-C), and the developer's own database untouched.
+
+mod harness;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use harness::*;
+use Component::Manager;
+
+const A: &str = "a1a1a1a1a1a1"; // main: create users
+const B: &str = "b2b2b2b2b2b2"; // main: create groups
+const F: &str = "f3f3f3f3f3f3"; // the branch's first migration
+const G: &str = "e4e4e4e4e4e4"; // the branch's second migration
+
+/// A revision file with `# Part of:` after `down_revision`, and these bodies.
+fn revision(id: &str, down: &str, message: &str, part_of: &str, up: &str, down_body: &str) -> Rev {
+    let (down_py, parent) = if down.is_empty() {
+        ("None".to_owned(), None)
+    } else {
+        (format!("\"{down}\""), Some(down))
+    };
+    let body = |b: &str| b.lines().map(|l| format!("    {l}\n")).collect::<String>();
+    rev(id, parent, message).raw(&format!(
+        "\"\"\"{message}\n\nRevision ID: {id}\nRevises: {down}\nCreate Date: 2026-11-30 10:00:00.000000\n\n\"\"\"\n\
+         import sqlalchemy as sa\nfrom alembic import op\n\n# revision identifiers, used by Alembic.\n\
+         revision = \"{id}\"\ndown_revision = {down_py}\n# Part of: {part_of}\nbranch_labels = None\ndepends_on = None\n\n\n\
+         def upgrade() -> None:\n{}\n\ndef downgrade() -> None:\n{}",
+        body(up),
+        body(down_body)
+    ))
+}
+
+fn create(id: &str, down: &str, table: &str) -> Rev {
+    revision(
+        id,
+        down,
+        &format!("create {table}"),
+        "26.8.0",
+        &format!("op.create_table(\"{table}\", sa.Column(\"id\", sa.Integer(), primary_key=True), sa.Column(\"name\", sa.String(64)))"),
+        &format!("op.drop_table(\"{table}\")"),
+    )
+}
+
+/// A good branch migration: a column and an index on users, both undone.
+fn add_note(id: &str, down: &str) -> Rev {
+    revision(
+        id,
+        down,
+        "add users.note",
+        "NEXT_RELEASE_VERSION",
+        "op.add_column(\"users\", sa.Column(\"note\", sa.Text()))\nop.create_index(\"ix_users_note\", \"users\", [\"note\"])",
+        "op.drop_index(\"ix_users_note\", table_name=\"users\")\nop.drop_column(\"users\", \"note\")",
+    )
+}
+
+/// main: A, B committed; the feature branch (checked out) adds `feature` on B.
+fn branch(feature: &[Rev]) -> Workspace {
+    let ws = Workspace::new().component(Manager, &[create(A, "", "users"), create(B, A, "groups")]);
+    let root = ws.root().to_path_buf();
+    ws.write_file(".gitignore", "__pycache__/\n");
+    git(&root, &["init", "-q", "-b", "main"]);
+    commit_all(&root, "main");
+    git(&root, &["checkout", "-q", "-b", "feature"]);
+    ws.add_revisions(Manager, feature);
+    commit_all(&root, "my migrations");
+    ws
+}
+
+/// The scratch databases `verify` left of this workspace's database.
+fn scratch_databases(ws: &Workspace) -> Vec<String> {
+    let like = format!("{}\\_verify\\_%", ws.db_name(Manager));
+    let rows = postgres().psql(
+        "postgres",
+        &format!("SELECT datname FROM pg_database WHERE datname LIKE '{like}' ORDER BY 1"),
+    );
+    rows.lines().map(str::to_owned).collect()
+}
+
+/// The whole database, schema and data, as pg_dump prints it (its random `\restrict` key aside).
+fn dump(ws: &Workspace) -> String {
+    let pg = postgres();
+    let out = Command::new(find_pg_bin_dir().join("pg_dump"))
+        .args(["-h", pg.host, "-p", &pg.port.to_string(), "-U", "postgres"])
+        .args(["-d", &ws.db_name(Manager)])
+        .env("PGPASSWORD", pg.password_of("postgres"))
+        .output()
+        .expect("pg_dump runs");
+    assert!(out.status.success(), "{}", output_text(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn revision_json<'a>(doc: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    doc["components"][0]["revisions"]
+        .as_array()
+        .expect("revisions")
+        .iter()
+        .find(|r| r["revision"] == id)
+        .unwrap_or_else(|| panic!("{id} not in {doc:#}"))
+}
+
+#[test]
+fn a_clean_branch_is_proved_on_a_scratch_copy_and_the_database_is_untouched() {
+    let ws = branch(&[
+        add_note(F, B),
+        revision(
+            G,
+            F,
+            "backfill users.note",
+            "26.4.8 (backport), 26.8.0 (main)",
+            "op.execute(\"ALTER TABLE users ADD COLUMN IF NOT EXISTS origin text\")",
+            "op.drop_column(\"users\", \"origin\")",
+        ),
+    ]);
+    ws.with_models(Manager, &models(&["sa.Column(\"origin\", sa.Text())"]));
+    // The developer has applied the first of their migrations, and has a row.
+    ws.db_at(Manager, F);
+    ws.sql(
+        Manager,
+        "INSERT INTO users (id, name, note) VALUES (1, 'alice', 'hi')",
+    );
+    let before = dump(&ws);
+
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let doc = r.json();
+    let c = &doc["components"][0];
+    assert_eq!(c["base"].as_str().map(str::len), Some(40), "{c:#}");
+    assert_eq!(c["scratch"]["made"], "template", "{c:#}");
+    assert!(
+        c["alembic_startup_seconds"].as_f64().unwrap() > 0.0,
+        "{c:#}"
+    );
+    assert_eq!(c["scratch"]["dropped"], true);
+    // The copy was at F: walked back to B first, then each new revision proved in order.
+    assert_eq!(c["prepare"][0]["step"], "downgrade", "{c:#}");
+    assert_eq!(c["prepare"][0]["target"], B);
+    let f = revision_json(&doc, F);
+    assert_eq!(f["roundtrip"], "ok", "{f:#}");
+    assert!(f.get("idempotent").is_none(), "{f:#}");
+    let steps: Vec<&str> = f["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["upgrade", "downgrade", "upgrade again"]);
+    assert!(f["steps"][0]["seconds"].as_f64().unwrap() > 0.0);
+    let g = revision_json(&doc, G);
+    assert_eq!(g["roundtrip"], "ok", "{g:#}");
+    assert_eq!(g["idempotent_because"], "backport");
+    assert_eq!(g["idempotent"], "ok", "{g:#}");
+    assert_eq!(c["problems"], 0);
+    assert_eq!(c["slowest"].as_array().unwrap().len(), 3);
+    // The models match what the migrations build.
+    assert_eq!(c["drift"]["state"], "clean", "{c:#}");
+    assert_eq!(c["drift"]["differences"], serde_json::json!([]));
+
+    assert!(
+        scratch_databases(&ws).is_empty(),
+        "{:?}",
+        scratch_databases(&ws)
+    );
+    assert_eq!(dump(&ws), before, "the developer's database changed");
+    assert_eq!(ws.db_revisions(Manager), [F]);
+    assert!(
+        !ws.root()
+            .join(".db-migrate/verify")
+            .read_dir()
+            .unwrap()
+            .any(|_| true),
+        "the scratch ini is removed"
+    );
+
+    // Text: what was proved, step by step, and no password anywhere.
+    let r = db_migrate(&ws, &["verify"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(r.stdout.contains("2 revisions to prove"), "{}", r.shown);
+    assert!(
+        r.stdout.contains(&format!("prepare   downgrade {B}")),
+        "{}",
+        r.shown
+    );
+    assert!(r.stdout.contains("roundtrip   ok"), "{}", r.shown);
+    assert!(r.stdout.contains("idempotent  ok"), "{}", r.shown);
+    assert!(
+        r.stdout.contains("manager: verified (2 revisions"),
+        "{}",
+        r.shown
+    );
+    assert!(r.stdout.contains("slowest"), "{}", r.shown);
+    assert!(
+        r.stdout
+            .contains("drift     none: the models match the migrated schema"),
+        "{}",
+        r.shown
+    );
+    assert_no_secret(&r.shown, &ws);
+    assert!(scratch_databases(&ws).is_empty());
+    assert_eq!(dump(&ws), before);
+}
+
+/// The models of users (with the branch's note column and index, plus `extra` columns) and
+/// groups, as Backend.AI keeps them in `models/`.
+fn models(extra: &[&str]) -> String {
+    let extra: String = extra.iter().map(|c| format!("    {c},\n")).collect();
+    format!(
+        "import sqlalchemy as sa\n\nmetadata = sa.MetaData()\n\n\
+         users = sa.Table(\n    \"users\",\n    metadata,\n    sa.Column(\"id\", sa.Integer, primary_key=True),\n    \
+         sa.Column(\"name\", sa.String(64)),\n    sa.Column(\"note\", sa.Text()),\n{extra})\n\
+         sa.Index(\"ix_users_note\", users.c.note)\n\n\
+         groups = sa.Table(\n    \"groups\",\n    metadata,\n    sa.Column(\"id\", sa.Integer, primary_key=True),\n    \
+         sa.Column(\"name\", sa.String(64)),\n)\n"
+    )
+}
+
+#[test]
+fn one_good_migration_one_bad_and_a_drifted_model_are_reported_exactly() {
+    let ws = branch(&[
+        add_note(F, B),
+        // Its downgrade forgets the table; the upgrade's IF NOT EXISTS hides it on the way up.
+        revision(
+            G,
+            F,
+            "create sessions",
+            "NEXT_RELEASE_VERSION",
+            "op.execute(\"CREATE TABLE IF NOT EXISTS sessions (id integer PRIMARY KEY)\")",
+            "pass",
+        ),
+    ]);
+    // A model column no migration adds (and the sessions table the migration does add).
+    let mut models = models(&["sa.Column(\"email\", sa.String(64))"]);
+    models.push_str("\nsessions = sa.Table(\"sessions\", metadata, sa.Column(\"id\", sa.Integer, primary_key=True, autoincrement=False))\n");
+    ws.with_models(Manager, &models);
+    ws.db_at(Manager, B);
+    let before = dump(&ws);
+
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    let c = &doc["components"][0];
+    assert_eq!(revision_json(&doc, F)["roundtrip"], "ok", "{c:#}");
+    let g = revision_json(&doc, G);
+    assert_eq!(g["roundtrip"], "differs", "{g:#}");
+    assert!(
+        g["roundtrip_diff"]
+            .as_str()
+            .unwrap()
+            .contains("+CREATE TABLE public.sessions ("),
+        "{g:#}"
+    );
+    assert_eq!(c["drift"]["state"], "differs", "{c:#}");
+    let lines: Vec<String> = c["drift"]["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["sign"].as_str().unwrap(),
+                d["text"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(lines, ["+ column users.email VARCHAR(64)"], "{c:#}");
+    assert_eq!(c["problems"], 2);
+    assert!(scratch_databases(&ws).is_empty());
+    assert_eq!(dump(&ws), before);
+
+    // The same in text, and as GitHub annotations on the bad migration's file.
+    let r = db_migrate(&ws, &["verify"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stdout
+            .contains("      + column users.email VARCHAR(64)\n"),
+        "{}",
+        r.shown
+    );
+    assert!(r.stdout.contains("revision --autogenerate"), "{}", r.shown);
+    assert!(
+        r.stdout
+            .contains(&format!("manager: 2 problems: {G}, drift")),
+        "{}",
+        r.shown
+    );
+    let r = db_migrate(&ws, &["verify", "--format", "github"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let file = ws
+        .versions_dir(Manager)
+        .join(format!("{G}_create_sessions.py"))
+        .strip_prefix(ws.root())
+        .unwrap()
+        .display()
+        .to_string();
+    let annotations: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error"))
+        .collect();
+    assert_eq!(annotations.len(), 2, "{}", r.shown);
+    assert!(
+        annotations[0].starts_with(&format!("::error file={file},line=1,")),
+        "{}",
+        r.shown
+    );
+    assert!(
+        annotations[1].contains("+ column users.email VARCHAR(64)"),
+        "{}",
+        r.shown
+    );
+    assert!(scratch_databases(&ws).is_empty());
+}
+
+#[test]
+fn a_downgrade_that_leaves_a_column_fails_with_the_diff() {
+    let ws = branch(&[revision(
+        F,
+        B,
+        "add users.note",
+        "NEXT_RELEASE_VERSION",
+        "op.add_column(\"users\", sa.Column(\"note\", sa.Text()))",
+        "pass",
+    )]);
+    ws.db_at(Manager, B);
+    let before = dump(&ws);
+
+    let r = db_migrate(&ws, &["verify"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(r.stdout.contains("roundtrip   DIFFERS"), "{}", r.shown);
+    assert!(
+        r.stdout
+            .contains(&format!("+++ the schema after {F}'s downgrade")),
+        "{}",
+        r.shown
+    );
+    assert!(
+        r.stdout.contains("+    note text"),
+        "the diff names the column:\n{}",
+        r.shown
+    );
+    // Upgrading again then fails on the column that is still there.
+    assert!(r.stdout.contains("upgrade again"), "{}", r.shown);
+    assert!(r.stdout.contains("FAILED"), "{}", r.shown);
+    assert!(
+        r.stdout.contains(&format!("manager: 1 problem: {F}")),
+        "{}",
+        r.shown
+    );
+    assert!(scratch_databases(&ws).is_empty());
+    assert_eq!(dump(&ws), before);
+}
+
+#[test]
+fn a_backport_that_cannot_run_twice_fails() {
+    let ws = branch(&[revision(
+        F,
+        B,
+        "add users.note",
+        "26.4.8 (backport), 26.8.0 (main)",
+        "op.add_column(\"users\", sa.Column(\"note\", sa.Text()))",
+        "op.drop_column(\"users\", \"note\")",
+    )]);
+    ws.db_at(Manager, B);
+
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    let f = revision_json(&doc, F);
+    assert_eq!(f["roundtrip"], "ok", "{f:#}");
+    assert_eq!(f["idempotent"], "failed", "{f:#}");
+    assert!(
+        f["error"]["alembic_line"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already exists"),
+        "{f:#}"
+    );
+    assert!(
+        f["error"]["fix"].as_str().unwrap().contains("run twice"),
+        "{f:#}"
+    );
+    assert_eq!(doc["components"][0]["problems"], 1);
+    assert!(scratch_databases(&ws).is_empty());
+
+    // --idempotent asks the same of a revision without the comment.
+    let ws = branch(&[add_note(F, B)]);
+    let r = db_migrate(&ws, &["verify", "--idempotent", F]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(r.stdout.contains("(asked: run twice)"), "{}", r.shown);
+    assert!(r.stdout.contains("idempotent  FAILED"), "{}", r.shown);
+
+    // An old revision far back (by prefix): proved first, then the branch's from its parent.
+    ws.db_at(Manager, B);
+    let r = db_migrate(&ws, &["verify", "--idempotent", "a1a1", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    let a = revision_json(&doc, A);
+    assert_eq!(a["roundtrip"], "ok", "{a:#}");
+    assert_eq!(a["idempotent"], "failed", "{a:#}");
+    let f = revision_json(&doc, F);
+    assert_eq!(f["roundtrip"], "ok", "{f:#}");
+    assert_eq!(f["steps"][0]["step"], "upgrade to parent", "{f:#}");
+    assert_eq!(f["steps"][0]["target"], B, "{f:#}");
+    assert!(scratch_databases(&ws).is_empty());
+}
+
+#[test]
+fn a_database_with_other_sessions_is_copied_with_pg_dump() {
+    let ws = branch(&[add_note(F, B)]);
+    ws.db_at(Manager, B);
+    ws.sql(Manager, "INSERT INTO users (id, name) VALUES (1, 'alice')");
+    // A running manager holds a connection: the database cannot be a template.
+    let pg = postgres();
+    let mut session = Command::new(find_pg_bin_dir().join("psql"))
+        .args(["-h", pg.host, "-p", &pg.port.to_string(), "-U", "postgres"])
+        .args(["-d", &ws.db_name(Manager), "-c", "SELECT pg_sleep(60)"])
+        .env("PGPASSWORD", pg.password_of("postgres"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql runs");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while postgres().psql(
+        "postgres",
+        &format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}'",
+            ws.db_name(Manager)
+        ),
+    ) == "0"
+    {
+        assert!(Instant::now() < deadline, "the session never connected");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let before = dump(&ws);
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    let _ = session.kill();
+    let _ = session.wait();
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let doc = r.json();
+    assert_eq!(
+        doc["components"][0]["scratch"]["made"], "dump-restore",
+        "{doc:#}"
+    );
+    assert_eq!(revision_json(&doc, F)["roundtrip"], "ok");
+    assert!(scratch_databases(&ws).is_empty());
+    assert_eq!(dump(&ws), before);
+}
+
+#[test]
+fn keep_leaves_the_scratch_database_and_says_how_to_connect() {
+    let ws = branch(&[add_note(F, B)]);
+    ws.db_at(Manager, B);
+    let r = db_migrate(&ws, &["verify", "--keep"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let kept = scratch_databases(&ws);
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(
+        r.stdout
+            .contains(&format!("{} kept (--keep): psql -h", kept[0])),
+        "{}",
+        r.shown
+    );
+    assert_no_secret(&r.shown, &ws);
+    // Without models in env.py, drift is said not to be checked (not a failure).
+    assert!(
+        r.stdout
+            .contains("drift     not checked: env.py passes no target_metadata"),
+        "{}",
+        r.shown
+    );
+    // It holds the proof's end state: the branch applied.
+    assert_eq!(
+        postgres().psql(&kept[0], "SELECT version_num FROM alembic_version"),
+        F
+    );
+    postgres().drop_database(&kept[0]);
+}
+
+#[test]
+fn from_empty_builds_the_scratch_database_from_the_migrations() {
+    let ws = branch(&[add_note(F, B)]);
+    // The developer's database is at a revision this checkout does not have: a copy is useless.
+    ws.sql(
+        Manager,
+        "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY); INSERT INTO alembic_version VALUES ('0ther0ther00')",
+    );
+    let r = db_migrate(&ws, &["verify"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr
+            .contains("fix: start from an empty database instead: db-migrate verify --component manager --from-empty"),
+        "{}",
+        r.shown
+    );
+    assert!(scratch_databases(&ws).is_empty());
+
+    let r = db_migrate(&ws, &["verify", "--from-empty", "--format", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let doc = r.json();
+    let c = &doc["components"][0];
+    assert_eq!(c["scratch"]["made"], "empty");
+    assert_eq!(c["prepare"][0]["step"], "upgrade", "{c:#}");
+    assert_eq!(c["prepare"][0]["target"], B);
+    assert_eq!(revision_json(&doc, F)["roundtrip"], "ok");
+    assert!(scratch_databases(&ws).is_empty());
+}
+
+#[test]
+fn the_scratch_database_is_dropped_after_ctrl_c() {
+    let ws = branch(&[revision(
+        F,
+        B,
+        "slow migration",
+        "NEXT_RELEASE_VERSION",
+        "op.execute(\"SELECT pg_sleep(30)\")",
+        "pass",
+    )]);
+    ws.db_at(Manager, B);
+    let before = dump(&ws);
+    let child = ws
+        .std_cmd()
+        .args(["verify"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("db-migrate runs");
+    // Wait until the slow migration runs on the scratch database, then Ctrl-C.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let busy = postgres().psql(
+            "postgres",
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()",
+        );
+        if busy != "0" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the migration never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!scratch_databases(&ws).is_empty());
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("db-migrate exits");
+    let shown = output_text(&out);
+    assert_eq!(out.status.code(), Some(130), "{shown}");
+    assert!(shown.contains("dropped"), "{shown}");
+    assert!(scratch_databases(&ws).is_empty(), "{shown}");
+    assert_eq!(dump(&ws), before);
+}
+
+#[test]
+fn the_scratch_database_is_dropped_after_ctrl_c_while_no_alembic_runs() {
+    let ws = branch(&[add_note(F, B)]);
+    ws.db_at(Manager, B);
+    // A session keeps the database from being a template, and a slow pg_dump keeps the copy
+    // going: Ctrl-C arrives while db-migrate itself works, with the scratch database created.
+    let pg = postgres();
+    let mut session = Command::new(find_pg_bin_dir().join("psql"))
+        .args(["-h", pg.host, "-p", &pg.port.to_string(), "-U", "postgres"])
+        .args(["-d", &ws.db_name(Manager), "-c", "SELECT pg_sleep(60)"])
+        .env("PGPASSWORD", pg.password_of("postgres"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql runs");
+    ws.write_file(
+        "slow_pg_dump",
+        &format!(
+            "#!/bin/sh\nsleep 20\nexec {} \"$@\"\n",
+            find_pg_bin_dir().join("pg_dump").display()
+        ),
+    );
+    let wrapper = ws.root().join("slow_pg_dump");
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let child = ws
+        .std_cmd()
+        .args(["verify"])
+        .env("DB_MIGRATE_PG_DUMP", &wrapper)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("db-migrate runs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while scratch_databases(&ws).is_empty() {
+        assert!(Instant::now() < deadline, "no scratch database appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("db-migrate exits");
+    let _ = session.kill();
+    let _ = session.wait();
+    let shown = output_text(&out);
+    assert_eq!(out.status.code(), Some(130), "{shown}");
+    assert!(scratch_databases(&ws).is_empty(), "{shown}");
+    assert!(
+        !ws.root()
+            .join(".db-migrate/verify")
+            .read_dir()
+            .unwrap()
+            .any(|_| true),
+        "the scratch ini is removed"
+    );
+}
+
+#[test]
+fn verify_refuses_what_it_cannot_prove_safely() {
+    // An env.py that ignores the ini's URL would run every step on the real database.
+    let ws = branch(&[add_note(F, B)]);
+    ws.db_at(Manager, B);
+    let env = ws.root().join(Manager.package_dir()).join("alembic/env.py");
+    let text = std::fs::read_to_string(&env).unwrap();
+    let url = postgres().url("postgres", &ws.db_name(Manager));
+    std::fs::write(
+        &env,
+        text.replace(
+            "config = context.config\n",
+            &format!(
+                "config = context.config\nconfig.set_main_option(\"sqlalchemy.url\", \"{url}\")\n"
+            ),
+        ),
+    )
+    .unwrap();
+    let before = dump(&ws);
+    let r = db_migrate(&ws, &["verify"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr
+            .contains("does not connect to the database its ini names"),
+        "{}",
+        r.shown
+    );
+    assert_no_secret(&r.shown, &ws);
+    assert!(scratch_databases(&ws).is_empty());
+    assert_eq!(dump(&ws), before);
+
+    // Outside git, with no --base: nothing tells which revisions are new.
+    let ws = Workspace::new().component(Manager, &[create(A, "", "users")]);
+    let r = db_migrate(&ws, &["verify"]);
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert!(r.stderr.contains("--base"), "{}", r.shown);
+}
