@@ -646,6 +646,43 @@ fn verify_refuses_what_it_cannot_prove_safely() {
     assert!(scratch_databases(&ws).is_empty());
     assert_eq!(dump(&ws), before);
 
+    // A role that may not create databases (appproxy's): said, with the grant to ask for.
+    let ws = Workspace::new().component(Component::Appproxy, &[create(A, "", "users")]);
+    let root = ws.root().to_path_buf();
+    git(&root, &["init", "-q", "-b", "main"]);
+    commit_all(&root, "main");
+    git(&root, &["checkout", "-q", "-b", "feature"]);
+    ws.add_revisions(Component::Appproxy, &[create(B, A, "groups")]);
+    commit_all(&root, "mine");
+    let r = db_migrate(&ws, &["verify", "--component", "appproxy"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr
+            .contains("error: cannot create the scratch database"),
+        "{}",
+        r.shown
+    );
+    assert!(
+        r.stderr
+            .contains("the role appproxy may not create databases"),
+        "{}",
+        r.shown
+    );
+    assert!(
+        r.stderr.contains("ALTER ROLE \"appproxy\" CREATEDB"),
+        "{}",
+        r.shown
+    );
+    assert_no_secret(&r.shown, &ws);
+    assert!(
+        !ws.root()
+            .join(".db-migrate/verify")
+            .read_dir()
+            .unwrap()
+            .any(|_| true),
+        "the scratch ini is removed"
+    );
+
     // Outside git, with no --base: nothing tells which revisions are new.
     let ws = Workspace::new().component(Manager, &[create(A, "", "users")]);
     let r = db_migrate(&ws, &["verify"]);

@@ -130,14 +130,16 @@ pub async fn create(
         Some(t) => format!("CREATE DATABASE {} TEMPLATE {}", quote(name), quote(t)),
         None => format!("CREATE DATABASE {}", quote(name)),
     };
-    match source {
-        Source::Empty => {
-            execute(&scratch.admin, &create(None))
-                .await
-                .map_err(|e| cannot_create(&user, name, e))?;
-        }
+    // Armed from before CREATE DATABASE is sent (an interrupt may come while it runs); disarmed
+    // when the database was never made (a name taken by a database of someone else's must not
+    // be dropped on the way out).
+    let made = match source {
+        Source::Empty => execute(&scratch.admin, &create(None))
+            .await
+            .map(|()| Made::Empty)
+            .map_err(|e| (false, cannot_create(&user, name, e))),
         Source::Copy => match execute(&scratch.admin, &create(Some(&source_db))).await {
-            Ok(()) => scratch.made = Made::Template,
+            Ok(()) => Ok(Made::Template),
             Err(e)
                 if matches!(
                     e.code,
@@ -145,19 +147,31 @@ pub async fn create(
                 ) && !e.text.contains("permission denied to create database") =>
             {
                 scratch.why_dump = Some(e.text.clone());
-                execute(&scratch.admin, &create(Some("template0")))
-                    .await
-                    .map_err(|e| cannot_create(&user, name, e))?;
-                scratch.made = Made::DumpRestore;
-                if let Err(f) = dump_restore(pg_dump, name).await {
-                    let _ = scratch.drop().await;
-                    return Err(f);
+                match execute(&scratch.admin, &create(Some("template0"))).await {
+                    Err(e) => Err((false, cannot_create(&user, name, e))),
+                    Ok(()) => dump_restore(pg_dump, name)
+                        .await
+                        .map(|()| Made::DumpRestore)
+                        .map_err(|f| (true, f)),
                 }
             }
-            Err(e) => return Err(cannot_create(&user, name, e)),
+            Err(e) => Err((false, cannot_create(&user, name, e))),
         },
+    };
+    match made {
+        Ok(made) => {
+            scratch.made = made;
+            Ok(scratch)
+        }
+        Err((true, failure)) => {
+            let _ = scratch.drop().await;
+            Err(failure)
+        }
+        Err((false, failure)) => {
+            scratch.registration.disarm();
+            Err(failure)
+        }
     }
-    Ok(scratch)
 }
 
 impl Scratch {

@@ -245,9 +245,12 @@ async fn verify_one(
     } else {
         Source::Copy
     };
+    let started = std::time::Instant::now();
     let scratch = create(url, &name, source, &pg_dump).await?;
+    let took = started.elapsed().as_secs_f64();
     report.scratch = Some(ScratchReport {
         database: name.clone(),
+        seconds: took,
         made: scratch.made.as_str(),
         from: (scratch.made != Made::Empty).then(|| source_db.clone()),
         dropped: false,
@@ -265,7 +268,7 @@ async fn verify_one(
             ),
             Made::Empty => "empty (--from-empty)".to_owned(),
         };
-        outln!("  scratch   {name}, {made}");
+        outln!("  scratch   {name}, {made}, in {}", report::seconds(took));
     }
     let scratch_dump = pg_dump.with_database(&name);
     let mut proof = Proof {

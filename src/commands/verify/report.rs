@@ -43,6 +43,8 @@ pub struct ScratchReport {
     /// Made from this database (absent for an empty one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// How long making it took.
+    pub seconds: f64,
     pub dropped: bool,
     /// `--keep`: how to connect (no password).
     #[serde(skip_serializing_if = "Option::is_none")]
