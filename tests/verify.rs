@@ -96,6 +96,28 @@ fn dump(ws: &Workspace) -> String {
         .join("\n")
 }
 
+/// Another session on the workspace's database (a running manager), connected when this returns.
+fn busy_session(ws: &Workspace) -> std::process::Child {
+    let pg = postgres();
+    let session = Command::new(find_pg_bin_dir().join("psql"))
+        .args(["-h", pg.host, "-p", &pg.port.to_string(), "-U", "postgres"])
+        .args(["-d", &ws.db_name(Manager), "-c", "SELECT pg_sleep(60)"])
+        .env("PGPASSWORD", pg.password_of("postgres"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql runs");
+    let count = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}'",
+        ws.db_name(Manager)
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pg.psql("postgres", &count) == "0" {
+        assert!(Instant::now() < deadline, "the session never connected");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    session
+}
+
 fn revision_json<'a>(doc: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     doc["components"][0]["revisions"]
         .as_array()
@@ -416,26 +438,7 @@ fn a_database_with_other_sessions_is_copied_with_pg_dump() {
     ws.db_at(Manager, B);
     ws.sql(Manager, "INSERT INTO users (id, name) VALUES (1, 'alice')");
     // A running manager holds a connection: the database cannot be a template.
-    let pg = postgres();
-    let mut session = Command::new(find_pg_bin_dir().join("psql"))
-        .args(["-h", pg.host, "-p", &pg.port.to_string(), "-U", "postgres"])
-        .args(["-d", &ws.db_name(Manager), "-c", "SELECT pg_sleep(60)"])
-        .env("PGPASSWORD", pg.password_of("postgres"))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("psql runs");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while postgres().psql(
-        "postgres",
-        &format!(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}'",
-            ws.db_name(Manager)
-        ),
-    ) == "0"
-    {
-        assert!(Instant::now() < deadline, "the session never connected");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut session = busy_session(&ws);
     let before = dump(&ws);
     let r = db_migrate(&ws, &["verify", "--format", "json"]);
     let _ = session.kill();
@@ -561,14 +564,7 @@ fn the_scratch_database_is_dropped_after_ctrl_c_while_no_alembic_runs() {
     ws.db_at(Manager, B);
     // A session keeps the database from being a template, and a slow pg_dump keeps the copy
     // going: Ctrl-C arrives while db-migrate itself works, with the scratch database created.
-    let pg = postgres();
-    let mut session = Command::new(find_pg_bin_dir().join("psql"))
-        .args(["-h", pg.host, "-p", &pg.port.to_string(), "-U", "postgres"])
-        .args(["-d", &ws.db_name(Manager), "-c", "SELECT pg_sleep(60)"])
-        .env("PGPASSWORD", pg.password_of("postgres"))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("psql runs");
+    let mut session = busy_session(&ws);
     ws.write_file(
         "slow_pg_dump",
         &format!(

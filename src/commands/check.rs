@@ -390,12 +390,7 @@ fn render_text(reports: &[ComponentReport], errors: usize, warnings: usize) -> S
 
 /// GitHub workflow commands; properties and messages escaped as the runner expects.
 fn render_github(reports: &[ComponentReport]) -> String {
-    let escape_data = |s: &str| {
-        s.replace('%', "%25")
-            .replace('\r', "%0D")
-            .replace('\n', "%0A")
-    };
-    let escape_prop = |s: &str| escape_data(s).replace(':', "%3A").replace(',', "%2C");
+    use crate::render::github::{data as escape_data, property as escape_prop};
     let mut out = String::new();
     for r in reports {
         for f in &r.findings {

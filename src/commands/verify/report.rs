@@ -227,12 +227,7 @@ fn indent(text: &str, by: usize) -> String {
 
 /// GitHub workflow commands: one error per failed revision (on its file) and per difference.
 pub fn github(reports: &[ComponentReport]) -> String {
-    let data = |s: &str| {
-        s.replace('%', "%25")
-            .replace('\r', "%0D")
-            .replace('\n', "%0A")
-    };
-    let prop = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
+    use crate::render::github::{data, property as prop};
     let mut out = String::new();
     for c in reports {
         for r in c.revisions.iter().filter(|r| r.failed()) {
