@@ -157,43 +157,11 @@ pub fn select_flag(c: &Config) -> String {
         Some(component) if c.ini_arg == component.ini() => {
             format!("--component {}", component.name())
         }
-        _ => format!("--config {}", shell_word(&c.ini_arg)),
+        _ => format!("--config {}", crate::workspace::shell::word(&c.ini_arg)),
     };
-    match workdir_flag(&c.root) {
+    match crate::workspace::shell::workdir_flag(&c.root) {
         Some(dir) => format!("{select} -C {dir}"),
         None => select,
-    }
-}
-
-/// `cd DIR && ` for a command that must run in `root` (the launcher's own commands), when the
-/// current directory is not already inside it.
-pub fn cd_prefix(root: &std::path::Path) -> Option<String> {
-    workdir_flag(root).map(|dir| format!("cd {dir} && "))
-}
-
-/// `-C`'s argument when run from the current directory would not find `root` by itself.
-fn workdir_flag(root: &std::path::Path) -> Option<String> {
-    let cwd = std::env::current_dir().ok()?;
-    if crate::workspace::find_root(&cwd).as_deref() == Some(root) {
-        return None;
-    }
-    let dir = match root.strip_prefix(&cwd) {
-        Ok(relative) if !relative.as_os_str().is_empty() => relative.to_string_lossy(),
-        _ => root.to_string_lossy(),
-    };
-    Some(shell_word(&dir))
-}
-
-/// A word a POSIX shell reads back unchanged: as is when plain, else single-quoted.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 
@@ -497,7 +465,10 @@ fn launcher_vars(command: &str, output: &Output, config: &Config) -> Vec<(String
         ),
         ("status", status),
         ("launcher_said", mask::mask(&said).into_owned()),
-        ("in_root", cd_prefix(&config.root).unwrap_or_default()),
+        (
+            "in_root",
+            crate::workspace::shell::cd_prefix(&config.root).unwrap_or_default(),
+        ),
         ("command", command.to_owned()),
     ]
     .into_iter()
@@ -707,13 +678,6 @@ def upgrade():
             Some("LATE")
         );
         assert_eq!(env_var_read("choice = input('?')\n", None), None);
-    }
-
-    #[test]
-    fn shell_words_paste_back_unchanged() {
-        assert_eq!(shell_word("examples/demo"), "examples/demo");
-        assert_eq!(shell_word("my repo"), "'my repo'");
-        assert_eq!(shell_word("it's"), r"'it'\''s'");
     }
 
     #[test]

@@ -500,7 +500,7 @@ fn is_own_py(ws: &Workspace) -> bool {
 /// interpreter is the launcher's fault, not a reason to look for another Python.
 fn cannot_start(ws: &Workspace, e: &std::io::Error) -> Failure {
     let py = ws.root.join("py");
-    let in_root = |cmd: &str| match crate::remediation::cd_prefix(&ws.root) {
+    let in_root = |cmd: &str| match crate::workspace::shell::cd_prefix(&ws.root) {
         Some(cd) => format!("{cd}{cmd}"),
         None => cmd.to_owned(),
     };

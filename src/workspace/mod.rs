@@ -3,6 +3,7 @@
 pub mod ini;
 mod launcher;
 pub mod scratch;
+pub mod shell;
 pub mod site_packages;
 pub mod state_dir;
 
