@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use crate::check::rules::Facts;
 use crate::graph::Graph;
 
 /// One revision to prove.
@@ -12,6 +13,10 @@ pub struct Subject {
     pub rev: usize,
     /// Run it twice (stamp back to its parent, upgrade again): a backport, or `--idempotent`.
     pub idempotent: Option<Idempotent>,
+    /// Its `downgrade()` is only `pass` (or docstrings, comments). For a backport that is the
+    /// team's rule ("if the downgrade is handled by another migration in the chain, use
+    /// pass"), so its round trip is not held against it.
+    pub downgrade_empty: bool,
 }
 
 /// Why a revision must be idempotent.
@@ -33,27 +38,31 @@ pub struct Plan {
     pub start: Vec<usize>,
 }
 
-/// Plan the proof of `new` ∪ `asked` (graph indices). `backport(i)` tells a backport's file.
+/// Plan the proof of `new` ∪ `asked` (graph indices). `source(i)` is a revision's file.
 pub fn plan(
     graph: &Graph,
     new: &HashSet<usize>,
     asked: &[usize],
-    backport: impl Fn(usize) -> bool,
+    source: impl Fn(usize) -> Option<Vec<u8>>,
 ) -> Plan {
     let mut all: HashSet<usize> = new.clone();
     all.extend(asked);
     let subjects: Vec<Subject> = graph
         .apply_order(&all)
         .into_iter()
-        .map(|rev| Subject {
-            rev,
-            idempotent: if asked.contains(&rev) {
-                Some(Idempotent::Asked)
-            } else if backport(rev) {
-                Some(Idempotent::Backport)
-            } else {
-                None
-            },
+        .map(|rev| {
+            let src = source(rev).unwrap_or_default();
+            Subject {
+                rev,
+                idempotent: if asked.contains(&rev) {
+                    Some(Idempotent::Asked)
+                } else if is_backport(&src) {
+                    Some(Idempotent::Backport)
+                } else {
+                    None
+                },
+                downgrade_empty: Facts::of(&src).downgrade.is_some_and(|b| b.empty),
+            }
         })
         .collect();
     // Just below the first: its parents (each subject's own parent is reached before it).
@@ -92,7 +101,7 @@ mod tests {
     fn new_revisions_in_apply_order_start_from_the_newest_old_one() {
         let g = Graph::from_edges(&[("a", &[]), ("b", &["a"]), ("c", &["b"]), ("d", &["c"])]);
         let new: HashSet<usize> = ["d", "c"].iter().map(|i| g.index_of(i).unwrap()).collect();
-        let p = plan(&g, &new, &[], |_| false);
+        let p = plan(&g, &new, &[], |_| None);
         let order: Vec<usize> = p.subjects.iter().map(|s| s.rev).collect();
         assert_eq!(ids(&g, &order), ["c", "d"]);
         assert_eq!(ids(&g, &p.start), ["b"]);
@@ -104,11 +113,14 @@ mod tests {
         let g = Graph::from_edges(&[("a", &[]), ("b", &["a"]), ("c", &["b"])]);
         let (a, c) = (g.index_of("a").unwrap(), g.index_of("c").unwrap());
         let new: HashSet<usize> = [c].into();
-        let p = plan(&g, &new, &[a], |r| r == c);
+        let backport = b"# Part of: 26.4.8 (backport), 26.8.0 (main)\ndef upgrade():\n    op.execute('x')\n\n\ndef downgrade():\n    pass\n";
+        let p = plan(&g, &new, &[a], |r| (r == c).then(|| backport.to_vec()));
         let order: Vec<usize> = p.subjects.iter().map(|s| s.rev).collect();
         assert_eq!(ids(&g, &order), ["a", "c"]);
         assert_eq!(p.subjects[0].idempotent, Some(Idempotent::Asked));
         assert_eq!(p.subjects[1].idempotent, Some(Idempotent::Backport));
+        assert!(p.subjects[1].downgrade_empty);
+        assert!(!p.subjects[0].downgrade_empty);
         // `a` is a base revision: the proof starts from an empty schema.
         assert!(p.start.is_empty());
     }

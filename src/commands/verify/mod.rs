@@ -201,7 +201,6 @@ async fn verify_one(
             .path
             .as_deref()
             .and_then(|p| std::fs::read(p).ok())
-            .is_some_and(|src| plan::is_backport(&src))
     });
     if plan.start.len() > 1 {
         return Err(Failure::new(

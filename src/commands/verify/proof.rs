@@ -15,7 +15,7 @@ use crate::postgres::snapshot::{self, Snapshot};
 use crate::state::State;
 use crate::target::Target;
 use crate::verify::drift::{self, Drift};
-use crate::verify::plan::{Idempotent, Plan};
+use crate::verify::plan::{Idempotent, Plan, Subject};
 use crate::workspace::scratch::ScratchConfig;
 
 use super::report::{self, ComponentReport, DriftReport, RevisionReport, Slow, Timed};
@@ -106,7 +106,7 @@ impl Proof<'_> {
                 why: None,
                 error: None,
             };
-            let outcome = self.prove_revision(graph, subject.rev, &mut r).await;
+            let outcome = self.prove_revision(graph, subject, &mut r).await;
             if text {
                 out!("{}", report::revision_text(&r));
             }
@@ -193,12 +193,11 @@ impl Proof<'_> {
     async fn prove_revision(
         &mut self,
         graph: &Graph,
-        rev: usize,
+        subject: &Subject,
         r: &mut RevisionReport,
     ) -> Result<(), Option<Failure>> {
-        let id = graph.rev(rev).id.clone();
-        let parents = &graph.rev(rev).parents;
-        let parent = match parents.as_slice() {
+        let id = graph.rev(subject.rev).id.clone();
+        let parent = match graph.rev(subject.rev).parents.as_slice() {
             [] => "base".to_owned(),
             [one] => one.clone(),
             _ => {
@@ -218,19 +217,48 @@ impl Proof<'_> {
         let before = self.snapshot().map_err(Some)?;
         self.timed(r, Direction::Upgrade, &id, "upgrade").await?;
         let first = self.snapshot().map_err(Some)?;
+        let at_revision = if subject.idempotent.is_some() && subject.downgrade_empty {
+            r.roundtrip = "skipped";
+            r.why = Some(
+                "a backport whose downgrade() is pass: another migration in the chain undoes it"
+                    .into(),
+            );
+            first
+        } else {
+            match self.round_trip(&id, &parent, before, first, r).await? {
+                Some(at_revision) => at_revision,
+                None => return Ok(()),
+            }
+        };
+        if r.idempotent.is_some() {
+            self.run_twice(&id, &parent, at_revision, r).await?;
+        }
+        Ok(())
+    }
+
+    /// Downgrade to the parent, which must give back the schema `before` the upgrade; upgrade
+    /// again, which must give back the schema of the `first` upgrade. The schema at the
+    /// revision afterwards; `None` when the downgrade failed (and rolled back: the database is
+    /// still at the revision, the next revision can go on).
+    async fn round_trip(
+        &mut self,
+        id: &str,
+        parent: &str,
+        before: Snapshot,
+        first: Snapshot,
+        r: &mut RevisionReport,
+    ) -> Result<Option<Snapshot>, Option<Failure>> {
         match self
-            .timed(r, Direction::Downgrade, &parent, "downgrade")
+            .timed(r, Direction::Downgrade, parent, "downgrade")
             .await
         {
             Ok(()) => {}
-            // The downgrade failed and rolled back: still at the revision, go on.
             Err(None) => {
                 r.roundtrip = "failed";
-                return Ok(());
+                return Ok(None);
             }
             Err(stop) => return Err(stop),
         }
-        // The downgrade must give back the schema from before the upgrade...
         let reverted = self.snapshot().map_err(Some)?;
         let mut diffs = vec![snapshot::diff(
             &before,
@@ -238,10 +266,7 @@ impl Proof<'_> {
             &format!("the schema before {id}"),
             &format!("the schema after {id}'s downgrade"),
         )];
-        if let Err(stop) = self
-            .timed(r, Direction::Upgrade, &id, "upgrade again")
-            .await
-        {
+        if let Err(stop) = self.timed(r, Direction::Upgrade, id, "upgrade again").await {
             r.roundtrip = "failed";
             if let Some(e) = r.error.as_mut() {
                 e.cause = format!("the downgrade of {id} left behind something its upgrade creates, so upgrading again failed ({})", e.cause);
@@ -250,7 +275,6 @@ impl Proof<'_> {
             record_diffs(r, diffs);
             return Err(stop);
         }
-        // ...and upgrading again, the schema of the first upgrade.
         let second = self.snapshot().map_err(Some)?;
         diffs.push(snapshot::diff(
             &first,
@@ -260,15 +284,20 @@ impl Proof<'_> {
         ));
         r.roundtrip = "ok";
         record_diffs(r, diffs);
-        if r.idempotent.is_none() {
-            return Ok(());
-        }
-        // Run it a second time: stamp back to the parent (no SQL), upgrade again.
-        self.stamp(r, &parent).await?;
-        match self
-            .timed(r, Direction::Upgrade, &id, "upgrade twice")
-            .await
-        {
+        Ok(Some(second))
+    }
+
+    /// A backport may run on a database that has it already: stamp back to the parent (no
+    /// SQL) and upgrade a second time; it must succeed and leave the schema `at_revision`.
+    async fn run_twice(
+        &mut self,
+        id: &str,
+        parent: &str,
+        at_revision: Snapshot,
+        r: &mut RevisionReport,
+    ) -> Result<(), Option<Failure>> {
+        self.stamp(r, parent).await?;
+        match self.timed(r, Direction::Upgrade, id, "upgrade twice").await {
             Ok(()) => {}
             Err(None) => {
                 r.idempotent = Some("failed");
@@ -277,15 +306,15 @@ impl Proof<'_> {
                     e.fix = "guard each operation (IF NOT EXISTS, or inspect the schema first) so the upgrade can run twice, then rerun verify".to_owned();
                 }
                 // The second run rolled back; the schema has the revision: say so again.
-                self.stamp(r, &id).await?;
+                self.stamp(r, id).await?;
                 return Ok(());
             }
             Err(stop) => return Err(stop),
         }
-        let third = self.snapshot().map_err(Some)?;
+        let twice = self.snapshot().map_err(Some)?;
         let diff = snapshot::diff(
-            &second,
-            &third,
+            &at_revision,
+            &twice,
             &format!("{id} after one run"),
             &format!("{id} after running it twice"),
         );
