@@ -618,6 +618,32 @@ fn the_scratch_database_is_dropped_after_ctrl_c_while_no_alembic_runs() {
 }
 
 #[test]
+fn with_no_new_revisions_only_the_drift_is_checked() {
+    let ws = Workspace::new().component(Manager, &[create(A, "", "users"), create(B, A, "groups")]);
+    let root = ws.root().to_path_buf();
+    git(&root, &["init", "-q", "-b", "main"]);
+    commit_all(&root, "main");
+    ws.db_at(Manager, B);
+    ws.with_models(
+        Manager,
+        "import sqlalchemy as sa\nmetadata = sa.MetaData()\nsa.Table(\"users\", metadata, sa.Column(\"id\", sa.Integer, primary_key=True), sa.Column(\"name\", sa.String(64)))\n",
+    );
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let c = &r.json()["components"][0];
+    // The copy was not walked down and up: it was at head already.
+    assert_eq!(c["prepare"], serde_json::json!([]), "{c:#}");
+    assert_eq!(c["revisions"], serde_json::json!([]), "{c:#}");
+    assert_eq!(c["drift"]["state"], "differs", "{c:#}");
+    assert_eq!(
+        c["drift"]["differences"][0]["text"], "table groups",
+        "{c:#}"
+    );
+    assert_eq!(c["drift"]["differences"][0]["sign"], "-", "{c:#}");
+    assert!(scratch_databases(&ws).is_empty());
+}
+
+#[test]
 fn verify_refuses_what_it_cannot_prove_safely() {
     // An env.py that ignores the ini's URL would run every step on the real database.
     let ws = branch(&[add_note(F, B)]);

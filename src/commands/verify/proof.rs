@@ -63,25 +63,10 @@ impl Proof<'_> {
         }
         self.at = Some(at);
 
-        // Where the proof starts: just below the first revision to prove.
-        let start = plan.start.first().copied();
-        let start_id = start.map_or_else(|| "base".to_owned(), |s| graph.rev(s).id.clone());
-        let wanted = graph.ancestors(&plan.start);
-        let applied = graph.ancestors(&self.at().current_indices());
-        if applied.iter().any(|r| !wanted.contains(r)) {
-            let t = self.step(Direction::Downgrade, &start_id).await?;
-            if text {
-                outln!("  prepare   {}", timed_text(&t));
-            }
-            report.prepare.push(t);
-        }
-        let applied = graph.ancestors(&self.at().current_indices());
-        if wanted.iter().any(|r| !applied.contains(r)) {
-            let t = self.step(Direction::Upgrade, &start_id).await?;
-            if text {
-                outln!("  prepare   {}", timed_text(&t));
-            }
-            report.prepare.push(t);
+        // Where the proof starts: just below the first revision to prove. With none to prove,
+        // the copy stays where it is (it only goes to head, for the drift check).
+        if !plan.subjects.is_empty() {
+            self.prepare(graph, plan, report).await?;
         }
 
         for (n, subject) in plan.subjects.iter().enumerate() {
@@ -184,6 +169,36 @@ impl Proof<'_> {
                 .map(|s| format!("{} {} {}", s.revision, s.step, report::seconds(s.seconds)))
                 .collect();
             outln!("  slowest   {}", shown.join(", "));
+        }
+        Ok(())
+    }
+
+    /// Bring the copy to `plan.start`: down when it has some of the revisions to prove (or
+    /// others above them), up when it is older.
+    async fn prepare(
+        &mut self,
+        graph: &Graph,
+        plan: &Plan,
+        report: &mut ComponentReport,
+    ) -> Result<(), Failure> {
+        let start_id = plan
+            .start
+            .first()
+            .map_or_else(|| "base".to_owned(), |&s| graph.rev(s).id.clone());
+        let wanted = graph.ancestors(&plan.start);
+        for direction in [Direction::Downgrade, Direction::Upgrade] {
+            let applied = graph.ancestors(&self.at().current_indices());
+            let needed = match direction {
+                Direction::Downgrade => applied.iter().any(|r| !wanted.contains(r)),
+                Direction::Upgrade => wanted.iter().any(|r| !applied.contains(r)),
+            };
+            if needed {
+                let t = self.step(direction, &start_id).await?;
+                if self.app.format != Format::Json {
+                    outln!("  prepare   {}", timed_text(&t));
+                }
+                report.prepare.push(t);
+            }
         }
         Ok(())
     }
