@@ -508,6 +508,17 @@ fn from_empty_builds_the_scratch_database_from_the_migrations() {
     );
     assert!(scratch_databases(&ws).is_empty());
 
+    // It does not even need the developer's database to exist.
+    postgres().drop_database(&ws.db_name(Manager));
+    let r = db_migrate(&ws, &["verify"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(r.stderr.contains("does not exist"), "{}", r.shown);
+    assert!(
+        r.stderr
+            .contains("db-migrate verify --component manager --from-empty"),
+        "{}",
+        r.shown
+    );
     let r = db_migrate(&ws, &["verify", "--from-empty", "--format", "json"]);
     assert_eq!(r.code, Some(0), "{}", r.shown);
     let doc = r.json();

@@ -53,7 +53,7 @@ pub async fn run(
     } else {
         lock(app, config, run).await?
     };
-    let pg_dump = snapshot::tool(config)?;
+    let pg_dump = snapshot::tool(config, "roundtrip")?;
     let before = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
     let plan = plan(&before, revision)?;
     let graph = &before.graph;

@@ -266,6 +266,14 @@ fn cannot_create(user: &str, name: &str, e: SqlError) -> Failure {
             format!("let it (as a superuser: psql -c 'ALTER ROLE {} CREATEDB'), then retry", quote(user)),
         );
     }
+    if e.code == Some(SqlState::INVALID_CATALOG_NAME) {
+        return Failure::new(
+            "verify-no-database",
+            format!("cannot copy the database into {name}: {}", e.text),
+            "the configured database does not exist yet, so there is nothing to copy",
+            "start from an empty database instead (--from-empty)",
+        );
+    }
     Failure::new(
         "verify-cannot-create",
         format!("cannot create the scratch database {name}: {}", e.text),

@@ -16,20 +16,21 @@ pub struct Snapshot {
 }
 
 /// The pg_dump to snapshot `config`'s database with: checked before anything changes.
-pub fn tool(config: &Config) -> Result<PgDump, Failure> {
+/// `command` (`roundtrip`, `verify`) names who needs it in the messages.
+pub fn tool(config: &Config, command: &str) -> Result<PgDump, Failure> {
     match PgDump::for_config(config) {
         Ok(p) => Ok(p),
         Err(Unavailable::NotPostgres) => Err(Failure::usage(
-            "roundtrip-unsupported",
+            &format!("{command}-unsupported"),
             format!(
-                "roundtrip compares PostgreSQL schemas, and {} is not a PostgreSQL database",
+                "{command} compares PostgreSQL schemas, and {} is not a PostgreSQL database",
                 config.ini_arg
             ),
             "run it against a PostgreSQL database (the halfstack's, or a scratch one)",
         )),
         Err(Unavailable::Missing(program)) => Err(Failure::new(
             "pg-dump-missing",
-            format!("roundtrip needs pg_dump, and {} was not found; nothing was changed", program.display()),
+            format!("{command} needs pg_dump, and {} was not found; nothing was changed", program.display()),
             "the PostgreSQL client tools are not installed (or DB_MIGRATE_PG_DUMP points nowhere)",
             "apt-get install postgresql-client (a version at least as new as the server), then retry",
         )),

@@ -160,7 +160,7 @@ async fn verify_one(
             ))
         }
     };
-    let pg_dump = snapshot::tool(config)?;
+    let pg_dump = snapshot::tool(config, "verify")?;
     let (graph, _) =
         inspect::load_graph(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
     let heads = graph.heads();
@@ -245,7 +245,18 @@ async fn verify_one(
         Source::Copy
     };
     let started = std::time::Instant::now();
-    let scratch = create(url, &name, source, &pg_dump).await?;
+    let scratch =
+        create(url, &name, source, &pg_dump)
+            .await
+            .map_err(|f| match f.kind.as_str() {
+                "verify-no-database" => Failure {
+                    fix: format!(
+                    "start from an empty database instead: db-migrate verify {select} --from-empty"
+                ),
+                    ..f
+                },
+                _ => f,
+            })?;
     let took = started.elapsed().as_secs_f64();
     report.scratch = Some(ScratchReport {
         database: name.clone(),
