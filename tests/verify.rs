@@ -317,7 +317,8 @@ fn one_good_migration_one_bad_and_a_drifted_model_are_reported_exactly() {
         "{}",
         r.shown
     );
-    let r = db_migrate(&ws, &["verify", "--format", "github"]);
+    // In GitHub Actions, annotations are the default.
+    let r = run(ws.cmd().args(["verify"]).env("GITHUB_ACTIONS", "true"));
     assert_eq!(r.code, Some(1), "{}", r.shown);
     let file = ws
         .versions_dir(Manager)
