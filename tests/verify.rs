@@ -188,6 +188,7 @@ fn a_clean_branch_is_proved_on_a_scratch_copy_and_the_database_is_untouched() {
     assert_eq!(c["slowest"].as_array().unwrap().len(), 3);
     // The models match what the migrations build.
     assert_eq!(c["drift"]["state"], "clean", "{c:#}");
+    assert!(c["drift"].get("why").is_none(), "{c:#}");
     assert_eq!(c["drift"]["differences"], serde_json::json!([]));
 
     assert!(
@@ -348,14 +349,17 @@ fn one_good_migration_one_bad_and_a_drifted_model_are_reported_exactly() {
 
 #[test]
 fn a_downgrade_that_leaves_a_column_fails_with_the_diff() {
-    let ws = branch(&[revision(
+    let ws = branch(&[
+        revision(
         F,
         B,
         "add users.note",
         "NEXT_RELEASE_VERSION",
         "op.add_column(\"users\", sa.Column(\"note\", sa.Text()))\nop.create_index(\"ix_users_note\", \"users\", [\"note\"])",
         "op.drop_index(\"ix_users_note\", table_name=\"users\")",
-    )]);
+        ),
+        create(G, F, "sessions"),
+    ]);
     ws.db_at(Manager, B);
     let before = dump(&ws);
 
@@ -377,12 +381,35 @@ fn a_downgrade_that_leaves_a_column_fails_with_the_diff() {
     assert!(r.stdout.contains("upgrade again"), "{}", r.shown);
     assert!(r.stdout.contains("FAILED"), "{}", r.shown);
     assert!(
+        r.stdout
+            .contains("drift     not checked: the scratch database did not reach head"),
+        "{}",
+        r.shown
+    );
+    assert!(
         r.stdout.contains(&format!("manager: 1 problem: {F}")),
+        "{}",
+        r.shown
+    );
+    // Upgrading again failed, so the next revision has nothing to start from: said, not run.
+    assert!(
+        r.stdout
+            .contains(&format!("not proved (nothing to continue from): {G}")),
         "{}",
         r.shown
     );
     assert!(scratch_databases(&ws).is_empty());
     assert_eq!(dump(&ws), before);
+
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    assert_eq!(revision_json(&doc, F)["roundtrip"], "differs");
+    let g = revision_json(&doc, G);
+    assert_eq!(g["roundtrip"], "not-run", "{g:#}");
+    assert!(g["why"].as_str().unwrap().contains("not proved"), "{g:#}");
+    assert_eq!(doc["components"][0]["drift"]["state"], "skipped");
+    assert_eq!(doc["components"][0]["problems"], 1);
 }
 
 #[test]

@@ -15,7 +15,7 @@ use crate::postgres::snapshot::{self, Snapshot};
 use crate::state::State;
 use crate::target::Target;
 use crate::verify::drift::{self, Drift};
-use crate::verify::plan::{Idempotent, Plan, Subject};
+use crate::verify::plan::{Plan, Subject};
 use crate::workspace::scratch::ScratchConfig;
 
 use super::report::{self, ComponentReport, DriftReport, RevisionReport, Slow, Timed};
@@ -70,43 +70,29 @@ impl Proof<'_> {
         }
 
         for (n, subject) in plan.subjects.iter().enumerate() {
-            let rev = graph.rev(subject.rev);
-            let mut r = RevisionReport {
-                revision: rev.id.clone(),
-                message: rev.message.clone(),
-                file: rev.path.as_deref().map_or_else(String::new, |p| {
-                    std::path::Path::new(p)
-                        .strip_prefix(&app.ws.root)
-                        .map_or_else(|_| p.to_owned(), |p| p.to_string_lossy().into_owned())
-                }),
-                idempotent_because: subject.idempotent.map(|i| match i {
-                    Idempotent::Backport => "backport",
-                    Idempotent::Asked => "asked",
-                }),
-                steps: Vec::new(),
-                roundtrip: "not-run",
-                roundtrip_diff: None,
-                idempotent: subject.idempotent.map(|_| "not-run"),
-                idempotent_diff: None,
-                why: None,
-                error: None,
-            };
+            let mut r = RevisionReport::new(graph, subject, &app.ws.root);
             let outcome = self.prove_revision(graph, subject, &mut r).await;
             if text {
                 out!("{}", report::revision_text(&r));
             }
             report.revisions.push(r);
             if let Err(stop) = outcome {
-                let left: Vec<String> = plan.subjects[n + 1..]
-                    .iter()
-                    .map(|s| graph.rev(s.rev).id.clone())
-                    .collect();
-                report.drift.state = "skipped";
+                let left = &plan.subjects[n + 1..];
+                for s in left {
+                    let mut r = RevisionReport::new(graph, s, &app.ws.root);
+                    r.why = Some(format!(
+                        "not proved: {} failed, and the scratch database cannot go on from there",
+                        graph.rev(subject.rev).id
+                    ));
+                    report.revisions.push(r);
+                }
                 report.drift.why = Some("the scratch database did not reach head".into());
                 if !left.is_empty() && text {
+                    let ids: Vec<&str> =
+                        left.iter().map(|s| graph.rev(s.rev).id.as_str()).collect();
                     outln!(
                         "  not proved (nothing to continue from): {}",
-                        left.join(", ")
+                        ids.join(", ")
                     );
                 }
                 if text {
@@ -130,6 +116,7 @@ impl Proof<'_> {
         report.drift = match drift::compare(&app.ws, &scratch.config, app.verbose).await {
             Ok(Drift::Clean) => DriftReport {
                 state: "clean",
+                why: None,
                 ..DriftReport::default()
             },
             Ok(Drift::Differences(differences)) => DriftReport {

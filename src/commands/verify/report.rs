@@ -4,9 +4,13 @@
 
 use serde::Serialize;
 
+use std::path::Path;
+
 use crate::error::Failure;
+use crate::graph::Graph;
 use crate::mask;
 use crate::verify::drift::Difference;
+use crate::verify::plan::{Idempotent, Subject};
 
 #[derive(Serialize, Default)]
 pub struct ComponentReport {
@@ -85,13 +89,38 @@ pub struct RevisionReport {
 }
 
 impl RevisionReport {
+    /// A revision about to be proved: nothing run yet.
+    pub fn new(graph: &Graph, subject: &Subject, root: &Path) -> RevisionReport {
+        let rev = graph.rev(subject.rev);
+        RevisionReport {
+            revision: rev.id.clone(),
+            message: rev.message.clone(),
+            file: rev.path.as_deref().map_or_else(String::new, |p| {
+                Path::new(p)
+                    .strip_prefix(root)
+                    .map_or_else(|_| p.to_owned(), |p| p.to_string_lossy().into_owned())
+            }),
+            idempotent_because: subject.idempotent.map(|i| match i {
+                Idempotent::Backport => "backport",
+                Idempotent::Asked => "asked",
+            }),
+            steps: Vec::new(),
+            roundtrip: "not-run",
+            roundtrip_diff: None,
+            idempotent: subject.idempotent.map(|_| "not-run"),
+            idempotent_diff: None,
+            why: None,
+            error: None,
+        }
+    }
+
     pub fn failed(&self) -> bool {
         matches!(self.roundtrip, "differs" | "failed")
             || matches!(self.idempotent, Some("differs" | "failed"))
     }
 }
 
-#[derive(Serialize, Default)]
+#[derive(Serialize)]
 pub struct DriftReport {
     /// `clean`, `differs`, `no-metadata`, `failed`, `skipped`.
     pub state: &'static str,
@@ -100,6 +129,18 @@ pub struct DriftReport {
     pub why: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
+}
+
+/// Until the comparison runs: not run, because the proof has not reached head.
+impl Default for DriftReport {
+    fn default() -> DriftReport {
+        DriftReport {
+            state: "skipped",
+            differences: Vec::new(),
+            why: Some("the proof did not reach head".into()),
+            seconds: None,
+        }
+    }
 }
 
 #[derive(Serialize)]
