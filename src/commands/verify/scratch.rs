@@ -30,12 +30,15 @@ pub async fn probe_follows_url(
         relay(app.verbose, &config.label, "current (probe)"),
     )
     .await?;
-    let said_missing = output
-        .stdout
-        .iter()
-        .chain(&output.stderr)
-        .any(|l| l.contains(name) && l.contains("does not exist"));
-    if said_missing {
+    // The server names the database it was asked for when it refuses it ("database … does not
+    // exist", in the server's language): the name alone, unique to this run, proves the attempt.
+    let tried_scratch = !output.success()
+        && output
+            .stdout
+            .iter()
+            .chain(&output.stderr)
+            .any(|l| l.contains(name));
+    if tried_scratch {
         return Ok(started.elapsed().as_secs_f64());
     }
     if output.success() {
