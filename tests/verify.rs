@@ -680,6 +680,17 @@ fn with_no_new_revisions_only_the_drift_is_checked() {
     );
     assert_eq!(c["drift"]["differences"][0]["sign"], "-", "{c:#}");
     assert!(scratch_databases(&ws).is_empty());
+
+    // -v relays every line of every Alembic call and of the comparison: never the password.
+    let r = db_migrate(&ws, &["-v", "verify"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr.contains("[manager current (probe)]"),
+        "{}",
+        r.shown
+    );
+    assert!(r.stderr.contains("[manager check]"), "{}", r.shown);
+    assert_no_secret(&r.shown, &ws);
 }
 
 #[test]
