@@ -344,7 +344,7 @@ fn render_text(reports: &[ComponentReport], errors: usize, warnings: usize) -> S
     for r in reports {
         let base = r.base.as_deref().map_or_else(
             || "no base".to_owned(),
-            |b| format!("base {}", short_ref(b)),
+            |b| format!("base {}", crate::render::text::short_ref(b)),
         );
         out.push_str(&format!("{} ({}): {base}\n", r.component, r.config));
         let mut file: Option<&Path> = None;
@@ -417,13 +417,4 @@ fn render_github(reports: &[ComponentReport]) -> String {
         }
     }
     mask::mask(&out).into_owned()
-}
-
-/// A 40-hex merge-base shows as its first 12 characters.
-fn short_ref(reference: &str) -> &str {
-    if reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit()) {
-        &reference[..12]
-    } else {
-        reference
-    }
 }

@@ -139,3 +139,12 @@ pub fn failure(f: &Failure) -> String {
     }
     mask::mask(&out).into_owned()
 }
+
+/// A 40-hex merge-base shows as its first 12 characters.
+pub fn short_ref(reference: &str) -> &str {
+    if reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit()) {
+        &reference[..12]
+    } else {
+        reference
+    }
+}

@@ -213,7 +213,7 @@ async fn verify_one(
     if app.format != Format::Json {
         let base = report.base.as_deref().map_or_else(
             || "no base".to_owned(),
-            |b| format!("base {}", short_ref(b)),
+            |b| format!("base {}", crate::render::text::short_ref(b)),
         );
         outln!(
             "  {} revision{} to prove ({base})",
@@ -339,13 +339,5 @@ fn quiet_run() -> RunArgs {
         lock_timeout: 60,
         keep_going: false,
         interactive: false,
-    }
-}
-
-fn short_ref(reference: &str) -> &str {
-    if reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit()) {
-        &reference[..12]
-    } else {
-        reference
     }
 }

@@ -209,7 +209,7 @@ pub fn revision_text(r: &RevisionReport) -> String {
         }
     }
     if let Some(e) = &r.error {
-        out.push_str(&failure_text(e, 6));
+        out.push_str(&indent(&crate::render::text::failure(e), 6));
     }
     mask::mask(&out).into_owned()
 }
@@ -248,16 +248,6 @@ pub fn drift_text(d: &DriftReport) -> String {
             d.why.as_deref().unwrap_or("")
         )),
     }
-    mask::mask(&out).into_owned()
-}
-
-pub fn failure_text(f: &Failure, indent_by: usize) -> String {
-    let pad = " ".repeat(indent_by);
-    let mut out = format!("{pad}error: {}\n", f.message);
-    if let Some(line) = &f.alembic_line {
-        out.push_str(&format!("{pad}  alembic: {line}\n"));
-    }
-    out.push_str(&format!("{pad}cause: {}\n{pad}fix: {}\n", f.cause, f.fix));
     mask::mask(&out).into_owned()
 }
 
