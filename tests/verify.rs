@@ -56,17 +56,47 @@ fn add_note(id: &str, down: &str) -> Rev {
     )
 }
 
+/// `component` with `released` committed on main, in a new git repository.
+fn on_main(component: Component, released: &[Rev]) -> Workspace {
+    let ws = Workspace::new().component(component, released);
+    ws.write_file(".gitignore", "__pycache__/\n");
+    git(ws.root(), &["init", "-q", "-b", "main"]);
+    commit_all(ws.root(), "main");
+    ws
+}
+
+/// ... and the feature branch (checked out) adding `feature` to it.
+fn branch_of(component: Component, released: &[Rev], feature: &[Rev]) -> Workspace {
+    let ws = on_main(component, released);
+    git(ws.root(), &["checkout", "-q", "-b", "feature"]);
+    ws.add_revisions(component, feature);
+    commit_all(ws.root(), "my migrations");
+    ws
+}
+
 /// main: A, B committed; the feature branch (checked out) adds `feature` on B.
 fn branch(feature: &[Rev]) -> Workspace {
-    let ws = Workspace::new().component(Manager, &[create(A, "", "users"), create(B, A, "groups")]);
-    let root = ws.root().to_path_buf();
-    ws.write_file(".gitignore", "__pycache__/\n");
-    git(&root, &["init", "-q", "-b", "main"]);
-    commit_all(&root, "main");
-    git(&root, &["checkout", "-q", "-b", "feature"]);
-    ws.add_revisions(Manager, feature);
-    commit_all(&root, "my migrations");
-    ws
+    branch_of(
+        Manager,
+        &[create(A, "", "users"), create(B, A, "groups")],
+        feature,
+    )
+}
+
+/// No scratch database is left, and the developer's database dumps as it did `before`.
+fn assert_untouched(ws: &Workspace, before: &str) {
+    let left = scratch_databases(ws);
+    assert!(left.is_empty(), "scratch databases left: {left:?}");
+    assert_eq!(dump(ws), before, "the developer's database changed");
+}
+
+/// The scratch ini (it holds the password) is gone.
+fn assert_no_scratch_ini(ws: &Workspace) {
+    let dir = ws.root().join(".db-migrate/verify");
+    assert!(
+        !dir.read_dir().unwrap().any(|_| true),
+        "the scratch ini is removed"
+    );
 }
 
 /// The scratch databases `verify` left of this workspace's database.
@@ -191,21 +221,9 @@ fn a_clean_branch_is_proved_on_a_scratch_copy_and_the_database_is_untouched() {
     assert!(c["drift"].get("why").is_none(), "{c:#}");
     assert_eq!(c["drift"]["differences"], serde_json::json!([]));
 
-    assert!(
-        scratch_databases(&ws).is_empty(),
-        "{:?}",
-        scratch_databases(&ws)
-    );
-    assert_eq!(dump(&ws), before, "the developer's database changed");
+    assert_untouched(&ws, &before);
     assert_eq!(ws.db_revisions(Manager), [F]);
-    assert!(
-        !ws.root()
-            .join(".db-migrate/verify")
-            .read_dir()
-            .unwrap()
-            .any(|_| true),
-        "the scratch ini is removed"
-    );
+    assert_no_scratch_ini(&ws);
 
     // Text: what was proved, step by step, and no password anywhere.
     let r = db_migrate(&ws, &["verify"]);
@@ -231,8 +249,7 @@ fn a_clean_branch_is_proved_on_a_scratch_copy_and_the_database_is_untouched() {
         r.shown
     );
     assert_no_secret(&r.shown, &ws);
-    assert!(scratch_databases(&ws).is_empty());
-    assert_eq!(dump(&ws), before);
+    assert_untouched(&ws, &before);
 }
 
 /// The models of users (with the branch's note column and index, plus `extra` columns) and
@@ -299,8 +316,7 @@ fn one_good_migration_one_bad_and_a_drifted_model_are_reported_exactly() {
         .collect();
     assert_eq!(lines, ["+ column users.email VARCHAR(64)"], "{c:#}");
     assert_eq!(c["problems"], 2);
-    assert!(scratch_databases(&ws).is_empty());
-    assert_eq!(dump(&ws), before);
+    assert_untouched(&ws, &before);
 
     // The same in text, and as GitHub annotations on the bad migration's file.
     let r = db_migrate(&ws, &["verify"]);
@@ -398,8 +414,7 @@ fn a_downgrade_that_leaves_a_column_fails_with_the_diff() {
         "{}",
         r.shown
     );
-    assert!(scratch_databases(&ws).is_empty());
-    assert_eq!(dump(&ws), before);
+    assert_untouched(&ws, &before);
 
     let r = db_migrate(&ws, &["verify", "--format", "json"]);
     assert_eq!(r.code, Some(1), "{}", r.shown);
@@ -484,8 +499,7 @@ fn a_database_with_other_sessions_is_copied_with_pg_dump() {
         "{doc:#}"
     );
     assert_eq!(revision_json(&doc, F)["roundtrip"], "ok");
-    assert!(scratch_databases(&ws).is_empty());
-    assert_eq!(dump(&ws), before);
+    assert_untouched(&ws, &before);
 }
 
 #[test]
@@ -599,8 +613,7 @@ fn the_scratch_database_is_dropped_after_ctrl_c() {
     let shown = output_text(&out);
     assert_eq!(out.status.code(), Some(130), "{shown}");
     assert!(shown.contains("dropped"), "{shown}");
-    assert!(scratch_databases(&ws).is_empty(), "{shown}");
-    assert_eq!(dump(&ws), before);
+    assert_untouched(&ws, &before);
 }
 
 #[test]
@@ -646,22 +659,12 @@ fn the_scratch_database_is_dropped_after_ctrl_c_while_no_alembic_runs() {
     let shown = output_text(&out);
     assert_eq!(out.status.code(), Some(130), "{shown}");
     assert!(scratch_databases(&ws).is_empty(), "{shown}");
-    assert!(
-        !ws.root()
-            .join(".db-migrate/verify")
-            .read_dir()
-            .unwrap()
-            .any(|_| true),
-        "the scratch ini is removed"
-    );
+    assert_no_scratch_ini(&ws);
 }
 
 #[test]
 fn with_no_new_revisions_only_the_drift_is_checked() {
-    let ws = Workspace::new().component(Manager, &[create(A, "", "users"), create(B, A, "groups")]);
-    let root = ws.root().to_path_buf();
-    git(&root, &["init", "-q", "-b", "main"]);
-    commit_all(&root, "main");
+    let ws = on_main(Manager, &[create(A, "", "users"), create(B, A, "groups")]);
     ws.db_at(Manager, B);
     ws.with_models(
         Manager,
@@ -721,17 +724,14 @@ fn verify_refuses_what_it_cannot_prove_safely() {
         r.shown
     );
     assert_no_secret(&r.shown, &ws);
-    assert!(scratch_databases(&ws).is_empty());
-    assert_eq!(dump(&ws), before);
+    assert_untouched(&ws, &before);
 
     // A role that may not create databases (appproxy's): said, with the grant to ask for.
-    let ws = Workspace::new().component(Component::Appproxy, &[create(A, "", "users")]);
-    let root = ws.root().to_path_buf();
-    git(&root, &["init", "-q", "-b", "main"]);
-    commit_all(&root, "main");
-    git(&root, &["checkout", "-q", "-b", "feature"]);
-    ws.add_revisions(Component::Appproxy, &[create(B, A, "groups")]);
-    commit_all(&root, "mine");
+    let ws = branch_of(
+        Component::Appproxy,
+        &[create(A, "", "users")],
+        &[create(B, A, "groups")],
+    );
     let r = db_migrate(&ws, &["verify", "--component", "appproxy"]);
     assert_eq!(r.code, Some(1), "{}", r.shown);
     assert!(
@@ -752,14 +752,7 @@ fn verify_refuses_what_it_cannot_prove_safely() {
         r.shown
     );
     assert_no_secret(&r.shown, &ws);
-    assert!(
-        !ws.root()
-            .join(".db-migrate/verify")
-            .read_dir()
-            .unwrap()
-            .any(|_| true),
-        "the scratch ini is removed"
-    );
+    assert_no_scratch_ini(&ws);
 
     // Outside git, with no --base: nothing tells which revisions are new.
     let ws = Workspace::new().component(Manager, &[create(A, "", "users")]);
