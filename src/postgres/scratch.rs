@@ -140,11 +140,13 @@ pub async fn create(
             .map_err(|e| (false, cannot_create(&user, name, e))),
         Source::Copy => match execute(&scratch.admin, &create(Some(&source_db))).await {
             Ok(()) => Ok(Made::Template),
+            // In use, or not ours to copy. A role without CREATEDB fails the same way and is
+            // told so by the next CREATE DATABASE, whatever the server's language.
             Err(e)
                 if matches!(
                     e.code,
                     Some(SqlState::OBJECT_IN_USE) | Some(SqlState::INSUFFICIENT_PRIVILEGE)
-                ) && !e.text.contains("permission denied to create database") =>
+                ) =>
             {
                 scratch.why_dump = Some(e.text.clone());
                 match execute(&scratch.admin, &create(Some("template0"))).await {
