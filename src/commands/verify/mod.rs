@@ -60,8 +60,7 @@ pub async fn run(app: &App, configs: &[Config], opts: &Options<'_>) -> Result<u8
             exit = worse(exit, failure.exit);
             report.error = Some(failure);
         }
-        report.problems = report.revisions.iter().filter(|r| r.failed()).count()
-            + usize::from(matches!(report.drift.state, "differs" | "failed"));
+        report.problems = report.count_problems();
         if report.problems > 0 {
             exit = worse(exit, exit_code::FAILED);
         }
@@ -126,7 +125,7 @@ fn summary(r: &ComponentReport) -> String {
         .filter(|v| v.failed())
         .map(|v| v.revision.clone())
         .collect();
-    if matches!(r.drift.state, "differs" | "failed") {
+    if r.drift.failed() {
         what.push("drift".to_owned());
     }
     format!(

@@ -131,6 +131,20 @@ pub struct DriftReport {
     pub seconds: Option<f64>,
 }
 
+impl DriftReport {
+    /// A difference, or a comparison that could not be made.
+    pub fn failed(&self) -> bool {
+        matches!(self.state, "differs" | "failed")
+    }
+}
+
+impl ComponentReport {
+    /// Failed revisions, plus the drift check when it failed.
+    pub fn count_problems(&self) -> usize {
+        self.revisions.iter().filter(|r| r.failed()).count() + usize::from(self.drift.failed())
+    }
+}
+
 /// Until the comparison runs: not run, because the proof has not reached head.
 impl Default for DriftReport {
     fn default() -> DriftReport {
