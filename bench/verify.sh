@@ -101,9 +101,11 @@ fi
 echo "db-migrate verify --base main (manager at $rev, one new revision over $parent):"
 sed 's/^/  | /' <<<"$out"
 
-# Interleaved in ABBA order, as in upgrade.sh; the overhead is the median of the paired ratios.
+# Interleaved in ABBA order (bench/paired.py); the overhead is the median of the paired ratios.
 python3 - "$ws" "$bin" "$work/by-hand.sh" "$db" "$rev" "$parent" "$work/pg" "$port" "$pgbin" "${RUNS:-6}" <<'PY'
-import secrets, statistics, string, subprocess, sys, time
+import secrets, string, sys
+sys.path.insert(0, "bench")
+from paired import overhead
 ws, binary, by_hand, db, rev, parent, sock, port, pgbin, runs = sys.argv[1:10] + [int(sys.argv[10])]
 def scratch():
     return f"{db}_verify_" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(6))
@@ -111,25 +113,8 @@ commands = {
     "by hand": lambda: ["bash", by_hand, scratch(), db, rev, parent, sock, port, pgbin],
     "db-migrate verify": lambda: [binary, "verify", "--base", "main"],
 }
-def timed(name):
-    argv = commands[name]()
-    start = time.perf_counter()
-    subprocess.run(argv, cwd=ws, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
-a, b = list(commands)
-timed(a); timed(b)  # warm-up: page cache, .pyc files
-times = {a: [], b: []}
-for i in range(runs):
-    order = (a, b) if i % 2 == 0 else (b, a)
-    for name in order:
-        times[name].append(timed(name))
-print()
-for name, t in times.items():
-    print(f"  {name:<20} median {statistics.median(t):7.3f} s   runs {' '.join(f'{x:.2f}' for x in t)}")
-ratios = [y / x for x, y in zip(times[a], times[b])]
-overhead = statistics.median(ratios) - 1
-print()
-print(f"  db-migrate verify over the same steps by hand: {overhead*100:+.2f} %   (556 revisions, one new, median of {runs} paired runs)")
+result = overhead(commands, runs, ws, width=20)
+print(f"  db-migrate verify over the same steps by hand: {result*100:+.2f} %   (556 revisions, one new, median of {runs} paired runs)")
 PY
 
 # Nothing may be left behind: every scratch database is dropped by whichever made it.
