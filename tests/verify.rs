@@ -747,7 +747,11 @@ fn verify_refuses_what_it_cannot_prove_safely() {
         r.shown
     );
     assert!(
-        r.stderr.contains("ALTER ROLE \"appproxy\" CREATEDB"),
+        r.stderr.contains(&format!(
+            "psql -h {} -p {} -U postgres -d postgres -c 'ALTER ROLE \"appproxy\" CREATEDB'",
+            postgres().host,
+            postgres().port
+        )),
         "{}",
         r.shown
     );

@@ -98,9 +98,16 @@ impl PgDump {
     /// `-h … -p … -U … -d …` for commands printed to the user (no password).
     pub fn connection_args(&self) -> String {
         format!(
-            "-h {} -p {} -U {} -d {}",
-            self.host, self.port, self.user, self.database
+            "{} -U {} -d {}",
+            self.server_args(),
+            self.user,
+            self.database
         )
+    }
+
+    /// `-h … -p …`: the server alone, for a command run as another role.
+    pub fn server_args(&self) -> String {
+        format!("-h {} -p {}", self.host, self.port)
     }
 }
 

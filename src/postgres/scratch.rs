@@ -137,7 +137,7 @@ pub async fn create(
         Source::Empty => execute(&scratch.admin, &create(None))
             .await
             .map(|()| Made::Empty)
-            .map_err(|e| (false, cannot_create(&user, name, e))),
+            .map_err(|e| (false, cannot_create(&user, name, &pg_dump.server_args(), e))),
         Source::Copy => match execute(&scratch.admin, &create(Some(&source_db))).await {
             Ok(()) => Ok(Made::Template),
             // In use, or not ours to copy. A role without CREATEDB fails the same way and is
@@ -150,14 +150,14 @@ pub async fn create(
             {
                 scratch.why_dump = Some(e.text.clone());
                 match execute(&scratch.admin, &create(Some("template0"))).await {
-                    Err(e) => Err((false, cannot_create(&user, name, e))),
+                    Err(e) => Err((false, cannot_create(&user, name, &pg_dump.server_args(), e))),
                     Ok(()) => dump_restore(pg_dump, name)
                         .await
                         .map(|()| Made::DumpRestore)
                         .map_err(|f| (true, f)),
                 }
             }
-            Err(e) => Err((false, cannot_create(&user, name, e))),
+            Err(e) => Err((false, cannot_create(&user, name, &pg_dump.server_args(), e))),
         },
     };
     match made {
@@ -259,13 +259,13 @@ async fn drop_database(admin: &tokio_postgres::Config, name: &str) -> Result<(),
     }
 }
 
-fn cannot_create(user: &str, name: &str, e: SqlError) -> Failure {
+fn cannot_create(user: &str, name: &str, server: &str, e: SqlError) -> Failure {
     if e.code == Some(SqlState::INSUFFICIENT_PRIVILEGE) {
         return Failure::new(
             "verify-cannot-create",
             format!("cannot create the scratch database {name}: {}", e.text),
             format!("verify works on a scratch database on the component's server, and the role {user} may not create databases"),
-            format!("let it (as a superuser: psql -c 'ALTER ROLE {} CREATEDB'), then retry", quote(user)),
+            format!("let it, as a superuser: psql {server} -U postgres -d postgres -c 'ALTER ROLE {} CREATEDB', then retry", quote(user)),
         );
     }
     if e.code == Some(SqlState::INVALID_CATALOG_NAME) {
