@@ -17,9 +17,13 @@ so every deployment of the branch stops at its migration step. It usually happen
 branches each added a migration on the same parent and both were merged.
 
 ## How to fix
-Repoint your own, unreleased migration's `down_revision` to the other head, so the history is
-linear again: `db-migrate fix-heads` does this and shows the diff first. Do not add a merge
-migration (see `no-merge-migration`).
+Your migration diverged from main (main has a single head): repoint your own unmerged
+migration's `down_revision` to the current head, so the history is linear again;
+`db-migrate fix-heads` does this and shows the diff first. No merge migration.
+main itself has two or more heads (every head is already on main): add an empty merge migration
+whose `down_revision` is the tuple of the heads (`upgrade`/`downgrade` = `pass`,
+`# Part of: NEXT_RELEASE_VERSION`) and chain new migrations on top of it; do not edit the
+diverged migrations' `down_revision` (see `no-merge-migration`).
 
 The finding is reported once, on the newest head that is new relative to the base (the one to
 repoint), and lists every head with its file.",
@@ -30,21 +34,47 @@ pub fn check(cx: &Context) -> Vec<Finding> {
     if heads.len() <= 1 {
         return Vec::new();
     }
-    let at = heads
-        .iter()
-        .copied()
-        .find(|&h| cx.is_new(h))
-        .unwrap_or(heads[0]);
+    let new_head = heads.iter().copied().find(|&h| cx.is_new(h));
+    let at = new_head.unwrap_or(heads[0]);
     let listed: Vec<String> = heads
         .iter()
         .map(|&h| format!("{} ({})", cx.graph.rev(h).id, cx.file(h).display()))
         .collect();
+    let base_heads: Vec<String> = cx
+        .base_heads()
+        .unwrap_or_default()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let fix = if cx.base.is_some() && (new_head.is_none() || base_heads.len() > 1) {
+        // main's heads: the base's when it has several, else the released heads here.
+        let ids: Vec<String> = if base_heads.len() > 1 {
+            base_heads
+        } else {
+            heads
+                .iter()
+                .filter(|&&h| !cx.is_new(h))
+                .map(|&h| cx.graph.rev(h).id.clone())
+                .collect()
+        };
+        let ids: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+        format!(
+            "{} itself has several heads: add an empty merge migration with down_revision = ({}) \
+             (upgrade/downgrade = pass, `# Part of: NEXT_RELEASE_VERSION`) and chain new \
+             migrations on top of it; do not edit the diverged migrations' down_revision",
+            cx.base_ref(),
+            ids.join(", ")
+        )
+    } else {
+        "repoint your own unmerged migration's down_revision to the other head \
+         (`db-migrate fix-heads`); no merge migration"
+            .to_owned()
+    };
     let message = format!(
-        "{} has {} heads: {}; repoint the unreleased one's down_revision to the other head \
-         (`db-migrate fix-heads`)",
+        "{} has {} heads: {}; {fix}",
         cx.component.name,
         heads.len(),
-        listed.join(", ")
+        listed.join(", "),
     );
     vec![cx.finding(&RULE, at, cx.line_of(at, "down_revision"), message)]
 }
@@ -70,6 +100,31 @@ mod tests {
         assert_eq!(found[0].line, 14);
         assert!(found[0].message.contains("2 heads"), "{}", found[0].message);
         assert!(found[0].message.contains("b_second.py"));
+        assert!(
+            found[0]
+                .message
+                .contains("repoint your own unmerged migration"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn heads_that_main_already_has_are_told_to_merge_not_to_repoint() {
+        let main = [
+            ("a_first.py", working("a", &[])),
+            ("b_left.py", working("b", &["a"])),
+            ("c_right.py", working("c", &["a"])),
+        ];
+        let ws = Workspace::new(&main).with_base(&main);
+        let found = ws.run(check);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].message.contains("main itself has several heads")
+                && found[0].message.contains("add an empty merge migration"),
+            "{}",
+            found[0].message
+        );
     }
 
     #[test]
