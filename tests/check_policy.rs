@@ -95,8 +95,11 @@ fn two_heads() -> (Workspace, [Rev; 3]) {
     (released(&revs), revs)
 }
 
-/// Every finding: (rule, severity, file, message).
-fn findings(doc: &Value) -> Vec<(String, String, String, String)> {
+/// One finding: (rule, severity, file, message).
+type Found = (String, String, String, String);
+
+/// Every finding.
+fn findings(doc: &Value) -> Vec<Found> {
     doc["components"]
         .as_array()
         .unwrap()
@@ -109,7 +112,7 @@ fn findings(doc: &Value) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
-fn check_json(ws: &Workspace) -> (Option<i32>, Vec<(String, String, String, String)>, Value) {
+fn check_json(ws: &Workspace) -> (Option<i32>, Vec<Found>, Value) {
     let r = db_migrate(ws, &["check", "--format", "json"]);
     let doc = r.json();
     (r.code, findings(&doc), doc)
@@ -373,7 +376,7 @@ fn an_ignore_above_a_multi_line_call_or_on_its_last_line_accepts_the_lint_findin
     };
     let rule = "require-concurrent-index-creation";
     let path = file(&index(call));
-    let lint_hits = |found: &[(String, String, String, String)]| {
+    let lint_hits = |found: &[Found]| {
         found
             .iter()
             .filter(|(r, _, f, _)| r == rule && *f == path)
