@@ -122,7 +122,8 @@ pub struct EngineArgs {
 #[derive(Debug, Args, Clone)]
 pub struct UpstreamArgs {
     /// The ref that holds the released migrations, for diverged heads (default: the remote's
-    /// default branch, e.g. origin/main, else main). Outside git, `# Part of:` comments decide.
+    /// default branch, e.g. origin/main, else main). A ref that does not exist is refused (exit
+    /// 2). Outside git, or with neither default, `# Part of:` comments decide.
     #[arg(long, value_name = "REF")]
     pub upstream: Option<String>,
 }

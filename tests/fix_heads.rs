@@ -314,17 +314,67 @@ fn outside_git_part_of_comments_decide_and_say_so() {
 }
 
 #[test]
-fn a_missing_upstream_ref_falls_back_to_part_of_and_unknown_release_refuses() {
-    let ws = diverged_repo(false);
-    let r = db_migrate(&ws, &["status", "--upstream", "origin/nope"]);
+fn an_upstream_ref_that_does_not_exist_is_refused_and_nothing_changes() {
+    let ws = diverged_repo(true);
+    let before = f_file(&ws);
+    for command in ["fix-heads", "status", "heads"] {
+        let args: &[&str] = if command == "fix-heads" {
+            &[command, "--upstream", "origin/nope", "--yes"]
+        } else {
+            &[command, "--upstream", "origin/nope"]
+        };
+        let r = db_migrate(&ws, args);
+        assert_eq!(r.code, Some(2), "{command}: {}", r.shown);
+        assert!(
+            r.stderr.contains("--upstream origin/nope: no such ref in")
+                && r.stderr.contains("branch --all")
+                && r.stderr.contains(&format!(
+                    "db-migrate {command} --component manager --upstream REF"
+                )),
+            "{command} names the ref and how to list refs: {}",
+            r.shown
+        );
+        assert!(
+            r.stdout.is_empty(),
+            "{command} reports nothing else: {}",
+            r.shown
+        );
+    }
+    let r = db_migrate(
+        &ws,
+        &[
+            "fix-heads",
+            "--upstream",
+            "origin/nope",
+            "--yes",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert_eq!(r.json()["error"]["kind"], "upstream-missing", "{}", r.shown);
+    assert_eq!(f_file(&ws), before, "the file is untouched");
+    assert_eq!(git(ws.root(), &["status", "--porcelain"]).trim(), "");
+    assert_eq!(
+        ws.db_revisions(Manager),
+        vec![F.to_string()],
+        "the database is untouched"
+    );
+
+    // A ref that exists decides.
+    git(ws.root(), &["branch", "release", "main"]);
+    let r = db_migrate(&ws, &["status", "--upstream", "release"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
     assert!(
         r.stdout
-            .contains("the ref origin/nope does not exist in this repository"),
+            .contains("released when the file exists on release (git)"),
         "{}",
         r.shown
     );
+}
 
-    // Without git evidence, a file without `# Part of:` leaves released-ness unknown.
+#[test]
+fn outside_git_an_explicit_upstream_is_refused_and_unknown_release_refuses() {
     let ws = Workspace::new().component(
         Manager,
         &[
@@ -333,6 +383,16 @@ fn a_missing_upstream_ref_falls_back_to_part_of_and_unknown_release_refuses() {
             rev_file(M, A, "add sessions", None, false),
         ],
     );
+    let r = db_migrate(&ws, &["fix-heads", "--upstream", "main", "--yes"]);
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert!(
+        r.stderr.contains("is not in a git work tree"),
+        "{}",
+        r.shown
+    );
+    assert!(f_file(&ws).contains(&format!("Revises: {A}")));
+
+    // Without git evidence, a file without `# Part of:` leaves released-ness unknown.
     let r = db_migrate(&ws, &["fix-heads", "--yes"]);
     assert_eq!(r.code, Some(1), "{}", r.shown);
     assert!(r.stderr.contains("cannot tell whether"), "{}", r.shown);

@@ -50,6 +50,9 @@ pub async fn run(
         ));
     }
     let configs = app.ws.configs(&args.selection())?;
+    for config in &configs {
+        heads::released::require_upstream(config, "fix-heads", opts.upstream)?;
+    }
     app.wait_for_databases(&configs).await?;
     let mut reports = Reports::default();
     for (n, config) in configs.iter().enumerate() {

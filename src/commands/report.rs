@@ -52,6 +52,9 @@ pub async fn run(
     upstream: Option<&str>,
 ) -> Result<u8, Failure> {
     let configs = app.ws.configs(&args.selection())?;
+    for config in &configs {
+        crate::heads::released::require_upstream(config, "heads", upstream)?;
+    }
     if kind == Kind::Current {
         app.wait_for_databases(&configs).await?;
         return current(app, &configs, engine).await;
