@@ -131,7 +131,7 @@ fn busy_session(ws: &Workspace) -> std::process::Child {
     let pg = postgres();
     let session = Command::new(find_pg_bin_dir().join("psql"))
         .args(["-h", pg.host, "-p", &pg.port.to_string(), "-U", "postgres"])
-        .args(["-d", &ws.db_name(Manager), "-c", "SELECT pg_sleep(60)"])
+        .args(["-d", &ws.db_name(Manager), "-c", "SELECT pg_sleep(300)"])
         .env("PGPASSWORD", pg.password_of("postgres"))
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -763,4 +763,168 @@ fn verify_refuses_what_it_cannot_prove_safely() {
     let r = db_migrate(&ws, &["verify"]);
     assert_eq!(r.code, Some(2), "{}", r.shown);
     assert!(r.stderr.contains("--base"), "{}", r.shown);
+}
+
+/// A branch migration whose upgrade runs `up` (one statement per line) and whose downgrade
+/// does nothing: what fails, fails on the way up.
+fn failing(id: &str, down: &str, message: &str, up: &str) -> Rev {
+    revision(id, down, message, "NEXT_RELEASE_VERSION", up, "pass")
+}
+
+/// It reads a table that nothing creates.
+fn reads_missing_table(id: &str, down: &str) -> Rev {
+    failing(
+        id,
+        down,
+        "read a missing table",
+        "op.execute(\"SELECT * FROM no_such_table\")",
+    )
+}
+
+/// The repository-relative path of `id`'s file, as annotations name it.
+fn file_named(ws: &Workspace, id: &str, message: &str) -> String {
+    ws.versions_dir(Manager)
+        .join(format!("{id}_{}.py", slug(message)))
+        .strip_prefix(ws.root())
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+/// Every `::error` annotation in `stdout`.
+fn annotations(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("::error"))
+        .collect()
+}
+
+/// The three formats of one failing run: exit 1 each time, `rev` named as failed (with
+/// `needle` in its error), problems counted, an annotation on its file. Returns the JSON.
+fn assert_fails_in_every_format(
+    ws: &Workspace,
+    args: &[&str],
+    rev: &str,
+    file: &str,
+    needle: &str,
+) -> serde_json::Value {
+    let text = db_migrate(ws, args);
+    assert_eq!(text.code, Some(1), "{}", text.shown);
+    assert!(!text.stdout.contains("manager: verified"), "{}", text.shown);
+    assert!(
+        text.stdout.contains("manager: 1 problem") && text.stdout.contains(rev),
+        "{}",
+        text.shown
+    );
+    assert!(text.stdout.contains("roundtrip   FAILED"), "{}", text.shown);
+    assert!(text.shown.contains(needle), "{}", text.shown);
+
+    let json = db_migrate(ws, &[args, &["--format", "json"]].concat());
+    assert_eq!(json.code, Some(1), "{}", json.shown);
+    let doc = json.json();
+    let r = revision_json(&doc, rev);
+    assert_eq!(r["roundtrip"], "failed", "{r:#}");
+    assert!(r["error"]["message"].is_string(), "{r:#}");
+    assert!(r.to_string().contains(needle), "{r:#}");
+    assert!(
+        r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["ok"] == false),
+        "{r:#}"
+    );
+    let c = component_json(&doc, Manager);
+    assert!(c["problems"].as_u64().unwrap() >= 1, "{c:#}");
+    assert!(doc["problems"].as_u64().unwrap() >= 1, "{doc:#}");
+
+    let github = run(ws.cmd().args(args).env("GITHUB_ACTIONS", "true"));
+    assert_eq!(github.code, Some(1), "{}", github.shown);
+    let errors = annotations(&github.stdout);
+    assert!(
+        errors
+            .iter()
+            .any(|a| a.starts_with(&format!("::error file={file},line=1,")) && a.contains(rev)),
+        "{}",
+        github.shown
+    );
+    assert!(scratch_databases(ws).is_empty() || args.contains(&"--keep"));
+    doc
+}
+
+#[test]
+fn a_new_revision_whose_upgrade_fails_fails_verify_in_every_format() {
+    let ws = branch(&[reads_missing_table(F, B)]);
+    ws.db_at(Manager, B);
+    let before = dump(&ws);
+    let file = file_named(&ws, F, "read a missing table");
+    let doc = assert_fails_in_every_format(&ws, &["verify"], F, &file, "no_such_table");
+    // Nothing after the failed upgrade ran: no downgrade, and the drift was not measured there.
+    let f = revision_json(&doc, F);
+    assert_eq!(f["steps"].as_array().unwrap().len(), 1, "{f:#}");
+    assert_eq!(f["steps"][0]["step"], "upgrade", "{f:#}");
+    assert_untouched(&ws, &before);
+}
+
+#[test]
+fn the_second_of_two_new_revisions_failing_fails_verify() {
+    let ws = branch(&[add_note(F, B), reads_missing_table(G, F)]);
+    ws.db_at(Manager, B);
+    let file = file_named(&ws, G, "read a missing table");
+    let doc = assert_fails_in_every_format(&ws, &["verify"], G, &file, "no_such_table");
+    assert_eq!(revision_json(&doc, F)["roundtrip"], "ok");
+    assert_eq!(doc["components"][0]["problems"], 1, "{doc:#}");
+}
+
+#[test]
+fn a_failing_upgrade_fails_verify_with_keep() {
+    let ws = branch(&[reads_missing_table(F, B)]);
+    ws.db_at(Manager, B);
+    let file = file_named(&ws, F, "read a missing table");
+    assert_fails_in_every_format(&ws, &["verify", "--keep"], F, &file, "no_such_table");
+    // Each of the three runs kept its copy, at the parent (the failed upgrade rolled back).
+    let kept = scratch_databases(&ws);
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    for db in kept {
+        assert_eq!(
+            postgres().psql(&db, "SELECT version_num FROM alembic_version"),
+            B
+        );
+        postgres().drop_database(&db);
+    }
+}
+
+#[test]
+fn an_upgrade_that_exits_early_or_asks_a_question_fails_verify() {
+    // os._exit(0): Alembic "succeeds" without committing; the database is not where the plan leads.
+    let ws = branch(&[failing(F, B, "exit early", "import os\nos._exit(0)")]);
+    ws.db_at(Manager, B);
+    let file = file_named(&ws, F, "exit early");
+    assert_fails_in_every_format(&ws, &["verify"], F, &file, "not where the plan leads");
+
+    // input() with stdin closed.
+    let ws = branch(&[failing(
+        F,
+        B,
+        "ask a question",
+        "input(\"Convert user ids? (a/b): \")",
+    )]);
+    ws.db_at(Manager, B);
+    let file = file_named(&ws, F, "ask a question");
+    assert_fails_in_every_format(&ws, &["verify"], F, &file, "Convert user ids?");
+}
+
+#[test]
+fn a_failing_upgrade_on_a_dump_restore_copy_fails_verify() {
+    let ws = branch(&[reads_missing_table(F, B)]);
+    ws.db_at(Manager, B);
+    let mut session = busy_session(&ws);
+    let file = file_named(&ws, F, "read a missing table");
+    let doc = assert_fails_in_every_format(&ws, &["verify"], F, &file, "no_such_table");
+    let _ = session.kill();
+    let _ = session.wait();
+    assert_eq!(
+        doc["components"][0]["scratch"]["made"], "dump-restore",
+        "{doc:#}"
+    );
 }
