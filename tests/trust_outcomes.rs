@@ -7,7 +7,6 @@
 
 mod harness;
 
-
 use harness::*;
 use serde_json::Value;
 use Component::{Appproxy, Manager};
@@ -376,7 +375,9 @@ fn an_open_confirmation_prompt_does_not_hold_the_migration_lock() {
     let other = db_migrate(&ws, &["downgrade", "-1", "--yes", "--lock-timeout", "30"]);
     assert_eq!(other.code, Some(0), "{}", other.shown);
     assert!(
-        !other.shown.contains("another db-migrate is migrating this database"),
+        !other
+            .shown
+            .contains("another db-migrate is migrating this database"),
         "it waited for the lock: {}",
         other.shown
     );
