@@ -71,21 +71,7 @@ pub fn check(cx: &Context) -> Vec<Finding> {
             format!("follows {}", rev.parents.join(", "))
         };
         let fix = if cx.marked_backport(i) {
-            let a = rev.parents.join(", ");
-            // The released revision that followed `a` at the base: the one to repoint onto d.
-            let b = cx
-                .base
-                .iter()
-                .flat_map(|b| &b.revisions)
-                .find(|(_, r)| r.parents.iter().any(|p| rev.parents.contains(p)))
-                .map_or_else(
-                    || "<the revision after it>".to_owned(),
-                    |(_, r)| r.id.clone(),
-                );
-            format!(
-                "it is marked (backport): {}",
-                insertion::procedure(&rev.id, &a, &b)
-            )
+            insertion::advice(cx, i)
         } else if heads.len() > 1 {
             format!(
                 "{base} itself has {} heads: add an empty merge migration whose down_revision is \
