@@ -22,8 +22,9 @@ migration's `down_revision` to the current head, so the history is linear again;
 `db-migrate fix-heads` does this and shows the diff first. No merge migration.
 main itself has two or more heads (every head is already on main): add an empty merge migration
 whose `down_revision` is the tuple of the heads (`upgrade`/`downgrade` = `pass`,
-`# Part of: NEXT_RELEASE_VERSION`) and chain new migrations on top of it; do not edit the
-diverged migrations' `down_revision` (see `no-merge-migration`).
+`# Part of: NEXT_RELEASE_VERSION`; `db-migrate fix-heads` writes it when every head is
+released) and chain new migrations on top of it; do not edit the diverged migrations'
+`down_revision` (see `no-merge-migration`).
 
 The finding is reported once, on the newest head that is new relative to the base (the one to
 repoint), and lists every head with its file.",
@@ -61,10 +62,15 @@ pub fn check(cx: &Context) -> Vec<Finding> {
                 .collect()
         };
         let ids: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+        let writes = if new_head.is_none() {
+            "`db-migrate fix-heads` writes it".to_owned()
+        } else {
+            format!("`db-migrate fix-heads` on {} writes it", cx.base_ref())
+        };
         format!(
             "{} itself has several heads: add an empty merge migration with down_revision = ({}) \
-             (upgrade/downgrade = pass, `# Part of: NEXT_RELEASE_VERSION`) and chain new \
-             migrations on top of it; do not edit the diverged migrations' down_revision",
+             (upgrade/downgrade = pass, `# Part of: NEXT_RELEASE_VERSION`; {writes}) and chain \
+             new migrations on top of it; do not edit the diverged migrations' down_revision",
             cx.base_ref(),
             ids.join(", ")
         )
