@@ -100,6 +100,27 @@ pub fn procedure(d: &str, a: &str, b: &str) -> String {
     )
 }
 
+/// What to tell about new revision `d`, marked `(backport)` but not inserted: the README's
+/// procedure, naming the released revision that follows `d`'s parent at the base.
+pub fn advice(cx: &Context, d: usize) -> String {
+    let rev = cx.graph.rev(d);
+    let a = rev.parents.join(", ");
+    let b = cx
+        .base
+        .iter()
+        .flat_map(|b| &b.revisions)
+        .find(|(_, r)| r.parents.iter().any(|p| rev.parents.contains(p)))
+        .map_or_else(
+            || "<the revision after it>".to_owned(),
+            |(_, r)| r.id.clone(),
+        );
+    format!(
+        "{} is marked (backport): {}",
+        rev.id,
+        procedure(&rev.id, &a, &b)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{working, Workspace};

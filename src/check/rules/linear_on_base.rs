@@ -25,7 +25,8 @@ Your migration diverged from main (main has a single head): repoint your own unm
 `down_revision` to the head (update the `Revises:` line of its docstring too), then check that it
 still applies on top of the other change; `db-migrate fix-heads` does the repointing. Do not add
 a merge migration. main itself has several heads: add an empty merge migration of exactly those
-heads and chain your migration on top of it (see `no-merge-migration`). A backport: insert it
+heads (`db-migrate fix-heads` on main writes it) and chain your migration on top of it (see
+`no-merge-migration`). A backport: insert it
 the README's way (`a --> d --> b --> c --> d'`), not on the head. Needs a base ref: without one
 the rule is skipped.",
 };
@@ -71,25 +72,12 @@ pub fn check(cx: &Context) -> Vec<Finding> {
             format!("follows {}", rev.parents.join(", "))
         };
         let fix = if cx.marked_backport(i) {
-            let a = rev.parents.join(", ");
-            // The released revision that followed `a` at the base: the one to repoint onto d.
-            let b = cx
-                .base
-                .iter()
-                .flat_map(|b| &b.revisions)
-                .find(|(_, r)| r.parents.iter().any(|p| rev.parents.contains(p)))
-                .map_or_else(
-                    || "<the revision after it>".to_owned(),
-                    |(_, r)| r.id.clone(),
-                );
-            format!(
-                "it is marked (backport): {}",
-                insertion::procedure(&rev.id, &a, &b)
-            )
+            insertion::advice(cx, i)
         } else if heads.len() > 1 {
             format!(
                 "{base} itself has {} heads: add an empty merge migration whose down_revision is \
-                 the tuple of them ({}) and chain your migration on top of it",
+                 the tuple of them ({}) (`db-migrate fix-heads` on {base} writes it) and set your \
+                 migration's down_revision to that merge",
                 heads.len(),
                 base_heads.join(", ")
             )

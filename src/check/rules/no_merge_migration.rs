@@ -29,9 +29,10 @@ and an empty merge is the only way back to one head.
 ## How to fix
 Your migration diverged from main (main has a single head): delete the merge and repoint your
 own unmerged migration's `down_revision` to the current head (`db-migrate fix-heads` does it).
-main itself has several heads: keep the merge empty, with `down_revision = (\"<head_a>\",
-\"<head_b>\")` naming exactly main's heads and `# Part of: NEXT_RELEASE_VERSION`, and chain new
-migrations on top of it. Needs a base ref: without one the rule is skipped.",
+main itself has several heads: keep the merge empty (`upgrade`/`downgrade` = `pass`), with
+`down_revision = (\"<head_a>\", \"<head_b>\")` naming exactly main's heads and
+`# Part of: NEXT_RELEASE_VERSION`, and chain new migrations on top of it. Do not edit the
+diverged migrations' `down_revision`. Needs a base ref: without one the rule is skipped.",
 };
 
 pub fn check(cx: &Context) -> Vec<Finding> {

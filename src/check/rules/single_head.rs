@@ -1,6 +1,6 @@
 //! `single-head`: a component's migrations end in exactly one head.
 
-use super::Context;
+use super::{insertion, Context};
 use crate::check::{Finding, Rule, Severity};
 
 pub const RULE: Rule = Rule {
@@ -22,8 +22,9 @@ migration's `down_revision` to the current head, so the history is linear again;
 `db-migrate fix-heads` does this and shows the diff first. No merge migration.
 main itself has two or more heads (every head is already on main): add an empty merge migration
 whose `down_revision` is the tuple of the heads (`upgrade`/`downgrade` = `pass`,
-`# Part of: NEXT_RELEASE_VERSION`) and chain new migrations on top of it; do not edit the
-diverged migrations' `down_revision` (see `no-merge-migration`).
+`# Part of: NEXT_RELEASE_VERSION`; `db-migrate fix-heads` writes it when every head is
+released) and chain new migrations on top of it; do not edit the diverged migrations'
+`down_revision` (see `no-merge-migration`).
 
 The finding is reported once, on the newest head that is new relative to the base (the one to
 repoint), and lists every head with its file.",
@@ -46,7 +47,10 @@ pub fn check(cx: &Context) -> Vec<Finding> {
         .into_iter()
         .map(str::to_owned)
         .collect();
-    let fix = if cx.base.is_some() && (new_head.is_none() || base_heads.len() > 1) {
+    let fix = if let Some(d) = new_head.filter(|&h| cx.marked_backport(h)) {
+        // A backport left as a head of its own: the README inserts it instead.
+        insertion::advice(cx, d)
+    } else if cx.base.is_some() && (new_head.is_none() || base_heads.len() > 1) {
         // main's heads: the base's when it has several, else the released heads here.
         let ids: Vec<String> = if base_heads.len() > 1 {
             base_heads
@@ -58,10 +62,15 @@ pub fn check(cx: &Context) -> Vec<Finding> {
                 .collect()
         };
         let ids: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+        let writes = if new_head.is_none() {
+            "`db-migrate fix-heads` writes it".to_owned()
+        } else {
+            format!("`db-migrate fix-heads` on {} writes it", cx.base_ref())
+        };
         format!(
             "{} itself has several heads: add an empty merge migration with down_revision = ({}) \
-             (upgrade/downgrade = pass, `# Part of: NEXT_RELEASE_VERSION`) and chain new \
-             migrations on top of it; do not edit the diverged migrations' down_revision",
+             (upgrade/downgrade = pass, `# Part of: NEXT_RELEASE_VERSION`; {writes}) and chain \
+             new migrations on top of it; do not edit the diverged migrations' down_revision",
             cx.base_ref(),
             ids.join(", ")
         )
@@ -134,5 +143,26 @@ mod tests {
             ("b_second.py", working("b", &["a"])),
         ]);
         assert!(ws.run(check).is_empty());
+    }
+
+    #[test]
+    fn a_backport_left_as_a_second_head_is_told_the_readme_procedure_not_fix_heads() {
+        let main = [
+            ("a_first.py", working("a", &[])),
+            ("b_second.py", working("b", &["a"])),
+        ];
+        let mut files = main.to_vec();
+        files.push((
+            "d_backport.py",
+            working("d", &["a"]).replace(
+                "# Part of: NEXT_RELEASE_VERSION",
+                "# Part of: 26.4.8 (backport), 26.8.0 (main)",
+            ),
+        ));
+        let found = Workspace::new(&files).with_base(&main).run(check);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let m = &found[0].message;
+        assert!(m.contains("b's down_revision moves from a to d"), "{m}");
+        assert!(!m.contains("fix-heads"), "{m}");
     }
 }
