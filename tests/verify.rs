@@ -316,6 +316,19 @@ fn one_good_migration_one_bad_and_a_drifted_model_are_reported_exactly() {
         .collect();
     assert_eq!(lines, ["+ column users.email VARCHAR(64)"], "{c:#}");
     assert_eq!(c["problems"], 2);
+    // Each problem carries its fix: the downgrade to mend, the migration to add.
+    assert!(
+        g["fix"].as_str().unwrap().starts_with(&format!(
+            "make downgrade() of {G} undo exactly what its upgrade() does"
+        )),
+        "{g:#}"
+    );
+    let fix = c["drift"]["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("the models have column users.email VARCHAR(64) and no migration makes it: with your database at head, ./py -m alembic -c alembic.ini revision --autogenerate"),
+        "{fix}"
+    );
+    assert!(!fix.contains("add it to the models"), "{fix}");
     assert_untouched(&ws, &before);
 
     // The same in text, and as GitHub annotations on the bad migration's file.
@@ -328,6 +341,13 @@ fn one_good_migration_one_bad_and_a_drifted_model_are_reported_exactly() {
         r.shown
     );
     assert!(r.stdout.contains("revision --autogenerate"), "{}", r.shown);
+    assert!(
+        r.stdout.contains(&format!(
+            "      fix: make downgrade() of {G} undo exactly what its upgrade() does"
+        )),
+        "{}",
+        r.shown
+    );
     assert!(
         r.stdout
             .contains(&format!("manager: 2 problems: {G}, drift")),
@@ -1085,4 +1105,116 @@ fn environment_failures_count_as_problems_in_json_and_annotate() {
     );
     assert!(doc["problems"].as_u64().unwrap() >= 1, "{doc:#}");
     assert!(scratch_databases(&ws).is_empty());
+}
+
+#[test]
+fn drift_says_which_side_to_fix() {
+    // A migration adds users.note; the models (users without note, and an email the
+    // migrations never add) lag behind on one side and run ahead on the other.
+    let ws = branch(&[add_note(F, B)]);
+    ws.with_models(
+        Manager,
+        "import sqlalchemy as sa\nmetadata = sa.MetaData()\n\
+         sa.Table(\"users\", metadata, sa.Column(\"id\", sa.Integer, primary_key=True), sa.Column(\"name\", sa.String(64)))\n\
+         sa.Table(\"groups\", metadata, sa.Column(\"id\", sa.Integer, primary_key=True), sa.Column(\"name\", sa.String(64)), sa.Column(\"email\", sa.String(64)))\n",
+    );
+    ws.db_at(Manager, B);
+
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    let drift = &doc["components"][0]["drift"];
+    assert_eq!(drift["state"], "differs", "{drift:#}");
+    let fix = drift["fix"].as_str().unwrap();
+    // Only in the database: fixed in the models, naming the table and column.
+    assert!(
+        fix.starts_with("the migrations make index ix_users_note, column users.note and the models lack them: add them to the models"),
+        "{fix}"
+    );
+    // Only in the models: a new migration.
+    assert!(
+        fix.contains("the models have column groups.email VARCHAR(64) and no migration makes it: with your database at head, ./py -m alembic -c alembic.ini revision --autogenerate"),
+        "{fix}"
+    );
+    assert!(
+        fix.ends_with("then rerun db-migrate verify --component manager"),
+        "{fix}"
+    );
+
+    let r = db_migrate(&ws, &["verify"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stdout.contains(&format!("      fix: {fix}")),
+        "{}",
+        r.shown
+    );
+
+    let r = run(ws.cmd().args(["verify"]).env("GITHUB_ACTIONS", "true"));
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let errors = annotations(&r.stdout);
+    assert!(
+        errors.iter().any(|a| a.contains("- column users.note (only in the database: add it to the models)")),
+        "{}",
+        r.shown
+    );
+    assert!(
+        errors.iter().any(|a| a
+            .contains("+ column groups.email VARCHAR(64) (only in the models: add a migration")),
+        "{}",
+        r.shown
+    );
+}
+
+#[test]
+fn a_drift_comparison_that_fails_says_its_fix_and_annotates() {
+    // env.py hands Alembic something that is not a MetaData: the migrations run (they never
+    // look at it), the comparison cannot.
+    let ws = branch(&[add_note(F, B)]);
+    ws.with_models(Manager, "metadata = \"not a MetaData\"\n");
+    ws.db_at(Manager, B);
+
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    let c = &doc["components"][0];
+    assert_eq!(revision_json(&doc, F)["roundtrip"], "ok", "{c:#}");
+    assert_eq!(c["drift"]["state"], "failed", "{c:#}");
+    assert!(
+        c["drift"]["fix"].as_str().is_some_and(|f| !f.is_empty()),
+        "{c:#}"
+    );
+    // It names what Alembic said, and a command that shows the rest.
+    let why = c["drift"]["why"].as_str().unwrap();
+    assert!(why.contains("alembic: "), "{why}");
+    assert!(
+        c["drift"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("db-migrate -v verify --component manager"),
+        "{c:#}"
+    );
+    assert_eq!(c["problems"], 1, "{c:#}");
+    assert_eq!(doc["problems"], 1, "{doc:#}");
+
+    let r = db_migrate(&ws, &["verify"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(r.stdout.contains("  drift     FAILED: "), "{}", r.shown);
+    let fix = c["drift"]["fix"].as_str().unwrap();
+    assert!(
+        r.stdout.contains(&format!("      fix: {fix}\n")),
+        "{}",
+        r.shown
+    );
+
+    let r = run(ws.cmd().args(["verify"]).env("GITHUB_ACTIONS", "true"));
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let errors = annotations(&r.stdout);
+    assert_eq!(errors.len(), 1, "{}", r.shown);
+    assert!(
+        errors[0].starts_with(
+            "::error title=db-migrate verify drift::manager: the drift comparison failed: "
+        ),
+        "{}",
+        r.shown
+    );
 }

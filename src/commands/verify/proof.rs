@@ -72,6 +72,7 @@ impl Proof<'_> {
         for (n, subject) in plan.subjects.iter().enumerate() {
             let mut r = RevisionReport::new(graph, subject, &app.ws.root);
             let outcome = self.prove_revision(graph, subject, &mut r).await;
+            self.fix_for_differences(&mut r);
             if text {
                 out!("{}", report::revision_text(&r));
             }
@@ -121,6 +122,15 @@ impl Proof<'_> {
             },
             Ok(Drift::Differences(differences)) => DriftReport {
                 state: "differs",
+                fix: Some(drift::fix(
+                    &differences,
+                    &format!(
+                        "{} -m alembic -c {} revision --autogenerate -m \"…\"",
+                        crate::commands::steps::execute::launcher_shown(&app.ws),
+                        self.ini_arg
+                    ),
+                    &format!("rerun db-migrate verify {}", self.select),
+                )),
                 differences,
                 why: Some("the models have changes no migration makes (or the reverse)".into()),
                 ..DriftReport::default()
@@ -133,20 +143,26 @@ impl Proof<'_> {
             Err(f) if f.exit == exit_code::INTERRUPTED => return Err(f),
             Err(f) => DriftReport {
                 state: "failed",
-                why: Some(format!("{} ({})", f.message, f.cause)),
+                why: Some(match &f.alembic_line {
+                    Some(line) => format!("{} ({}); alembic: {line}", f.message, f.cause),
+                    None => format!("{} ({})", f.message, f.cause),
+                }),
+                fix: Some(match f.kind.as_str() {
+                    // Alembic's generic advice names no command; name verify's.
+                    "alembic-failed" => format!(
+                        "see everything the comparison printed: db-migrate -v verify {}; Alembic's own comparison, with your database at head: {} -m alembic -c {} check",
+                        self.select,
+                        crate::commands::steps::execute::launcher_shown(&app.ws),
+                        self.ini_arg
+                    ),
+                    _ => f.fix,
+                }),
                 ..DriftReport::default()
             },
         };
         report.drift.seconds = Some(started.elapsed().as_secs_f64());
         if text {
             out!("{}", report::drift_text(&report.drift));
-            if report.drift.state == "differs" {
-                outln!(
-                    "      fix: with your database at head, {} -m alembic -c {} revision --autogenerate -m \"…\"; review the new file, then rerun verify",
-                    crate::commands::steps::execute::launcher_shown(&app.ws),
-                    self.ini_arg
-                );
-            }
         }
         report.slowest = slowest(&report.revisions);
         if text && !report.slowest.is_empty() {
@@ -337,6 +353,25 @@ impl Proof<'_> {
             r.idempotent_diff = Some(diff);
         }
         Ok(())
+    }
+
+    /// A difference has no failure to carry its fix: say it (a failed step's is in its error).
+    fn fix_for_differences(&self, r: &mut RevisionReport) {
+        if r.error.is_some() {
+            return;
+        }
+        let rerun = format!("then rerun db-migrate verify {}", self.select);
+        if r.roundtrip == "differs" {
+            r.fix = Some(format!(
+                "make downgrade() of {} undo exactly what its upgrade() does (drop what it creates, restore what it drops or changes; the diff above shows what is left), {rerun}",
+                r.revision
+            ));
+        } else if r.idempotent == Some("differs") {
+            r.fix = Some(format!(
+                "guard each operation of {} (IF NOT EXISTS, or inspect the schema first) so that a second run changes nothing, {rerun}",
+                r.revision
+            ));
+        }
     }
 
     fn at(&self) -> &Inspection {

@@ -86,6 +86,9 @@ pub struct RevisionReport {
     pub why: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
+    /// What to do about a difference (a failed step's fix is in its `error`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 impl RevisionReport {
@@ -111,6 +114,7 @@ impl RevisionReport {
             idempotent_diff: None,
             why: None,
             error: None,
+            fix: None,
         }
     }
 
@@ -138,6 +142,9 @@ pub struct DriftReport {
     pub why: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
+    /// What to do about a difference or a comparison that failed: which side to change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 impl DriftReport {
@@ -165,6 +172,7 @@ impl Default for DriftReport {
             differences: Vec::new(),
             why: Some("the proof did not reach head".into()),
             seconds: None,
+            fix: None,
         }
     }
 }
@@ -240,6 +248,9 @@ pub fn revision_text(r: &RevisionReport) -> String {
     if let Some(e) = &r.error {
         out.push_str(&indent(&crate::render::text::failure(e), 6));
     }
+    if let Some(fix) = &r.fix {
+        out.push_str(&format!("      fix: {fix}\n"));
+    }
     mask::mask(&out).into_owned()
 }
 
@@ -277,6 +288,9 @@ pub fn drift_text(d: &DriftReport) -> String {
             d.why.as_deref().unwrap_or("")
         )),
     }
+    if let Some(fix) = d.fix.as_deref().filter(|_| d.failed()) {
+        out.push_str(&format!("      fix: {fix}\n"));
+    }
     mask::mask(&out).into_owned()
 }
 
@@ -313,11 +327,25 @@ pub fn github(reports: &[ComponentReport]) -> String {
             ));
         }
         for d in &c.drift.differences {
+            let side = match d.sign {
+                '-' => "only in the database: add it to the models",
+                '+' => "only in the models: add a migration (revision --autogenerate)",
+                _ => "in both, differently: change the side that is wrong",
+            };
             out.push_str(&format!(
-                "::error title={}::{}: the models differ from the migrations: {}\n",
+                "::error title={}::{}: the models differ from the migrations: {} ({side})\n",
                 prop("db-migrate verify drift"),
                 data(&c.component),
                 data(&d.line())
+            ));
+        }
+        if c.drift.state == "failed" {
+            out.push_str(&format!(
+                "::error title={}::{}: the drift comparison failed: {} ({})\n",
+                prop("db-migrate verify drift"),
+                data(&c.component),
+                data(c.drift.why.as_deref().unwrap_or("")),
+                data(c.drift.fix.as_deref().unwrap_or(""))
             ));
         }
         if let Some(e) = &c.error {
