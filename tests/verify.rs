@@ -898,8 +898,23 @@ fn a_new_revision_whose_upgrade_fails_fails_verify_in_every_format() {
     let before = dump(&ws);
     let file = file_named(&ws, F, "read a missing table");
     let doc = assert_fails_in_every_format(&ws, &["verify"], F, &file, "no_such_table");
-    // Nothing after the failed upgrade ran: no downgrade, and the drift was not measured there.
+    // What failed, in PostgreSQL's words and the revision's: the table it reads is not there.
     let f = revision_json(&doc, F);
+    assert_eq!(f["error"]["kind"], "undefined-object", "{f:#}");
+    assert!(
+        f["error"]["message"].as_str().unwrap().contains(&format!(
+            "-> {F} (\"read a missing table\", {file}) uses relation \"no_such_table\", which does not exist at that point of the chain"
+        )),
+        "{f:#}"
+    );
+    assert!(
+        f["error"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("create \"no_such_table\" first"),
+        "{f:#}"
+    );
+    // Nothing after the failed upgrade ran: no downgrade, and the drift was not measured there.
     assert_eq!(f["steps"].as_array().unwrap().len(), 1, "{f:#}");
     assert_eq!(f["steps"][0]["step"], "upgrade", "{f:#}");
     assert_untouched(&ws, &before);
