@@ -416,9 +416,14 @@ fn a_downgrade_that_leaves_a_column_fails_with_the_diff() {
     // Upgrading again then fails on the column that is still there.
     assert!(r.stdout.contains("upgrade again"), "{}", r.shown);
     assert!(r.stdout.contains("FAILED"), "{}", r.shown);
+    // The proof stopped; the drift is still measured, on a fresh copy straight at head.
     assert!(
-        r.stdout
-            .contains("drift     not checked: the scratch database did not reach head"),
+        r.stdout.contains(&format!(
+            "drift     measured on a fresh copy ({}_verify_",
+            ws.db_name(Manager)
+        )) && r.stdout.contains(&format!(
+            ") upgraded straight to head, since the proof stopped at {F}; dropped"
+        )),
         "{}",
         r.shown
     );
@@ -443,8 +448,11 @@ fn a_downgrade_that_leaves_a_column_fails_with_the_diff() {
     let g = revision_json(&doc, G);
     assert_eq!(g["roundtrip"], "not-run", "{g:#}");
     assert!(g["why"].as_str().unwrap().contains("not proved"), "{g:#}");
-    assert_eq!(doc["components"][0]["drift"]["state"], "skipped");
+    let drift = &doc["components"][0]["drift"];
+    assert_eq!(drift["state"], "no-metadata", "{drift:#}");
+    assert_eq!(drift["measured_on"], "fresh-copy", "{drift:#}");
     assert_eq!(doc["components"][0]["problems"], 1);
+    assert!(scratch_databases(&ws).is_empty());
 }
 
 #[test]
@@ -917,6 +925,16 @@ fn a_new_revision_whose_upgrade_fails_fails_verify_in_every_format() {
     // Nothing after the failed upgrade ran: no downgrade, and the drift was not measured there.
     assert_eq!(f["steps"].as_array().unwrap().len(), 1, "{f:#}");
     assert_eq!(f["steps"][0]["step"], "upgrade", "{f:#}");
+    // A fresh copy upgraded straight to head fails the same way: the drift says so.
+    let drift = &doc["components"][0]["drift"];
+    assert_eq!(drift["state"], "skipped", "{drift:#}");
+    assert!(
+        drift["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("upgrading a fresh copy straight to head failed too: "),
+        "{drift:#}"
+    );
     assert_untouched(&ws, &before);
 }
 
@@ -1232,4 +1250,67 @@ fn a_drift_comparison_that_fails_says_its_fix_and_annotates() {
         "{}",
         r.shown
     );
+}
+
+#[test]
+fn after_a_failed_proof_the_drift_is_measured_on_a_fresh_copy_at_head() {
+    // F's downgrade forgets its column: upgrading again fails and the proof stops at F. The
+    // models have an email column no migration adds: one run shows both problems.
+    let ws = branch(&[
+        revision(
+            F,
+            B,
+            "add users.note",
+            "NEXT_RELEASE_VERSION",
+            "op.add_column(\"users\", sa.Column(\"note\", sa.Text()))\nop.create_index(\"ix_users_note\", \"users\", [\"note\"])",
+            "op.drop_index(\"ix_users_note\", table_name=\"users\")",
+        ),
+        create(G, F, "sessions"),
+    ]);
+    let mut models = models(&["sa.Column(\"email\", sa.String(64))"]);
+    models.push_str("\nsessions = sa.Table(\"sessions\", metadata, sa.Column(\"id\", sa.Integer, primary_key=True), sa.Column(\"name\", sa.String(64)))\n");
+    ws.with_models(Manager, &models);
+    ws.db_at(Manager, B);
+    let before = dump(&ws);
+
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    let c = &doc["components"][0];
+    assert_eq!(revision_json(&doc, F)["roundtrip"], "differs", "{c:#}");
+    assert_eq!(revision_json(&doc, G)["roundtrip"], "not-run", "{c:#}");
+    let drift = &c["drift"];
+    assert_eq!(drift["measured_on"], "fresh-copy", "{drift:#}");
+    let fresh = drift["fresh_copy"].as_str().unwrap();
+    assert!(
+        fresh.starts_with(&format!("{}_verify_", ws.db_name(Manager)))
+            && fresh != c["scratch"]["database"].as_str().unwrap(),
+        "{c:#}"
+    );
+    assert_eq!(drift["state"], "differs", "{drift:#}");
+    assert_eq!(
+        drift["differences"][0]["text"], "column users.email VARCHAR(64)",
+        "{drift:#}"
+    );
+    assert_eq!(c["problems"], 2, "{c:#}");
+    assert_eq!(doc["problems"], 2, "{doc:#}");
+    assert_untouched(&ws, &before);
+
+    let r = run(ws.cmd().args(["verify"]).env("GITHUB_ACTIONS", "true"));
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stdout
+            .contains(&format!("manager: 2 problems: {F}, drift")),
+        "{}",
+        r.shown
+    );
+    let errors = annotations(&r.stdout);
+    assert!(
+        errors
+            .iter()
+            .any(|a| a.contains("+ column users.email VARCHAR(64)")),
+        "{}",
+        r.shown
+    );
+    assert_untouched(&ws, &before);
 }

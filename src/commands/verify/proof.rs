@@ -17,6 +17,7 @@ use crate::target::Target;
 use crate::verify::drift::{self, Drift};
 use crate::verify::plan::{Plan, Subject};
 use crate::workspace::scratch::ScratchConfig;
+use crate::workspace::Config;
 
 use super::report::{self, ComponentReport, DriftReport, RevisionReport, Slow, Timed};
 use super::App;
@@ -33,6 +34,9 @@ pub struct Proof<'a> {
     /// scratch copy).
     pub ini_arg: String,
     pub select: String,
+    /// The proof stopped before head with its failure in the report: the drift is still to be
+    /// measured (on a fresh copy).
+    pub stopped: Option<String>,
 }
 
 impl Proof<'_> {
@@ -96,11 +100,20 @@ impl Proof<'_> {
                         ids.join(", ")
                     );
                 }
-                if text {
-                    out!("{}", report::drift_text(&report.drift));
-                }
                 report.slowest = slowest(&report.revisions);
-                return stop.map_or(Ok(()), Err);
+                return match stop {
+                    // Recorded in the report: the drift is measured elsewhere (see `stopped`).
+                    None => {
+                        self.stopped = Some(graph.rev(subject.rev).id.clone());
+                        Ok(())
+                    }
+                    Some(f) => {
+                        if text {
+                            out!("{}", report::drift_text(&report.drift));
+                        }
+                        Err(f)
+                    }
+                };
             }
         }
 
@@ -113,8 +126,27 @@ impl Proof<'_> {
             }
             report.prepare.push(t);
         }
+        report.drift = self.drift(&scratch.config).await?;
+        if text {
+            out!("{}", report::drift_text(&report.drift));
+        }
+        report.slowest = slowest(&report.revisions);
+        if text && !report.slowest.is_empty() {
+            let shown: Vec<String> = report
+                .slowest
+                .iter()
+                .map(|s| format!("{} {} {}", s.revision, s.step, report::seconds(s.seconds)))
+                .collect();
+            outln!("  slowest   {}", shown.join(", "));
+        }
+        Ok(())
+    }
+
+    /// Compare the models with the database `config` names (at head), timed, with the fix.
+    pub async fn drift(&self, config: &Config) -> Result<DriftReport, Failure> {
+        let app = self.app;
         let started = Instant::now();
-        report.drift = match drift::compare(&app.ws, &scratch.config, app.verbose).await {
+        let mut measured = match drift::compare(&app.ws, config, app.verbose).await {
             Ok(Drift::Clean) => DriftReport {
                 state: "clean",
                 why: None,
@@ -160,20 +192,42 @@ impl Proof<'_> {
                 ..DriftReport::default()
             },
         };
-        report.drift.seconds = Some(started.elapsed().as_secs_f64());
-        if text {
-            out!("{}", report::drift_text(&report.drift));
+        measured.seconds = Some(started.elapsed().as_secs_f64());
+        Ok(measured)
+    }
+
+    /// Bring a fresh copy straight to head (no round trips) and measure the drift there; a
+    /// failed upgrade leaves the drift `skipped`, saying why. `Err` only for an interrupt or a
+    /// copy that cannot be read.
+    pub async fn drift_straight_to_head(
+        &mut self,
+        scratch: &ScratchConfig,
+        graph: &Graph,
+    ) -> Result<DriftReport, Failure> {
+        let app = self.app;
+        let at =
+            inspect::inspect(&app.ws, &scratch.config, inspect::Engine::Auto, app.verbose).await?;
+        self.at = Some(at);
+        let at_head = self.at().current_indices();
+        if graph.heads().iter().any(|h| !at_head.contains(h)) {
+            if let Err(f) = self.step(Direction::Upgrade, "head").await {
+                if f.exit == exit_code::INTERRUPTED {
+                    return Err(f);
+                }
+                let said = f
+                    .alembic_line
+                    .as_deref()
+                    .map_or_else(String::new, |l| format!("; alembic: {l}"));
+                return Ok(DriftReport {
+                    why: Some(format!(
+                        "upgrading a fresh copy straight to head failed too: {}{said}",
+                        f.message
+                    )),
+                    ..DriftReport::default()
+                });
+            }
         }
-        report.slowest = slowest(&report.revisions);
-        if text && !report.slowest.is_empty() {
-            let shown: Vec<String> = report
-                .slowest
-                .iter()
-                .map(|s| format!("{} {} {}", s.revision, s.step, report::seconds(s.seconds)))
-                .collect();
-            outln!("  slowest   {}", shown.join(", "));
-        }
-        Ok(())
+        self.drift(&scratch.config).await
     }
 
     /// Bring the copy to `plan.start`: down when it has some of the revisions to prove (or

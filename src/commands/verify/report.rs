@@ -145,6 +145,13 @@ pub struct DriftReport {
     /// What to do about a difference or a comparison that failed: which side to change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// `fresh-copy`: the proof stopped before head, so this was measured on a second scratch
+    /// database upgraded straight to head (absent: on the proof's own, at head).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_on: Option<&'static str>,
+    /// That second scratch database (dropped after).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fresh_copy: Option<String>,
 }
 
 impl DriftReport {
@@ -173,6 +180,8 @@ impl Default for DriftReport {
             why: Some("the proof did not reach head".into()),
             seconds: None,
             fix: None,
+            measured_on: None,
+            fresh_copy: None,
         }
     }
 }
