@@ -1314,3 +1314,61 @@ fn after_a_failed_proof_the_drift_is_measured_on_a_fresh_copy_at_head() {
     );
     assert_untouched(&ws, &before);
 }
+
+#[test]
+fn the_fresh_copy_for_the_drift_is_dropped_after_ctrl_c() {
+    // F's round trip fails (its downgrade forgets the column), so the drift is measured on a
+    // fresh copy; upgrading that one straight to head runs G, which is slow: Ctrl-C there.
+    let ws = branch(&[
+        revision(
+            F,
+            B,
+            "add users.note",
+            "NEXT_RELEASE_VERSION",
+            "op.add_column(\"users\", sa.Column(\"note\", sa.Text()))",
+            "pass",
+        ),
+        revision(
+            G,
+            F,
+            "slow migration",
+            "NEXT_RELEASE_VERSION",
+            "op.execute(\"SELECT pg_sleep(31)\")",
+            "pass",
+        ),
+    ]);
+    ws.db_at(Manager, B);
+    let before = dump(&ws);
+    let child = ws
+        .std_cmd()
+        .args(["verify"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("db-migrate runs");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let busy = postgres().psql(
+            "postgres",
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(31)%' AND pid <> pg_backend_pid()",
+        );
+        if busy != "0" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the slow migration never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("db-migrate exits");
+    let shown = output_text(&out);
+    assert_eq!(out.status.code(), Some(130), "{shown}");
+    assert!(shown.contains("roundtrip   DIFFERS"), "{shown}");
+    assert_untouched(&ws, &before);
+    assert_no_scratch_ini(&ws);
+}
