@@ -348,7 +348,7 @@ impl Proof<'_> {
             r.roundtrip = "failed";
             if let Some(e) = r.error.as_mut() {
                 e.cause = format!("the downgrade of {id} left behind something its upgrade creates, so upgrading again failed ({})", e.cause);
-                e.fix = "make downgrade() drop everything upgrade() creates (enum types, indexes, sequences, constraints), then rerun verify".to_owned();
+                e.fix = format!("make downgrade() drop everything upgrade() creates (enum types, indexes, sequences, constraints), then rerun db-migrate verify {}", self.select);
             }
             record_diffs(r, diffs);
             return Err(stop);
@@ -385,7 +385,7 @@ impl Proof<'_> {
                 r.idempotent = Some("failed");
                 if let Some(e) = r.error.as_mut() {
                     e.cause = format!("{id} is marked as a backport (or --idempotent), so it may run on a database that has it already; its upgrade failed there ({})", e.cause);
-                    e.fix = "guard each operation (IF NOT EXISTS, or inspect the schema first) so the upgrade can run twice, then rerun verify".to_owned();
+                    e.fix = format!("guard each operation (IF NOT EXISTS, or inspect the schema first) so the upgrade can run twice, then rerun db-migrate verify {}", self.select);
                 }
                 // The second run rolled back; the schema has the revision: say so again.
                 self.stamp(r, id).await?;
@@ -439,7 +439,7 @@ impl Proof<'_> {
         let started = Instant::now();
         let (_, after) = execute(self.app, &self.run, self.at(), direction, &parsed)
             .await
-            .map_err(scratch_failure)?;
+            .map_err(|f| scratch_failure(f, &self.select))?;
         self.at = Some(after);
         Ok(Timed {
             step: direction.verb().to_owned(),
@@ -526,7 +526,7 @@ impl Proof<'_> {
                 &output,
                 &crate::remediation::Context::of(&config),
             );
-            r.error = Some(scratch_failure(f));
+            r.error = Some(scratch_failure(f, &self.select));
             return Err(None);
         }
         Ok(())
@@ -561,12 +561,12 @@ fn record_diffs(r: &mut RevisionReport, diffs: Vec<String>) {
 }
 
 /// A step's failure as the report shows it: on the scratch database, which is dropped after.
-fn scratch_failure(mut f: Failure) -> Failure {
+fn scratch_failure(mut f: Failure, select: &str) -> Failure {
     f.database = None;
     if f.exit == exit_code::INTERRUPTED {
-        f.fix = "rerun db-migrate verify when ready".to_owned();
+        f.fix = format!("rerun db-migrate verify {select} when ready");
     } else if f.fix.contains("db-migrate") {
-        f.fix = "fix the migration (see the cause), then rerun db-migrate verify".to_owned();
+        f.fix = format!("fix the migration (see the cause), then rerun db-migrate verify {select}");
     }
     f
 }

@@ -369,3 +369,75 @@ pub fn github(reports: &[ComponentReport]) -> String {
     }
     mask::mask(&out).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proved() -> RevisionReport {
+        RevisionReport {
+            revision: "f3f3f3f3f3f3".into(),
+            message: "add users.note".into(),
+            file: "versions/f3f3f3f3f3f3_add_users_note.py".into(),
+            idempotent_because: None,
+            steps: vec![Timed {
+                step: "upgrade".into(),
+                target: "f3f3f3f3f3f3".into(),
+                seconds: 1.0,
+                ok: true,
+            }],
+            roundtrip: "ok",
+            roundtrip_diff: None,
+            idempotent: None,
+            idempotent_diff: None,
+            why: None,
+            error: None,
+            fix: None,
+        }
+    }
+
+    fn failure() -> Failure {
+        Failure::new("alembic-failed", "it failed", "why", "what to do")
+    }
+
+    #[test]
+    fn any_one_sign_of_failure_fails_a_revision() {
+        assert!(!proved().failed());
+        type Make = fn(&mut RevisionReport);
+        let cases: [(&str, Make); 5] = [
+            ("roundtrip failed", |r| r.roundtrip = "failed"),
+            ("roundtrip differs", |r| r.roundtrip = "differs"),
+            ("idempotent failed", |r| r.idempotent = Some("failed")),
+            // The verdict still says ok or not-run: the step and the error say otherwise.
+            ("a step not ok", |r| r.steps[0].ok = false),
+            ("an error", |r| {
+                r.roundtrip = "not-run";
+                r.error = Some(failure());
+            }),
+        ];
+        for (what, make) in cases {
+            let mut r = proved();
+            make(&mut r);
+            assert!(r.failed(), "{what}");
+        }
+    }
+
+    #[test]
+    fn a_component_error_is_a_problem() {
+        let mut c = ComponentReport {
+            revisions: vec![proved()],
+            drift: DriftReport {
+                state: "clean",
+                why: None,
+                ..DriftReport::default()
+            },
+            ..ComponentReport::default()
+        };
+        assert_eq!(c.count_problems(), 0);
+        c.error = Some(failure());
+        assert_eq!(c.count_problems(), 1);
+        c.drift.state = "failed";
+        c.revisions[0].roundtrip = "failed";
+        assert_eq!(c.count_problems(), 3);
+    }
+}
