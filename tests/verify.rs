@@ -983,7 +983,38 @@ fn an_upgrade_that_exits_early_or_asks_a_question_fails_verify() {
     )]);
     ws.db_at(Manager, B);
     let file = file_named(&ws, F, "ask a question");
-    assert_fails_in_every_format(&ws, &["verify"], F, &file, "Convert user ids?");
+    let doc = assert_fails_in_every_format(&ws, &["verify"], F, &file, "Convert user ids?");
+    let f = revision_json(&doc, F);
+    assert_eq!(f["error"]["kind"], "migration-asks-input", "{f:#}");
+    assert!(
+        f["error"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("VAR=ANSWER db-migrate verify --component manager"),
+        "{f:#}"
+    );
+
+    // One that reads its answer from the environment when set: the fix names the variable.
+    let ws = branch(&[failing(
+        F,
+        B,
+        "ask a question",
+        "import os\nif os.environ.get(\"CONVERT_CHOICE\") is None:\n    input(\"Convert user ids? (a/b): \")",
+    )]);
+    ws.db_at(Manager, B);
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    assert_eq!(
+        revision_json(&doc, F)["error"]["fix"],
+        "CONVERT_CHOICE=ANSWER db-migrate verify --component manager   (ANSWER: your reply to the question)",
+        "{doc:#}"
+    );
+    let r = run(ws
+        .cmd()
+        .args(["verify", "--format", "json"])
+        .env("CONVERT_CHOICE", "a"));
+    assert_eq!(r.code, Some(0), "{}", r.shown);
 }
 
 #[test]

@@ -565,6 +565,16 @@ fn scratch_failure(mut f: Failure, select: &str) -> Failure {
     f.database = None;
     if f.exit == exit_code::INTERRUPTED {
         f.fix = format!("rerun db-migrate verify {select} when ready");
+    } else if f.kind == "migration-asks-input" {
+        // verify has no terminal to answer on; an environment variable reaches the migration.
+        f.fix = match f.fix.split_once("=ANSWER ") {
+            Some((env, _)) => format!(
+                "{env}=ANSWER db-migrate verify {select}   (ANSWER: your reply to the question)"
+            ),
+            None => format!(
+                "verify cannot answer a question: make the migration read its answer from an environment variable when set (as Backend.AI's stringify_userid does), then VAR=ANSWER db-migrate verify {select}"
+            ),
+        };
     } else if f.fix.contains("db-migrate") {
         f.fix = format!("fix the migration (see the cause), then rerun db-migrate verify {select}");
     }
