@@ -1415,3 +1415,27 @@ fn the_fresh_copy_for_the_drift_is_dropped_after_ctrl_c() {
     assert_untouched(&ws, &before);
     assert_no_scratch_ini(&ws);
 }
+
+#[test]
+fn a_new_merge_revision_whose_upgrade_fails_fails_verify() {
+    // The branch joins its own two migrations with a merge that does more than join.
+    const M: &str = "d5d5d5d5d5d5";
+    let ws = branch(&[
+        add_note(F, B),
+        create(G, B, "sessions"),
+        merge(M, &[F, G], "merge and backfill")
+            .upgrade_body("op.execute(\"SELECT * FROM no_such_table\")")
+            .downgrade_body("pass"),
+    ]);
+    ws.db_at(Manager, B);
+    let file = file_named(&ws, M, "merge and backfill");
+    let doc = assert_fails_in_every_format(&ws, &["verify"], M, &file, "no_such_table");
+    // Each line is proved on its own: the sibling proved first (G, in apply order) is taken
+    // down to the shared parent before F, so F's round trip compares F alone.
+    let f = revision_json(&doc, F);
+    assert_eq!(f["steps"][0]["step"], "downgrade to parent", "{f:#}");
+    assert_eq!(f["steps"][0]["target"], B, "{f:#}");
+    assert_eq!(f["roundtrip"], "ok", "{f:#}");
+    assert_eq!(revision_json(&doc, G)["roundtrip"], "ok", "{doc:#}");
+    assert_eq!(doc["components"][0]["problems"], 1, "{doc:#}");
+}

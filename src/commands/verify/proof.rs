@@ -282,10 +282,17 @@ impl Proof<'_> {
                 return Ok(());
             }
         };
-        // Older revisions between the previous subject and this one (an --idempotent one far
-        // back): apply them first, so the snapshot below is of the parent.
+        // The snapshot below must be of the parent alone. Older revisions between the previous
+        // subject and this one (an --idempotent one far back) are applied first; a sibling
+        // proved just before (the branch has two lines that a merge of its own joins) is
+        // downgraded away, or this revision's downgrade to the parent would take it along.
         if parent != "base" && self.at().current != [parent.clone()] {
-            self.timed(r, Direction::Upgrade, &parent, "upgrade to parent")
+            let applied = graph.ancestors(&self.at().current_indices());
+            let (direction, name) = match graph.index_of(&parent) {
+                Some(p) if applied.contains(&p) => (Direction::Downgrade, "downgrade to parent"),
+                _ => (Direction::Upgrade, "upgrade to parent"),
+            };
+            self.timed(r, direction, &parent, name)
                 .await
                 .inspect_err(|stop| failed_unless_stopped(stop, &mut r.roundtrip))?;
         }
