@@ -1127,3 +1127,35 @@ fn unknown_failure_shows_the_exception_line_and_v_shows_the_traceback() {
     assert_eq!(text_failure(&verbose), shown);
     assert_eq!(ws.db_revisions(Manager), vec![A1.to_string()]);
 }
+
+#[test]
+fn a_migration_reading_a_table_that_does_not_exist_names_the_revision_and_the_table() {
+    let ws = Workspace::new().component(
+        Manager,
+        &[
+            rev(A1, None, "create users"),
+            rev(A2, Some(A1), "backfill quotas")
+                .upgrade_body("op.execute(\"SELECT id FROM no_such_table\")"),
+        ],
+    );
+    ws.db_at(Manager, A1);
+
+    let shown = expect_failure(&ws, &["upgrade"], "undefined-object");
+
+    assert!(
+        alembic_line(&shown).ends_with("relation \"no_such_table\" does not exist"),
+        "{shown:#?}"
+    );
+    assert_eq!(
+        shown.message,
+        format!(
+            "migration {A1} -> {A2} (\"backfill quotas\", {}/{A2}_backfill_quotas.py) uses relation \"no_such_table\", which does not exist at that point of the chain",
+            versions_rel(Manager)
+        )
+    );
+    assert!(
+        shown.fix.contains("create \"no_such_table\" first"),
+        "{shown:#?}"
+    );
+    assert_eq!(shown.database, still_at(A1));
+}

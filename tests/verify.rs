@@ -316,6 +316,19 @@ fn one_good_migration_one_bad_and_a_drifted_model_are_reported_exactly() {
         .collect();
     assert_eq!(lines, ["+ column users.email VARCHAR(64)"], "{c:#}");
     assert_eq!(c["problems"], 2);
+    // Each problem carries its fix: the downgrade to mend, the migration to add.
+    assert!(
+        g["fix"].as_str().unwrap().starts_with(&format!(
+            "make downgrade() of {G} undo exactly what its upgrade() does"
+        )),
+        "{g:#}"
+    );
+    let fix = c["drift"]["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("the models have column users.email VARCHAR(64) and no migration makes it: with your database at head, ./py -m alembic -c alembic.ini revision --autogenerate"),
+        "{fix}"
+    );
+    assert!(!fix.contains("add it to the models"), "{fix}");
     assert_untouched(&ws, &before);
 
     // The same in text, and as GitHub annotations on the bad migration's file.
@@ -328,6 +341,13 @@ fn one_good_migration_one_bad_and_a_drifted_model_are_reported_exactly() {
         r.shown
     );
     assert!(r.stdout.contains("revision --autogenerate"), "{}", r.shown);
+    assert!(
+        r.stdout.contains(&format!(
+            "      fix: make downgrade() of {G} undo exactly what its upgrade() does"
+        )),
+        "{}",
+        r.shown
+    );
     assert!(
         r.stdout
             .contains(&format!("manager: 2 problems: {G}, drift")),
@@ -396,9 +416,14 @@ fn a_downgrade_that_leaves_a_column_fails_with_the_diff() {
     // Upgrading again then fails on the column that is still there.
     assert!(r.stdout.contains("upgrade again"), "{}", r.shown);
     assert!(r.stdout.contains("FAILED"), "{}", r.shown);
+    // The proof stopped; the drift is still measured, on a fresh copy straight at head.
     assert!(
-        r.stdout
-            .contains("drift     not checked: the scratch database did not reach head"),
+        r.stdout.contains(&format!(
+            "drift     measured on a fresh copy ({}_verify_",
+            ws.db_name(Manager)
+        )) && r.stdout.contains(&format!(
+            ") upgraded straight to head, since the proof stopped at {F}; dropped"
+        )),
         "{}",
         r.shown
     );
@@ -423,8 +448,11 @@ fn a_downgrade_that_leaves_a_column_fails_with_the_diff() {
     let g = revision_json(&doc, G);
     assert_eq!(g["roundtrip"], "not-run", "{g:#}");
     assert!(g["why"].as_str().unwrap().contains("not proved"), "{g:#}");
-    assert_eq!(doc["components"][0]["drift"]["state"], "skipped");
+    let drift = &doc["components"][0]["drift"];
+    assert_eq!(drift["state"], "no-metadata", "{drift:#}");
+    assert_eq!(drift["measured_on"], "fresh-copy", "{drift:#}");
     assert_eq!(doc["components"][0]["problems"], 1);
+    assert!(scratch_databases(&ws).is_empty());
 }
 
 #[test]
@@ -878,10 +906,35 @@ fn a_new_revision_whose_upgrade_fails_fails_verify_in_every_format() {
     let before = dump(&ws);
     let file = file_named(&ws, F, "read a missing table");
     let doc = assert_fails_in_every_format(&ws, &["verify"], F, &file, "no_such_table");
-    // Nothing after the failed upgrade ran: no downgrade, and the drift was not measured there.
+    // What failed, in PostgreSQL's words and the revision's: the table it reads is not there.
     let f = revision_json(&doc, F);
+    assert_eq!(f["error"]["kind"], "undefined-object", "{f:#}");
+    assert!(
+        f["error"]["message"].as_str().unwrap().contains(&format!(
+            "-> {F} (\"read a missing table\", {file}) uses relation \"no_such_table\", which does not exist at that point of the chain"
+        )),
+        "{f:#}"
+    );
+    assert!(
+        f["error"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("create \"no_such_table\" first"),
+        "{f:#}"
+    );
+    // Nothing after the failed upgrade ran: no downgrade, and the drift was not measured there.
     assert_eq!(f["steps"].as_array().unwrap().len(), 1, "{f:#}");
     assert_eq!(f["steps"][0]["step"], "upgrade", "{f:#}");
+    // A fresh copy upgraded straight to head fails the same way: the drift says so.
+    let drift = &doc["components"][0]["drift"];
+    assert_eq!(drift["state"], "skipped", "{drift:#}");
+    assert!(
+        drift["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("upgrading a fresh copy straight to head failed too: "),
+        "{drift:#}"
+    );
     assert_untouched(&ws, &before);
 }
 
@@ -930,7 +983,38 @@ fn an_upgrade_that_exits_early_or_asks_a_question_fails_verify() {
     )]);
     ws.db_at(Manager, B);
     let file = file_named(&ws, F, "ask a question");
-    assert_fails_in_every_format(&ws, &["verify"], F, &file, "Convert user ids?");
+    let doc = assert_fails_in_every_format(&ws, &["verify"], F, &file, "Convert user ids?");
+    let f = revision_json(&doc, F);
+    assert_eq!(f["error"]["kind"], "migration-asks-input", "{f:#}");
+    assert!(
+        f["error"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("VAR=ANSWER db-migrate verify --component manager"),
+        "{f:#}"
+    );
+
+    // One that reads its answer from the environment when set: the fix names the variable.
+    let ws = branch(&[failing(
+        F,
+        B,
+        "ask a question",
+        "import os\nif os.environ.get(\"CONVERT_CHOICE\") is None:\n    input(\"Convert user ids? (a/b): \")",
+    )]);
+    ws.db_at(Manager, B);
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    assert_eq!(
+        revision_json(&doc, F)["error"]["fix"],
+        "CONVERT_CHOICE=ANSWER db-migrate verify --component manager   (ANSWER: your reply to the question)",
+        "{doc:#}"
+    );
+    let r = run(ws
+        .cmd()
+        .args(["verify", "--format", "json"])
+        .env("CONVERT_CHOICE", "a"));
+    assert_eq!(r.code, Some(0), "{}", r.shown);
 }
 
 #[test]
@@ -1014,7 +1098,26 @@ fn under_all_the_failing_component_is_not_verified_and_the_other_is() {
 /// verify could not prove `ws`'s manager at all: exit 1 with the component's error of `kind`,
 /// counted as a problem in JSON (component and total), and an annotation in GitHub format.
 fn assert_component_error_counted(ws: &Workspace, args: &[&str], kind: &str) {
-    let r = db_migrate(ws, &[args, &["--format", "json"]].concat());
+    assert_component_error_counted_with(ws, args, &[], kind);
+}
+
+/// The same, with `env` set for db-migrate.
+fn assert_component_error_counted_with(
+    ws: &Workspace,
+    args: &[&str],
+    env: &[(&str, &std::path::Path)],
+    kind: &str,
+) {
+    let with_env = |extra: &[&str]| {
+        let mut cmd = ws.cmd();
+        cmd.args(args).args(extra);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    };
+    let r = run(&mut with_env(&["--format", "json"]));
+    assert_no_secret(&r.shown, ws);
     assert_eq!(r.code, Some(1), "{}", r.shown);
     let doc = r.json();
     let c = component_json(&doc, Manager);
@@ -1022,11 +1125,14 @@ fn assert_component_error_counted(ws: &Workspace, args: &[&str], kind: &str) {
     assert!(c["problems"].as_u64().unwrap() >= 1, "{doc:#}");
     assert!(doc["problems"].as_u64().unwrap() >= 1, "{doc:#}");
 
-    let r = run(ws.cmd().args(args).env("GITHUB_ACTIONS", "true"));
+    let r = run(with_env(&[]).env("GITHUB_ACTIONS", "true"));
+    assert_no_secret(&r.shown, ws);
     assert_eq!(r.code, Some(1), "{}", r.shown);
     let errors = annotations(&r.stdout);
     assert!(
-        errors.iter().any(|a| a.contains("manager: ")),
+        errors
+            .iter()
+            .any(|a| a.starts_with("::error title=db-migrate verify::manager: ")),
         "{}",
         r.shown
     );
@@ -1050,14 +1156,13 @@ fn environment_failures_count_as_problems_in_json_and_annotate() {
     // No pg_dump to snapshot the schema with.
     let ws = branch(&[add_note(F, B)]);
     ws.db_at(Manager, B);
-    let mut cmd = ws.cmd();
-    let r = run(cmd
-        .args(["verify", "--format", "json"])
-        .env("DB_MIGRATE_PG_DUMP", ws.root().join("no-such-pg_dump")));
-    assert_eq!(r.code, Some(1), "{}", r.shown);
-    let doc = r.json();
-    assert!(doc["components"][0]["error"]["kind"].is_string(), "{doc:#}");
-    assert!(doc["problems"].as_u64().unwrap() >= 1, "{doc:#}");
+    let missing = ws.root().join("no-such-pg_dump");
+    assert_component_error_counted_with(
+        &ws,
+        &["verify"],
+        &[("DB_MIGRATE_PG_DUMP", &missing)],
+        "pg-dump-missing",
+    );
 
     // Two heads: diverged, refused before anything is created.
     let ws = branch(&[add_note(F, B), create(G, A, "sessions")]);
@@ -1075,14 +1180,262 @@ fn environment_failures_count_as_problems_in_json_and_annotate() {
         "op.execute(\"SELECT * FROM no_such_table\")",
     )]);
     ws.db_at(Manager, F);
+    assert_component_error_counted(&ws, &["verify"], "undefined-object");
+}
+
+#[test]
+fn drift_says_which_side_to_fix() {
+    // A migration adds users.note; the models (users without note, and an email the
+    // migrations never add) lag behind on one side and run ahead on the other.
+    let ws = branch(&[add_note(F, B)]);
+    ws.with_models(
+        Manager,
+        "import sqlalchemy as sa\nmetadata = sa.MetaData()\n\
+         sa.Table(\"users\", metadata, sa.Column(\"id\", sa.Integer, primary_key=True), sa.Column(\"name\", sa.String(64)))\n\
+         sa.Table(\"groups\", metadata, sa.Column(\"id\", sa.Integer, primary_key=True), sa.Column(\"name\", sa.String(64)), sa.Column(\"email\", sa.String(64)))\n",
+    );
+    ws.db_at(Manager, B);
+
     let r = db_migrate(&ws, &["verify", "--format", "json"]);
     assert_eq!(r.code, Some(1), "{}", r.shown);
     let doc = r.json();
-    assert!(doc["components"][0]["error"].is_object(), "{doc:#}");
+    let drift = &doc["components"][0]["drift"];
+    assert_eq!(drift["state"], "differs", "{drift:#}");
+    let fix = drift["fix"].as_str().unwrap();
+    // Only in the database: fixed in the models, naming the table and column.
     assert!(
-        doc["components"][0]["problems"].as_u64().unwrap() >= 1,
-        "{doc:#}"
+        fix.starts_with("the migrations make index ix_users_note, column users.note and the models lack them: add them to the models"),
+        "{fix}"
     );
-    assert!(doc["problems"].as_u64().unwrap() >= 1, "{doc:#}");
-    assert!(scratch_databases(&ws).is_empty());
+    // Only in the models: a new migration.
+    assert!(
+        fix.contains("the models have column groups.email VARCHAR(64) and no migration makes it: with your database at head, ./py -m alembic -c alembic.ini revision --autogenerate"),
+        "{fix}"
+    );
+    assert!(
+        fix.ends_with("then rerun db-migrate verify --component manager"),
+        "{fix}"
+    );
+
+    let r = db_migrate(&ws, &["verify"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stdout.contains(&format!("      fix: {fix}")),
+        "{}",
+        r.shown
+    );
+
+    let r = run(ws.cmd().args(["verify"]).env("GITHUB_ACTIONS", "true"));
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let errors = annotations(&r.stdout);
+    assert!(
+        errors.iter().any(|a| a.contains("- column users.note (only in the database: add it to the models)")),
+        "{}",
+        r.shown
+    );
+    assert!(
+        errors.iter().any(|a| a
+            .contains("+ column groups.email VARCHAR(64) (only in the models: add a migration")),
+        "{}",
+        r.shown
+    );
+}
+
+#[test]
+fn a_drift_comparison_that_fails_says_its_fix_and_annotates() {
+    // env.py hands Alembic something that is not a MetaData: the migrations run (they never
+    // look at it), the comparison cannot.
+    let ws = branch(&[add_note(F, B)]);
+    ws.with_models(Manager, "metadata = \"not a MetaData\"\n");
+    ws.db_at(Manager, B);
+
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    let c = &doc["components"][0];
+    assert_eq!(revision_json(&doc, F)["roundtrip"], "ok", "{c:#}");
+    assert_eq!(c["drift"]["state"], "failed", "{c:#}");
+    assert!(
+        c["drift"]["fix"].as_str().is_some_and(|f| !f.is_empty()),
+        "{c:#}"
+    );
+    // It names what Alembic said, and a command that shows the rest.
+    let why = c["drift"]["why"].as_str().unwrap();
+    assert!(why.contains("alembic: "), "{why}");
+    assert!(
+        c["drift"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("db-migrate -v verify --component manager"),
+        "{c:#}"
+    );
+    assert_eq!(c["problems"], 1, "{c:#}");
+    assert_eq!(doc["problems"], 1, "{doc:#}");
+
+    let r = db_migrate(&ws, &["verify"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(r.stdout.contains("  drift     FAILED: "), "{}", r.shown);
+    let fix = c["drift"]["fix"].as_str().unwrap();
+    assert!(
+        r.stdout.contains(&format!("      fix: {fix}\n")),
+        "{}",
+        r.shown
+    );
+
+    let r = run(ws.cmd().args(["verify"]).env("GITHUB_ACTIONS", "true"));
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let errors = annotations(&r.stdout);
+    assert_eq!(errors.len(), 1, "{}", r.shown);
+    assert!(
+        errors[0].starts_with(
+            "::error title=db-migrate verify drift::manager: the drift comparison failed: "
+        ),
+        "{}",
+        r.shown
+    );
+}
+
+#[test]
+fn after_a_failed_proof_the_drift_is_measured_on_a_fresh_copy_at_head() {
+    // F's downgrade forgets its column: upgrading again fails and the proof stops at F. The
+    // models have an email column no migration adds: one run shows both problems.
+    let ws = branch(&[
+        revision(
+            F,
+            B,
+            "add users.note",
+            "NEXT_RELEASE_VERSION",
+            "op.add_column(\"users\", sa.Column(\"note\", sa.Text()))\nop.create_index(\"ix_users_note\", \"users\", [\"note\"])",
+            "op.drop_index(\"ix_users_note\", table_name=\"users\")",
+        ),
+        create(G, F, "sessions"),
+    ]);
+    let mut models = models(&["sa.Column(\"email\", sa.String(64))"]);
+    models.push_str("\nsessions = sa.Table(\"sessions\", metadata, sa.Column(\"id\", sa.Integer, primary_key=True), sa.Column(\"name\", sa.String(64)))\n");
+    ws.with_models(Manager, &models);
+    ws.db_at(Manager, B);
+    let before = dump(&ws);
+
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    let c = &doc["components"][0];
+    assert_eq!(revision_json(&doc, F)["roundtrip"], "differs", "{c:#}");
+    assert_eq!(revision_json(&doc, G)["roundtrip"], "not-run", "{c:#}");
+    let drift = &c["drift"];
+    assert_eq!(drift["measured_on"], "fresh-copy", "{drift:#}");
+    let fresh = drift["fresh_copy"].as_str().unwrap();
+    assert!(
+        fresh.starts_with(&format!("{}_verify_", ws.db_name(Manager)))
+            && fresh != c["scratch"]["database"].as_str().unwrap(),
+        "{c:#}"
+    );
+    assert_eq!(drift["state"], "differs", "{drift:#}");
+    assert_eq!(
+        drift["differences"][0]["text"], "column users.email VARCHAR(64)",
+        "{drift:#}"
+    );
+    assert_eq!(c["problems"], 2, "{c:#}");
+    assert_eq!(doc["problems"], 2, "{doc:#}");
+    assert_untouched(&ws, &before);
+
+    let r = run(ws.cmd().args(["verify"]).env("GITHUB_ACTIONS", "true"));
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stdout
+            .contains(&format!("manager: 2 problems: {F}, drift")),
+        "{}",
+        r.shown
+    );
+    let errors = annotations(&r.stdout);
+    assert!(
+        errors
+            .iter()
+            .any(|a| a.contains("+ column users.email VARCHAR(64)")),
+        "{}",
+        r.shown
+    );
+    assert_untouched(&ws, &before);
+}
+
+#[test]
+fn the_fresh_copy_for_the_drift_is_dropped_after_ctrl_c() {
+    // F's round trip fails (its downgrade forgets the column), so the drift is measured on a
+    // fresh copy; upgrading that one straight to head runs G, which is slow: Ctrl-C there.
+    let ws = branch(&[
+        revision(
+            F,
+            B,
+            "add users.note",
+            "NEXT_RELEASE_VERSION",
+            "op.add_column(\"users\", sa.Column(\"note\", sa.Text()))",
+            "pass",
+        ),
+        revision(
+            G,
+            F,
+            "slow migration",
+            "NEXT_RELEASE_VERSION",
+            "op.execute(\"SELECT pg_sleep(31)\")",
+            "pass",
+        ),
+    ]);
+    ws.db_at(Manager, B);
+    let before = dump(&ws);
+    let child = ws
+        .std_cmd()
+        .args(["verify"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("db-migrate runs");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let busy = postgres().psql(
+            "postgres",
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(31)%' AND pid <> pg_backend_pid()",
+        );
+        if busy != "0" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the slow migration never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("db-migrate exits");
+    let shown = output_text(&out);
+    assert_eq!(out.status.code(), Some(130), "{shown}");
+    assert!(shown.contains("roundtrip   DIFFERS"), "{shown}");
+    assert_untouched(&ws, &before);
+    assert_no_scratch_ini(&ws);
+}
+
+#[test]
+fn a_new_merge_revision_whose_upgrade_fails_fails_verify() {
+    // The branch joins its own two migrations with a merge that does more than join.
+    const M: &str = "d5d5d5d5d5d5";
+    let ws = branch(&[
+        add_note(F, B),
+        create(G, B, "sessions"),
+        merge(M, &[F, G], "merge and backfill")
+            .upgrade_body("op.execute(\"SELECT * FROM no_such_table\")")
+            .downgrade_body("pass"),
+    ]);
+    ws.db_at(Manager, B);
+    let file = file_named(&ws, M, "merge and backfill");
+    let doc = assert_fails_in_every_format(&ws, &["verify"], M, &file, "no_such_table");
+    // Each line is proved on its own: the sibling proved first (G, in apply order) is taken
+    // down to the shared parent before F, so F's round trip compares F alone.
+    let f = revision_json(&doc, F);
+    assert_eq!(f["steps"][0]["step"], "downgrade to parent", "{f:#}");
+    assert_eq!(f["steps"][0]["target"], B, "{f:#}");
+    assert_eq!(f["roundtrip"], "ok", "{f:#}");
+    assert_eq!(revision_json(&doc, G)["roundtrip"], "ok", "{doc:#}");
+    assert_eq!(doc["components"][0]["problems"], 1, "{doc:#}");
 }

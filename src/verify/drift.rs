@@ -66,6 +66,50 @@ impl Difference {
     }
 }
 
+/// What to do about `differences`, by which side has what. Only in the database (`-`): a
+/// migration makes it and the models lack it, so the models are fixed (a new migration would
+/// undo what production already has). Only in the models (`+`): a new migration, made by
+/// `autogenerate` (the command that writes one). Both, differently (`~`): the database's
+/// value is left of `->`, the models' right; whichever side is wrong is fixed. Then `rerun`.
+pub fn fix(differences: &[Difference], autogenerate: &str, rerun: &str) -> String {
+    let of = |sign: char| -> Vec<&str> {
+        differences
+            .iter()
+            .filter(|d| d.sign == sign)
+            .map(|d| d.text.as_str())
+            .collect()
+    };
+    let it = |n: usize| if n == 1 { "it" } else { "them" };
+    let mut steps = Vec::new();
+    let database = of('-');
+    if !database.is_empty() {
+        steps.push(format!(
+            "the migrations make {} and the models lack {}: add {} to the models (not a new migration: the database is right)",
+            database.join(", "),
+            it(database.len()),
+            it(database.len())
+        ));
+    }
+    let models = of('+');
+    if !models.is_empty() {
+        steps.push(format!(
+            "the models have {} and no migration makes {}: with your database at head, {autogenerate}, review the new file",
+            models.join(", "),
+            it(models.len())
+        ));
+    }
+    let both = of('~');
+    if !both.is_empty() {
+        steps.push(format!(
+            "{} differ{} (left of -> the database, as the migrations make it; right the models): if the migration is right, change the models; if the models are, {autogenerate}",
+            both.join("; "),
+            if both.len() == 1 { "s" } else { "" }
+        ));
+    }
+    steps.push(format!("then {rerun}"));
+    steps.join("; ")
+}
+
 /// What the comparison found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Drift {
@@ -375,6 +419,57 @@ mod tests {
             Ok(Drift::Differences(d)) if d.len() == 1 => d[0].line(),
             other => panic!("{json}: {other:?}"),
         }
+    }
+
+    fn difference(sign: char, text: &str) -> Difference {
+        Difference {
+            sign,
+            op: String::new(),
+            text: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_fix_names_the_side_to_change_by_sign() {
+        let db = difference('-', "column users.legacy");
+        let models = difference('+', "index ix_users_email on users (email)");
+        let both = difference('~', "type of sessions.status: VARCHAR(32) -> VARCHAR(64)");
+        let fix_of = |d: &[Difference]| fix(d, "AUTOGEN", "RERUN");
+
+        let only_db = fix_of(std::slice::from_ref(&db));
+        assert!(
+            only_db.starts_with("the migrations make column users.legacy and the models lack it: add it to the models"),
+            "{only_db}"
+        );
+        assert!(!only_db.contains("AUTOGEN"), "{only_db}");
+        assert!(only_db.ends_with("; then RERUN"), "{only_db}");
+
+        let only_models = fix_of(std::slice::from_ref(&models));
+        assert!(
+            only_models.starts_with("the models have index ix_users_email on users (email) and no migration makes it: with your database at head, AUTOGEN"),
+            "{only_models}"
+        );
+        assert!(
+            !only_models.contains("add it to the models"),
+            "{only_models}"
+        );
+
+        let changed = fix_of(std::slice::from_ref(&both));
+        assert!(
+            changed.contains("left of -> the database") && changed.contains("right the models"),
+            "{changed}"
+        );
+
+        let all = fix_of(&[db, models, both]);
+        let at = |needle: &str| {
+            all.find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {all}"))
+        };
+        assert!(
+            at("add it to the models") < at("no migration makes it"),
+            "{all}"
+        );
+        assert!(at("no migration makes it") < at("left of ->"), "{all}");
     }
 
     #[test]

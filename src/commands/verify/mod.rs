@@ -5,6 +5,7 @@
 //! the models with the migrated schema. The scratch database is dropped at the end, also on
 //! failure and Ctrl-C, unless `--keep`.
 
+mod fresh;
 mod proof;
 mod report;
 mod scratch;
@@ -288,8 +289,9 @@ async fn verify_one(
         at: None,
         ini_arg: config.ini_arg.clone(),
         select: select.clone(),
+        stopped: None,
     };
-    let result = proof
+    let mut result = proof
         .prove(&scratch_config, &plan, &graph, report)
         .await
         .map_err(|f| Failure {
@@ -298,6 +300,16 @@ async fn verify_one(
             )),
             ..f
         });
+    if let (Ok(()), Some(stopped_at)) = (&result, proof.stopped.as_deref()) {
+        let origin = fresh::Origin {
+            url,
+            database: &source_db,
+            source,
+            pg_dump: &pg_dump,
+        };
+        result =
+            fresh::drift_on_fresh_copy(&proof, config, &origin, &graph, stopped_at, report).await;
+    }
     finish_scratch(
         app,
         scratch,

@@ -17,6 +17,7 @@ use crate::target::Target;
 use crate::verify::drift::{self, Drift};
 use crate::verify::plan::{Plan, Subject};
 use crate::workspace::scratch::ScratchConfig;
+use crate::workspace::Config;
 
 use super::report::{self, ComponentReport, DriftReport, RevisionReport, Slow, Timed};
 use super::App;
@@ -33,6 +34,9 @@ pub struct Proof<'a> {
     /// scratch copy).
     pub ini_arg: String,
     pub select: String,
+    /// The proof stopped before head with its failure in the report: the drift is still to be
+    /// measured (on a fresh copy).
+    pub stopped: Option<String>,
 }
 
 impl Proof<'_> {
@@ -72,6 +76,7 @@ impl Proof<'_> {
         for (n, subject) in plan.subjects.iter().enumerate() {
             let mut r = RevisionReport::new(graph, subject, &app.ws.root);
             let outcome = self.prove_revision(graph, subject, &mut r).await;
+            self.fix_for_differences(&mut r);
             if text {
                 out!("{}", report::revision_text(&r));
             }
@@ -95,11 +100,20 @@ impl Proof<'_> {
                         ids.join(", ")
                     );
                 }
-                if text {
-                    out!("{}", report::drift_text(&report.drift));
-                }
                 report.slowest = slowest(&report.revisions);
-                return stop.map_or(Ok(()), Err);
+                return match stop {
+                    // Recorded in the report: the drift is measured elsewhere (see `stopped`).
+                    None => {
+                        self.stopped = Some(graph.rev(subject.rev).id.clone());
+                        Ok(())
+                    }
+                    Some(f) => {
+                        if text {
+                            out!("{}", report::drift_text(&report.drift));
+                        }
+                        Err(f)
+                    }
+                };
             }
         }
 
@@ -112,8 +126,27 @@ impl Proof<'_> {
             }
             report.prepare.push(t);
         }
+        report.drift = self.drift(&scratch.config).await?;
+        if text {
+            out!("{}", report::drift_text(&report.drift));
+        }
+        report.slowest = slowest(&report.revisions);
+        if text && !report.slowest.is_empty() {
+            let shown: Vec<String> = report
+                .slowest
+                .iter()
+                .map(|s| format!("{} {} {}", s.revision, s.step, report::seconds(s.seconds)))
+                .collect();
+            outln!("  slowest   {}", shown.join(", "));
+        }
+        Ok(())
+    }
+
+    /// Compare the models with the database `config` names (at head), timed, with the fix.
+    pub async fn drift(&self, config: &Config) -> Result<DriftReport, Failure> {
+        let app = self.app;
         let started = Instant::now();
-        report.drift = match drift::compare(&app.ws, &scratch.config, app.verbose).await {
+        let mut measured = match drift::compare(&app.ws, config, app.verbose).await {
             Ok(Drift::Clean) => DriftReport {
                 state: "clean",
                 why: None,
@@ -121,6 +154,15 @@ impl Proof<'_> {
             },
             Ok(Drift::Differences(differences)) => DriftReport {
                 state: "differs",
+                fix: Some(drift::fix(
+                    &differences,
+                    &format!(
+                        "{} -m alembic -c {} revision --autogenerate -m \"…\"",
+                        crate::commands::steps::execute::launcher_shown(&app.ws),
+                        self.ini_arg
+                    ),
+                    &format!("rerun db-migrate verify {}", self.select),
+                )),
                 differences,
                 why: Some("the models have changes no migration makes (or the reverse)".into()),
                 ..DriftReport::default()
@@ -133,31 +175,59 @@ impl Proof<'_> {
             Err(f) if f.exit == exit_code::INTERRUPTED => return Err(f),
             Err(f) => DriftReport {
                 state: "failed",
-                why: Some(format!("{} ({})", f.message, f.cause)),
+                why: Some(match &f.alembic_line {
+                    Some(line) => format!("{} ({}); alembic: {line}", f.message, f.cause),
+                    None => format!("{} ({})", f.message, f.cause),
+                }),
+                fix: Some(match f.kind.as_str() {
+                    // Alembic's generic advice names no command; name verify's.
+                    "alembic-failed" => format!(
+                        "see everything the comparison printed: db-migrate -v verify {}; Alembic's own comparison, with your database at head: {} -m alembic -c {} check",
+                        self.select,
+                        crate::commands::steps::execute::launcher_shown(&app.ws),
+                        self.ini_arg
+                    ),
+                    _ => f.fix,
+                }),
                 ..DriftReport::default()
             },
         };
-        report.drift.seconds = Some(started.elapsed().as_secs_f64());
-        if text {
-            out!("{}", report::drift_text(&report.drift));
-            if report.drift.state == "differs" {
-                outln!(
-                    "      fix: with your database at head, {} -m alembic -c {} revision --autogenerate -m \"…\"; review the new file, then rerun verify",
-                    crate::commands::steps::execute::launcher_shown(&app.ws),
-                    self.ini_arg
-                );
+        measured.seconds = Some(started.elapsed().as_secs_f64());
+        Ok(measured)
+    }
+
+    /// Bring a fresh copy straight to head (no round trips) and measure the drift there; a
+    /// failed upgrade leaves the drift `skipped`, saying why. `Err` only for an interrupt or a
+    /// copy that cannot be read.
+    pub async fn drift_straight_to_head(
+        &mut self,
+        scratch: &ScratchConfig,
+        graph: &Graph,
+    ) -> Result<DriftReport, Failure> {
+        let app = self.app;
+        let at =
+            inspect::inspect(&app.ws, &scratch.config, inspect::Engine::Auto, app.verbose).await?;
+        self.at = Some(at);
+        let at_head = self.at().current_indices();
+        if graph.heads().iter().any(|h| !at_head.contains(h)) {
+            if let Err(f) = self.step(Direction::Upgrade, "head").await {
+                if f.exit == exit_code::INTERRUPTED {
+                    return Err(f);
+                }
+                let said = f
+                    .alembic_line
+                    .as_deref()
+                    .map_or_else(String::new, |l| format!("; alembic: {l}"));
+                return Ok(DriftReport {
+                    why: Some(format!(
+                        "upgrading a fresh copy straight to head failed too: {}{said}",
+                        f.message
+                    )),
+                    ..DriftReport::default()
+                });
             }
         }
-        report.slowest = slowest(&report.revisions);
-        if text && !report.slowest.is_empty() {
-            let shown: Vec<String> = report
-                .slowest
-                .iter()
-                .map(|s| format!("{} {} {}", s.revision, s.step, report::seconds(s.seconds)))
-                .collect();
-            outln!("  slowest   {}", shown.join(", "));
-        }
-        Ok(())
+        self.drift(&scratch.config).await
     }
 
     /// Bring the copy to `plan.start`: down when it has some of the revisions to prove (or
@@ -212,10 +282,17 @@ impl Proof<'_> {
                 return Ok(());
             }
         };
-        // Older revisions between the previous subject and this one (an --idempotent one far
-        // back): apply them first, so the snapshot below is of the parent.
+        // The snapshot below must be of the parent alone. Older revisions between the previous
+        // subject and this one (an --idempotent one far back) are applied first; a sibling
+        // proved just before (the branch has two lines that a merge of its own joins) is
+        // downgraded away, or this revision's downgrade to the parent would take it along.
         if parent != "base" && self.at().current != [parent.clone()] {
-            self.timed(r, Direction::Upgrade, &parent, "upgrade to parent")
+            let applied = graph.ancestors(&self.at().current_indices());
+            let (direction, name) = match graph.index_of(&parent) {
+                Some(p) if applied.contains(&p) => (Direction::Downgrade, "downgrade to parent"),
+                _ => (Direction::Upgrade, "upgrade to parent"),
+            };
+            self.timed(r, direction, &parent, name)
                 .await
                 .inspect_err(|stop| failed_unless_stopped(stop, &mut r.roundtrip))?;
         }
@@ -278,7 +355,7 @@ impl Proof<'_> {
             r.roundtrip = "failed";
             if let Some(e) = r.error.as_mut() {
                 e.cause = format!("the downgrade of {id} left behind something its upgrade creates, so upgrading again failed ({})", e.cause);
-                e.fix = "make downgrade() drop everything upgrade() creates (enum types, indexes, sequences, constraints), then rerun verify".to_owned();
+                e.fix = format!("make downgrade() drop everything upgrade() creates (enum types, indexes, sequences, constraints), then rerun db-migrate verify {}", self.select);
             }
             record_diffs(r, diffs);
             return Err(stop);
@@ -315,7 +392,7 @@ impl Proof<'_> {
                 r.idempotent = Some("failed");
                 if let Some(e) = r.error.as_mut() {
                     e.cause = format!("{id} is marked as a backport (or --idempotent), so it may run on a database that has it already; its upgrade failed there ({})", e.cause);
-                    e.fix = "guard each operation (IF NOT EXISTS, or inspect the schema first) so the upgrade can run twice, then rerun verify".to_owned();
+                    e.fix = format!("guard each operation (IF NOT EXISTS, or inspect the schema first) so the upgrade can run twice, then rerun db-migrate verify {}", self.select);
                 }
                 // The second run rolled back; the schema has the revision: say so again.
                 self.stamp(r, id).await?;
@@ -339,6 +416,25 @@ impl Proof<'_> {
         Ok(())
     }
 
+    /// A difference has no failure to carry its fix: say it (a failed step's is in its error).
+    fn fix_for_differences(&self, r: &mut RevisionReport) {
+        if r.error.is_some() {
+            return;
+        }
+        let rerun = format!("then rerun db-migrate verify {}", self.select);
+        if r.roundtrip == "differs" {
+            r.fix = Some(format!(
+                "make downgrade() of {} undo exactly what its upgrade() does (drop what it creates, restore what it drops or changes; the diff above shows what is left), {rerun}",
+                r.revision
+            ));
+        } else if r.idempotent == Some("differs") {
+            r.fix = Some(format!(
+                "guard each operation of {} (IF NOT EXISTS, or inspect the schema first) so that a second run changes nothing, {rerun}",
+                r.revision
+            ));
+        }
+    }
+
     fn at(&self) -> &Inspection {
         self.at.as_ref().expect("inspected before any step")
     }
@@ -350,7 +446,7 @@ impl Proof<'_> {
         let started = Instant::now();
         let (_, after) = execute(self.app, &self.run, self.at(), direction, &parsed)
             .await
-            .map_err(scratch_failure)?;
+            .map_err(|f| scratch_failure(f, &self.select))?;
         self.at = Some(after);
         Ok(Timed {
             step: direction.verb().to_owned(),
@@ -437,7 +533,7 @@ impl Proof<'_> {
                 &output,
                 &crate::remediation::Context::of(&config),
             );
-            r.error = Some(scratch_failure(f));
+            r.error = Some(scratch_failure(f, &self.select));
             return Err(None);
         }
         Ok(())
@@ -472,12 +568,22 @@ fn record_diffs(r: &mut RevisionReport, diffs: Vec<String>) {
 }
 
 /// A step's failure as the report shows it: on the scratch database, which is dropped after.
-fn scratch_failure(mut f: Failure) -> Failure {
+fn scratch_failure(mut f: Failure, select: &str) -> Failure {
     f.database = None;
     if f.exit == exit_code::INTERRUPTED {
-        f.fix = "rerun db-migrate verify when ready".to_owned();
+        f.fix = format!("rerun db-migrate verify {select} when ready");
+    } else if f.kind == "migration-asks-input" {
+        // verify has no terminal to answer on; an environment variable reaches the migration.
+        f.fix = match f.fix.split_once("=ANSWER ") {
+            Some((env, _)) => format!(
+                "{env}=ANSWER db-migrate verify {select}   (ANSWER: your reply to the question)"
+            ),
+            None => format!(
+                "verify cannot answer a question: make the migration read its answer from an environment variable when set (as Backend.AI's stringify_userid does), then VAR=ANSWER db-migrate verify {select}"
+            ),
+        };
     } else if f.fix.contains("db-migrate") {
-        f.fix = "fix the migration (see the cause), then rerun db-migrate verify".to_owned();
+        f.fix = format!("fix the migration (see the cause), then rerun db-migrate verify {select}");
     }
     f
 }

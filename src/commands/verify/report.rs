@@ -86,6 +86,9 @@ pub struct RevisionReport {
     pub why: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
+    /// What to do about a difference (a failed step's fix is in its `error`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 impl RevisionReport {
@@ -111,6 +114,7 @@ impl RevisionReport {
             idempotent_diff: None,
             why: None,
             error: None,
+            fix: None,
         }
     }
 
@@ -138,6 +142,16 @@ pub struct DriftReport {
     pub why: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
+    /// What to do about a difference or a comparison that failed: which side to change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// `fresh-copy`: the proof stopped before head, so this was measured on a second scratch
+    /// database upgraded straight to head (absent: on the proof's own, at head).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_on: Option<&'static str>,
+    /// That second scratch database (dropped after).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fresh_copy: Option<String>,
 }
 
 impl DriftReport {
@@ -165,6 +179,9 @@ impl Default for DriftReport {
             differences: Vec::new(),
             why: Some("the proof did not reach head".into()),
             seconds: None,
+            fix: None,
+            measured_on: None,
+            fresh_copy: None,
         }
     }
 }
@@ -240,6 +257,9 @@ pub fn revision_text(r: &RevisionReport) -> String {
     if let Some(e) = &r.error {
         out.push_str(&indent(&crate::render::text::failure(e), 6));
     }
+    if let Some(fix) = &r.fix {
+        out.push_str(&format!("      fix: {fix}\n"));
+    }
     mask::mask(&out).into_owned()
 }
 
@@ -277,6 +297,9 @@ pub fn drift_text(d: &DriftReport) -> String {
             d.why.as_deref().unwrap_or("")
         )),
     }
+    if let Some(fix) = d.fix.as_deref().filter(|_| d.failed()) {
+        out.push_str(&format!("      fix: {fix}\n"));
+    }
     mask::mask(&out).into_owned()
 }
 
@@ -313,11 +336,25 @@ pub fn github(reports: &[ComponentReport]) -> String {
             ));
         }
         for d in &c.drift.differences {
+            let side = match d.sign {
+                '-' => "only in the database: add it to the models",
+                '+' => "only in the models: add a migration (revision --autogenerate)",
+                _ => "in both, differently: change the side that is wrong",
+            };
             out.push_str(&format!(
-                "::error title={}::{}: the models differ from the migrations: {}\n",
+                "::error title={}::{}: the models differ from the migrations: {} ({side})\n",
                 prop("db-migrate verify drift"),
                 data(&c.component),
                 data(&d.line())
+            ));
+        }
+        if c.drift.state == "failed" {
+            out.push_str(&format!(
+                "::error title={}::{}: the drift comparison failed: {} ({})\n",
+                prop("db-migrate verify drift"),
+                data(&c.component),
+                data(c.drift.why.as_deref().unwrap_or("")),
+                data(c.drift.fix.as_deref().unwrap_or(""))
             ));
         }
         if let Some(e) = &c.error {
@@ -331,4 +368,76 @@ pub fn github(reports: &[ComponentReport]) -> String {
         }
     }
     mask::mask(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proved() -> RevisionReport {
+        RevisionReport {
+            revision: "f3f3f3f3f3f3".into(),
+            message: "add users.note".into(),
+            file: "versions/f3f3f3f3f3f3_add_users_note.py".into(),
+            idempotent_because: None,
+            steps: vec![Timed {
+                step: "upgrade".into(),
+                target: "f3f3f3f3f3f3".into(),
+                seconds: 1.0,
+                ok: true,
+            }],
+            roundtrip: "ok",
+            roundtrip_diff: None,
+            idempotent: None,
+            idempotent_diff: None,
+            why: None,
+            error: None,
+            fix: None,
+        }
+    }
+
+    fn failure() -> Failure {
+        Failure::new("alembic-failed", "it failed", "why", "what to do")
+    }
+
+    #[test]
+    fn any_one_sign_of_failure_fails_a_revision() {
+        assert!(!proved().failed());
+        type Make = fn(&mut RevisionReport);
+        let cases: [(&str, Make); 5] = [
+            ("roundtrip failed", |r| r.roundtrip = "failed"),
+            ("roundtrip differs", |r| r.roundtrip = "differs"),
+            ("idempotent failed", |r| r.idempotent = Some("failed")),
+            // The verdict still says ok or not-run: the step and the error say otherwise.
+            ("a step not ok", |r| r.steps[0].ok = false),
+            ("an error", |r| {
+                r.roundtrip = "not-run";
+                r.error = Some(failure());
+            }),
+        ];
+        for (what, make) in cases {
+            let mut r = proved();
+            make(&mut r);
+            assert!(r.failed(), "{what}");
+        }
+    }
+
+    #[test]
+    fn a_component_error_is_a_problem() {
+        let mut c = ComponentReport {
+            revisions: vec![proved()],
+            drift: DriftReport {
+                state: "clean",
+                why: None,
+                ..DriftReport::default()
+            },
+            ..ComponentReport::default()
+        };
+        assert_eq!(c.count_problems(), 0);
+        c.error = Some(failure());
+        assert_eq!(c.count_problems(), 1);
+        c.drift.state = "failed";
+        c.revisions[0].roundtrip = "failed";
+        assert_eq!(c.count_problems(), 3);
+    }
 }
