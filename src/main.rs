@@ -449,7 +449,11 @@ fn report(format: cli::Format, failure: &Failure) -> u8 {
     let app_format = format;
     match app_format {
         cli::Format::Json => outln!("{}", render::json::failure(failure)),
-        cli::Format::Text | cli::Format::Github => eprint!("{}", render::text::failure(failure)),
+        cli::Format::Text => eprint!("{}", render::text::failure(failure)),
+        cli::Format::Github => {
+            eprint!("{}", render::text::failure(failure));
+            outln!("{}", render::github::failure(failure));
+        }
     }
     failure.exit
 }
