@@ -702,3 +702,80 @@ fn a_cycle_a_missing_parent_and_a_duplicate_id_are_findings_at_their_line() {
         }
     }
 }
+
+#[test]
+fn a_syntax_error_in_a_new_revision_is_an_error_at_its_line_never_a_warning() {
+    let ws = repo();
+    // Tokenizes (the native reader reads its ids), but Python rejects it: only Alembic's offline
+    // render shows it, which used to make it a mere not-lintable-offline warning.
+    ws.add_revisions(
+        Manager,
+        &[migration(
+            "c3c3c3c3c3c3",
+            Some(B),
+            "broken",
+            "    owner = = 1",
+            "    pass",
+        )],
+    );
+    commit_all(ws.root(), "broken");
+    let file = versions("c3c3c3c3c3c3_broken.py");
+    let [text, json, github] = in_every_format(&ws, &[]);
+    for r in [&text, &json, &github] {
+        assert_eq!(r.code, Some(1), "{}", r.shown);
+    }
+    let doc = json.json();
+    let f = &doc["components"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "unloadable-file")
+        .unwrap_or_else(|| panic!("{doc:#}"))
+        .clone();
+    assert_eq!(f["file"], file.as_str(), "{doc:#}");
+    assert_eq!(f["line"], 21, "the line of the syntax error: {doc:#}");
+    assert!(
+        f["message"].as_str().unwrap().contains("SyntaxError"),
+        "{doc:#}"
+    );
+    assert!(
+        text.stdout
+            .contains("c3c3c3c3c3c3_broken.py:21  error   unloadable-file"),
+        "{}",
+        text.shown
+    );
+    assert!(
+        github.stdout.contains(&format!(
+            "::error file={file},line=21,title=db-migrate unloadable-file::"
+        )),
+        "{}",
+        github.shown
+    );
+
+    // One the native reader cannot tokenize either: Alembic names the file and line.
+    ws.write_file(
+        &file,
+        &ws.read_file(&file).replace("owner = = 1", "owner = (1"),
+    );
+    let [text, json, github] = in_every_format(&ws, &[]);
+    for r in [&text, &json, &github] {
+        assert_eq!(r.code, Some(1), "{}", r.shown);
+    }
+    let doc = json.json();
+    let f = &doc["components"][0]["findings"][0];
+    assert_eq!(f["rule"], "component-fault", "{doc:#}");
+    assert_eq!(f["file"], file.as_str(), "{doc:#}");
+    assert!(
+        text.stdout
+            .contains("error   component-fault  migration file"),
+        "{}",
+        text.shown
+    );
+    assert!(
+        github
+            .stdout
+            .contains(&format!("::error file={file},line=")),
+        "{}",
+        github.shown
+    );
+}
