@@ -584,3 +584,38 @@ fn render_github(report: &Report) -> String {
     }
     mask::mask(&out).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn a_render_shows_alembic_s_marker_for_the_revision() {
+        // As alembic 1.13.3 prints it, from a parent and from base (two spaces).
+        let out = lines("BEGIN;\n\n-- Running upgrade a1 -> b2\n\nCREATE TABLE t (id INT);\n");
+        assert!(rendered(&out, "b2"));
+        assert!(!rendered(&out, "a1"));
+        assert!(rendered(&lines("-- Running upgrade  -> a1\n"), "a1"));
+        // A launcher that printed nothing, or its own chatter.
+        assert!(!rendered(&[], "b2"));
+        assert!(!rendered(&lines("ok -> b2\n"), "b2"));
+    }
+
+    #[test]
+    fn an_import_error_is_located_in_the_revision_file() {
+        let path = "/w/versions/c3_broken.py";
+        let stderr = lines(
+            "Traceback (most recent call last):\n  File \"<frozen importlib._bootstrap>\", line 241, in _call_with_frames_removed\n  File \"/w/versions/c3_broken.py\", line 21\n    owner = = 1\n            ^\nSyntaxError: invalid syntax\n",
+        );
+        assert_eq!(cannot_import(&stderr, Some(path)), Some(21));
+        let nul = lines("  File \"<frozen importlib._bootstrap>\", line 241\nSyntaxError: source code string cannot contain null bytes\n");
+        assert_eq!(cannot_import(&nul, Some(path)), Some(1));
+        // Reading the database offline is not an import error.
+        let offline = lines("  File \"/w/versions/c3_broken.py\", line 20, in upgrade\nAttributeError: 'NoneType' object has no attribute 'fetchall'\n");
+        assert_eq!(cannot_import(&offline, Some(path)), None);
+    }
+}
