@@ -525,6 +525,18 @@ fn a_failed_run_is_an_error_annotation_and_strict_says_it_failed_the_run() {
     );
     std::fs::remove_file(ws.root().join("pyproject.toml")).unwrap();
 
+    // A command line clap rejects: the usage error is an annotation too.
+    let usage = db_migrate(&ws, &["check", "--format", "github", "--no-such-flag"]);
+    assert_eq!(usage.code, Some(2), "{}", usage.shown);
+    assert!(
+        usage
+            .stdout
+            .starts_with("::error title=db-migrate usage::unexpected argument '--no-such-flag'"),
+        "{}",
+        usage.shown
+    );
+    assert!(usage.stderr.contains("--no-such-flag"), "{}", usage.shown);
+
     // Only a warning: it passes, unless --strict, which then says that it made the run fail.
     ws.add_revisions(
         Manager,
