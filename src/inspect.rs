@@ -323,7 +323,9 @@ async fn graph_native(ws: &Workspace, config: &Config) -> Result<Native<Graph>, 
             Ok(graph) => Ok(Native::Done(graph)),
             Err(GraphError::Duplicate { id, paths }) => Err(duplicate(config, &id, &paths)),
             Err(GraphError::Cycle { ids }) => Err(cycle(config, &ids)),
-            Err(e) => Err(bad_graph(config, &shown_path(config, &e.to_string()))),
+            Err(GraphError::Missing { id, path, missing }) => {
+                Err(missing_parent(config, &id, &path, &missing))
+            }
         },
         Err(ReadError::NotStatic(why)) => Ok(Native::Fallback(why)),
         Err(ReadError::PackageNotFound(package)) => Ok(Native::Fallback(format!(
@@ -373,6 +375,21 @@ async fn current_native(config: &Config) -> Result<Native<Vec<String>>, Failure>
             ))
         }
     }
+}
+
+/// A down_revision (or depends_on) naming a revision no file defines. The kind stays
+/// `bad-revision-graph`: the migrating commands ask Alembic for its own line about it.
+fn missing_parent(config: &Config, id: &str, path: &str, missing: &str) -> Failure {
+    Failure::new(
+        "bad-revision-graph",
+        format!(
+            "{} migration {id} ({}) names {missing} as its parent or dependency, but no such migration exists",
+            config.label,
+            shown_path(config, path)
+        ),
+        "code not fully pulled, or a migration file was deleted or renamed on this branch",
+        format!("git pull; if {missing} was yours and removed on purpose, repoint the down_revision (or depends_on) of {id}"),
+    )
 }
 
 /// Revisions whose down_revisions lead back to themselves: Alembic refuses every command.
