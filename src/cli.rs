@@ -122,7 +122,8 @@ pub struct EngineArgs {
 #[derive(Debug, Args, Clone)]
 pub struct UpstreamArgs {
     /// The ref that holds the released migrations, for diverged heads (default: the remote's
-    /// default branch, e.g. origin/main, else main). Outside git, `# Part of:` comments decide.
+    /// default branch, e.g. origin/main, else main). A ref that does not exist is refused (exit
+    /// 2). Outside git, or with neither default, `# Part of:` comments decide.
     #[arg(long, value_name = "REF")]
     pub upstream: Option<String>,
 }
@@ -153,7 +154,8 @@ pub struct ComponentArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Classify each component: up-to-date, behind, diverged, no-revision, unknown-revision.
+    /// Classify each component: up-to-date, behind, diverged, no-revision, unknown-revision; with
+    /// the next step (for diverged: what fix-heads would do, or what to do by hand).
     Status {
         #[command(flatten)]
         components: ComponentArgs,
@@ -220,10 +222,12 @@ pub enum Command {
         #[arg(short, long)]
         yes: bool,
     },
-    /// Make diverged heads one again, the Backend.AI way: repoint the down_revision of your own
-    /// unreleased migration onto the other head (never a merge migration). When the database has
-    /// applied your branch, downgrade to the fork point first and upgrade to the new head after.
-    /// Needs --yes without a TTY.
+    /// Make diverged heads one again, as the team's policy (AGENTS.md) says. Your branch diverged
+    /// from main: repoint the down_revision of your own unreleased migration onto the other head,
+    /// no merge migration (when the database has applied your branch, downgrade to the fork point
+    /// first and upgrade to the new head after). Main itself has several heads, all released:
+    /// write the empty merge migration of them (upgrade/downgrade = pass, `# Part of:
+    /// NEXT_RELEASE_VERSION`). Shows the diff first; needs --yes without a TTY.
     FixHeads {
         #[command(flatten)]
         components: ComponentArgs,
@@ -302,8 +306,9 @@ pub enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
-    /// The head revision(s) of the migration scripts; with several, each head's branch back to
-    /// the fork point and which of its migrations are released.
+    /// The head revision(s) of the migration scripts, in the order `alembic heads` prints them;
+    /// with several, each head's branch back to the fork point, which of its migrations are
+    /// released, and what fix-heads would do.
     Heads {
         #[command(flatten)]
         components: ComponentArgs,

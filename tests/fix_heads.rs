@@ -110,7 +110,7 @@ fn status_explains_each_branch_back_to_the_fork_point_and_names_the_fix() {
         format!("{F}  add keypairs  {versions}/{F}_add_keypairs.py  unreleased\n"),
         format!("{M}  add sessions  {versions}/{M}_add_sessions.py  released\n"),
         "  released when the file exists on main (git)\n".to_owned(),
-        format!("  next     db-migrate fix-heads --component manager   (repoints the down_revision of your unreleased {F} from {B} onto {M}; never a merge migration)\n"),
+        format!("  next     db-migrate fix-heads --component manager   (your branch diverged from main: repoints the down_revision of your unreleased {F} from {B} onto {M}, no merge migration)\n"),
     ] {
         assert!(r.stdout.contains(&expected), "missing {expected:?}:\n{}", r.shown);
     }
@@ -120,6 +120,7 @@ fn status_explains_each_branch_back_to_the_fork_point_and_names_the_fix() {
     assert_eq!(d["fork_point"], B, "{d:#}");
     assert_eq!(d["released_by"]["by"], "git", "{d:#}");
     assert_eq!(d["released_by"]["upstream"], "main", "{d:#}");
+    assert_eq!(d["fix"]["action"], "repoint", "{d:#}");
     assert_eq!(d["fix"]["revision"], F, "{d:#}");
     assert_eq!(d["fix"]["onto"], M, "{d:#}");
 
@@ -237,15 +238,222 @@ fn every_refusal_says_why_and_changes_nothing() {
     assert!(r.stderr.contains("has uncommitted changes"), "{}", r.shown);
     assert_eq!(ws.db_revisions(Manager), vec![F.to_string()]);
     git(ws.root(), &["checkout", "--", &path]);
-
-    // Both heads released: a maintainer's merge, not a repoint.
-    git(ws.root(), &["checkout", "-q", "main"]);
-    git(ws.root(), &["merge", "-q", "--no-edit", "feature"]);
-    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
-    assert_eq!(r.code, Some(1), "{}", r.shown);
-    assert!(r.stderr.contains("every head is released"), "{}", r.shown);
     assert_eq!(f_file(&ws), before);
     assert_eq!(ws.db_revisions(Manager), vec![F.to_string()]);
+}
+
+/// The revision files of the manager, by name.
+fn version_files(ws: &Workspace) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(ws.versions_dir(Manager))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".py"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// What `alembic heads` prints, one id per line, in its order.
+fn alembic_heads(ws: &Workspace) -> Vec<String> {
+    ws.alembic_ok(Manager, &["heads"])
+        .lines()
+        .map(|l| l.trim_end_matches(" (head)").to_owned())
+        .collect()
+}
+
+/// The merge file written: its name and text, with the id and `Create Date:` checked for shape.
+fn the_new_file(ws: &Workspace, before: &[String]) -> (String, String, String) {
+    let new: Vec<String> = version_files(ws)
+        .into_iter()
+        .filter(|n| !before.contains(n))
+        .collect();
+    assert_eq!(new.len(), 1, "one file written: {new:?}");
+    let name = new[0].clone();
+    let id = name[..12].to_owned();
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "an id like Alembic's (12 lowercase hex digits): {name}"
+    );
+    let text = ws.read_file(&format!(
+        "{}/alembic/versions/{name}",
+        Manager.package_dir()
+    ));
+    (name, id, text)
+}
+
+/// The team's merge file, for these heads, with `date` as its `Create Date:`.
+fn teams_merge(id: &str, heads: &[&str], date: &str) -> String {
+    let (last, rest) = heads.split_last().unwrap();
+    let quoted: Vec<String> = heads.iter().map(|h| format!("\"{h}\"")).collect();
+    format!(
+        "\"\"\"merge heads {} and {last}\n\nRevision ID: {id}\nRevises: {}\nCreate Date: {date}\n\n\"\"\"\n\n# revision identifiers, used by Alembic.\nrevision = \"{id}\"\ndown_revision = ({})\n# Part of: NEXT_RELEASE_VERSION\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade() -> None:\n    pass\n\n\ndef downgrade() -> None:\n    pass\n",
+        rest.join(", "),
+        heads.join(", "),
+        quoted.join(", ")
+    )
+}
+
+/// The `Create Date:` line's value, checked to be in Alembic's format.
+fn create_date(text: &str) -> String {
+    let date = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Create Date: "))
+        .expect("a Create Date: line")
+        .to_owned();
+    let shape: String = date
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '9' } else { c })
+        .collect();
+    assert_eq!(shape, "9999-99-99 99:99:99.999999", "{date}");
+    date
+}
+
+#[test]
+fn main_with_two_released_heads_gets_the_teams_empty_merge_written() {
+    // The feature branch was merged into main as it was: main itself now has two released heads.
+    let ws = diverged_repo(true);
+    git(ws.root(), &["checkout", "-q", "main"]);
+    git(ws.root(), &["merge", "-q", "--no-edit", "feature"]);
+    let files_before = version_files(&ws);
+
+    // `heads` lists them in Alembic's order (the order `merge heads` writes into down_revision).
+    let order = alembic_heads(&ws);
+    assert_eq!(order.len(), 2, "{order:?}");
+    let h = db_migrate(&ws, &["heads"]);
+    let listed: Vec<String> = h
+        .stdout
+        .lines()
+        .filter(|l| l.contains("(head)"))
+        .map(|l| l.trim_start()[..12].to_owned())
+        .collect();
+    assert_eq!(
+        listed, order,
+        "db-migrate heads in Alembic's order: {}",
+        h.shown
+    );
+    let hj = db_migrate(&ws, &["heads", "--format", "json"]).json();
+    assert_eq!(strings(&hj["components"][0]["heads"]), order);
+    let heads: Vec<&str> = order.iter().map(String::as_str).collect();
+
+    // `next` names what fix-heads will do: the merge, not a repoint.
+    let r = db_migrate(&ws, &["status"]);
+    let next = format!(
+        "  next     db-migrate fix-heads --component manager   (main itself has several heads, all released: writes the empty merge migration of {}, then chain new migrations on top of it)\n",
+        heads.join(", ")
+    );
+    assert!(r.stdout.contains(&next), "missing {next:?}: {}", r.shown);
+    assert!(!r.stdout.contains("no merge migration"), "{}", r.shown);
+    let doc = db_migrate(&ws, &["status", "--format", "json"]).json();
+    let fix = &component_json(&doc, Manager)["divergence"]["fix"];
+    assert_eq!(fix["action"], "merge", "{fix:#}");
+    assert_eq!(strings(&fix["heads"]), order, "{fix:#}");
+
+    // --dry-run shows the new file and writes nothing.
+    let dry = db_migrate(&ws, &["fix-heads", "--dry-run", "--format", "json"]);
+    assert_eq!(dry.code, Some(0), "{}", dry.shown);
+    let merge = &dry.json()["components"][0]["merge"];
+    assert_eq!(merge["written"], false, "{merge:#}");
+    let down = format!("+down_revision = (\"{}\", \"{}\")", heads[0], heads[1]);
+    assert!(
+        merge["diff"].as_str().unwrap().contains("--- /dev/null")
+            && merge["diff"].as_str().unwrap().contains(&down),
+        "{merge:#}"
+    );
+    assert_eq!(version_files(&ws), files_before, "dry run writes nothing");
+
+    let r = db_migrate(&ws, &["fix-heads", "--yes", "--format", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let (name, id, text) = the_new_file(&ws, &files_before);
+    assert_eq!(
+        name,
+        format!("{id}_merge_heads_{}_and_.py", heads[0]),
+        "named as Alembic names it (slug cut to 40 at the last _)"
+    );
+    assert!(!heads.contains(&id.as_str()));
+    assert_eq!(text, teams_merge(&id, &heads, &create_date(&text)));
+    let doc = r.json();
+    let c = &doc["components"][0];
+    assert_eq!(c["merge"]["written"], true, "{doc:#}");
+    assert_eq!(c["merge"]["revision"], id.as_str(), "{doc:#}");
+    assert!(
+        c["merge"]["file"].as_str().unwrap().ends_with(&name),
+        "{doc:#}"
+    );
+
+    // One head, by Alembic too; the database was at a head it joins, so it is upgraded to the
+    // merge, with main's other migration applied.
+    assert_eq!(alembic_heads(&ws), vec![id.clone()]);
+    assert_eq!(c["state"], "up-to-date", "{doc:#}");
+    assert_eq!(ws.db_revisions(Manager), vec![id.clone()]);
+    assert!(ws.has_table(Manager, &format!("t_{M}")));
+    // Nothing else changed: the one new file is all git sees.
+    let changed = git(ws.root(), &["status", "--porcelain"]);
+    assert_eq!(
+        changed.trim_end(),
+        format!("?? {}/alembic/versions/{name}", Manager.package_dir())
+    );
+}
+
+/// A merge revision file carrying `# Part of:`.
+fn merge_file(id: &str, parents: &[&str], message: &str, part_of: &str) -> Rev {
+    let tuple: Vec<String> = parents.iter().map(|p| format!("'{p}'")).collect();
+    merge(id, parents, message).raw(&format!(
+        "\"\"\"{message}\n\nRevision ID: {id}\nRevises: {}\nCreate Date: 2026-11-30 10:00:00.000000\n\n\"\"\"\nrevision = '{id}'\ndown_revision = ({})\n# Part of: {part_of}\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n",
+        parents.join(", "),
+        tuple.join(", ")
+    ))
+}
+
+#[test]
+fn three_released_heads_one_holding_a_merge_get_one_merge_of_all() {
+    // Outside git: `# Part of:` says every head is released. One head is an old merge.
+    let ws = Workspace::new().component(
+        Manager,
+        &[
+            rev_file(A, "", "create users", Some("26.8.0"), false),
+            rev_file("b1b1b1b1b1b1", A, "left", Some("26.8.0"), false),
+            rev_file("b0b0b0b0b0b0", A, "right", Some("26.8.0"), false),
+            merge_file(
+                "e0e0e0e0e0e0",
+                &["b1b1b1b1b1b1", "b0b0b0b0b0b0"],
+                "merge left and right",
+                "26.8.0",
+            ),
+            rev_file(M, A, "add sessions", Some("26.9.0"), false),
+            rev_file(F, A, "add keypairs", Some("26.9.1"), true),
+        ],
+    );
+    ws.db_at(Manager, A);
+    let files_before = version_files(&ws);
+    let order = alembic_heads(&ws);
+    assert_eq!(order.len(), 3, "{order:?}");
+
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(
+        r.stdout.contains("database at ")
+            && r.stdout.contains(
+                "only the file is written (db-migrate upgrade --component manager applies it)"
+            ),
+        "{}",
+        r.shown
+    );
+    let (name, id, text) = the_new_file(&ws, &files_before);
+    let heads: Vec<&str> = order.iter().map(String::as_str).collect();
+    assert_eq!(text, teams_merge(&id, &heads, &create_date(&text)));
+    assert!(
+        name.starts_with(&format!("{id}_merge_heads_")) && name.ends_with("_.py"),
+        "{name}"
+    );
+    assert_eq!(alembic_heads(&ws), vec![id.clone()]);
+    // The database was not at a head: left where it was, `behind`.
+    assert_eq!(ws.db_revisions(Manager), vec![A.to_string()]);
+    assert!(
+        r.stdout.contains("manager (alembic.ini): behind"),
+        "{}",
+        r.shown
+    );
 }
 
 #[test]
@@ -270,6 +478,19 @@ fn several_unreleased_branches_or_three_heads_are_left_to_people() {
         "{}",
         r.shown
     );
+    // What status says to do is what fix-heads says instead, and neither is a merge.
+    let status = db_migrate(&ws, &["status"]);
+    let next = status
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("  next     "))
+        .expect("a next line");
+    assert!(
+        r.stderr.contains(&format!("fix: {next}")),
+        "status says {next:?}; fix-heads: {}",
+        r.shown
+    );
+    assert!(next.contains("no merge migration"), "{next}");
 
     ws.add_revisions(
         Manager,
@@ -314,17 +535,67 @@ fn outside_git_part_of_comments_decide_and_say_so() {
 }
 
 #[test]
-fn a_missing_upstream_ref_falls_back_to_part_of_and_unknown_release_refuses() {
-    let ws = diverged_repo(false);
-    let r = db_migrate(&ws, &["status", "--upstream", "origin/nope"]);
+fn an_upstream_ref_that_does_not_exist_is_refused_and_nothing_changes() {
+    let ws = diverged_repo(true);
+    let before = f_file(&ws);
+    for command in ["fix-heads", "status", "heads"] {
+        let args: &[&str] = if command == "fix-heads" {
+            &[command, "--upstream", "origin/nope", "--yes"]
+        } else {
+            &[command, "--upstream", "origin/nope"]
+        };
+        let r = db_migrate(&ws, args);
+        assert_eq!(r.code, Some(2), "{command}: {}", r.shown);
+        assert!(
+            r.stderr.contains("--upstream origin/nope: no such ref in")
+                && r.stderr.contains("branch --all")
+                && r.stderr.contains(&format!(
+                    "db-migrate {command} --component manager --upstream REF"
+                )),
+            "{command} names the ref and how to list refs: {}",
+            r.shown
+        );
+        assert!(
+            r.stdout.is_empty(),
+            "{command} reports nothing else: {}",
+            r.shown
+        );
+    }
+    let r = db_migrate(
+        &ws,
+        &[
+            "fix-heads",
+            "--upstream",
+            "origin/nope",
+            "--yes",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert_eq!(r.json()["error"]["kind"], "upstream-missing", "{}", r.shown);
+    assert_eq!(f_file(&ws), before, "the file is untouched");
+    assert_eq!(git(ws.root(), &["status", "--porcelain"]).trim(), "");
+    assert_eq!(
+        ws.db_revisions(Manager),
+        vec![F.to_string()],
+        "the database is untouched"
+    );
+
+    // A ref that exists decides.
+    git(ws.root(), &["branch", "release", "main"]);
+    let r = db_migrate(&ws, &["status", "--upstream", "release"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
     assert!(
         r.stdout
-            .contains("the ref origin/nope does not exist in this repository"),
+            .contains("released when the file exists on release (git)"),
         "{}",
         r.shown
     );
+}
 
-    // Without git evidence, a file without `# Part of:` leaves released-ness unknown.
+#[test]
+fn outside_git_an_explicit_upstream_is_refused_and_unknown_release_refuses() {
     let ws = Workspace::new().component(
         Manager,
         &[
@@ -333,6 +604,16 @@ fn a_missing_upstream_ref_falls_back_to_part_of_and_unknown_release_refuses() {
             rev_file(M, A, "add sessions", None, false),
         ],
     );
+    let r = db_migrate(&ws, &["fix-heads", "--upstream", "main", "--yes"]);
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert!(
+        r.stderr.contains("is not in a git work tree"),
+        "{}",
+        r.shown
+    );
+    assert!(f_file(&ws).contains(&format!("Revises: {A}")));
+
+    // Without git evidence, a file without `# Part of:` leaves released-ness unknown.
     let r = db_migrate(&ws, &["fix-heads", "--yes"]);
     assert_eq!(r.code, Some(1), "{}", r.shown);
     assert!(r.stderr.contains("cannot tell whether"), "{}", r.shown);

@@ -131,7 +131,7 @@ fn busy_session(ws: &Workspace) -> std::process::Child {
     let pg = postgres();
     let session = Command::new(find_pg_bin_dir().join("psql"))
         .args(["-h", pg.host, "-p", &pg.port.to_string(), "-U", "postgres"])
-        .args(["-d", &ws.db_name(Manager), "-c", "SELECT pg_sleep(60)"])
+        .args(["-d", &ws.db_name(Manager), "-c", "SELECT pg_sleep(300)"])
         .env("PGPASSWORD", pg.password_of("postgres"))
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -725,6 +725,8 @@ fn verify_refuses_what_it_cannot_prove_safely() {
     );
     assert_no_secret(&r.shown, &ws);
     assert_untouched(&ws, &before);
+    assert_component_error_counted(&ws, &["verify"], "verify-env-ignores-url");
+    assert_untouched(&ws, &before);
 
     // A role that may not create databases (appproxy's): said, with the grant to ask for.
     let ws = branch_of(
@@ -757,10 +759,330 @@ fn verify_refuses_what_it_cannot_prove_safely() {
     );
     assert_no_secret(&r.shown, &ws);
     assert_no_scratch_ini(&ws);
+    let r = db_migrate(
+        &ws,
+        &["verify", "--component", "appproxy", "--format", "json"],
+    );
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    assert!(doc["components"][0]["error"].is_object(), "{doc:#}");
+    assert_eq!(doc["problems"], 1, "{doc:#}");
 
     // Outside git, with no --base: nothing tells which revisions are new.
     let ws = Workspace::new().component(Manager, &[create(A, "", "users")]);
     let r = db_migrate(&ws, &["verify"]);
     assert_eq!(r.code, Some(2), "{}", r.shown);
     assert!(r.stderr.contains("--base"), "{}", r.shown);
+    // In JSON the usage error keeps its exit code and still counts as a problem.
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    let doc = r.json();
+    assert_eq!(
+        doc["components"][0]["error"]["kind"], "verify-no-base",
+        "{doc:#}"
+    );
+    assert_eq!(doc["problems"], 1, "{doc:#}");
+}
+
+/// A branch migration whose upgrade runs `up` (one statement per line) and whose downgrade
+/// does nothing: what fails, fails on the way up.
+fn failing(id: &str, down: &str, message: &str, up: &str) -> Rev {
+    revision(id, down, message, "NEXT_RELEASE_VERSION", up, "pass")
+}
+
+/// It reads a table that nothing creates.
+fn reads_missing_table(id: &str, down: &str) -> Rev {
+    failing(
+        id,
+        down,
+        "read a missing table",
+        "op.execute(\"SELECT * FROM no_such_table\")",
+    )
+}
+
+/// The repository-relative path of `id`'s file, as annotations name it.
+fn file_named(ws: &Workspace, id: &str, message: &str) -> String {
+    ws.versions_dir(Manager)
+        .join(format!("{id}_{}.py", slug(message)))
+        .strip_prefix(ws.root())
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+/// Every `::error` annotation in `stdout`.
+fn annotations(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("::error"))
+        .collect()
+}
+
+/// The three formats of one failing run: exit 1 each time, `rev` named as failed (with
+/// `needle` in its error), problems counted, an annotation on its file. Returns the JSON.
+fn assert_fails_in_every_format(
+    ws: &Workspace,
+    args: &[&str],
+    rev: &str,
+    file: &str,
+    needle: &str,
+) -> serde_json::Value {
+    let text = db_migrate(ws, args);
+    assert_eq!(text.code, Some(1), "{}", text.shown);
+    assert!(!text.stdout.contains("manager: verified"), "{}", text.shown);
+    assert!(
+        text.stdout.contains("manager: 1 problem") && text.stdout.contains(rev),
+        "{}",
+        text.shown
+    );
+    assert!(text.stdout.contains("roundtrip   FAILED"), "{}", text.shown);
+    assert!(text.shown.contains(needle), "{}", text.shown);
+
+    let json = db_migrate(ws, &[args, &["--format", "json"]].concat());
+    assert_eq!(json.code, Some(1), "{}", json.shown);
+    let doc = json.json();
+    let r = revision_json(&doc, rev);
+    assert_eq!(r["roundtrip"], "failed", "{r:#}");
+    assert!(r["error"]["message"].is_string(), "{r:#}");
+    assert!(r.to_string().contains(needle), "{r:#}");
+    assert!(
+        r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["ok"] == false),
+        "{r:#}"
+    );
+    let c = component_json(&doc, Manager);
+    assert!(c["problems"].as_u64().unwrap() >= 1, "{c:#}");
+    assert!(doc["problems"].as_u64().unwrap() >= 1, "{doc:#}");
+
+    let github = run(ws.cmd().args(args).env("GITHUB_ACTIONS", "true"));
+    assert_eq!(github.code, Some(1), "{}", github.shown);
+    let errors = annotations(&github.stdout);
+    assert!(
+        errors
+            .iter()
+            .any(|a| a.starts_with(&format!("::error file={file},line=1,")) && a.contains(rev)),
+        "{}",
+        github.shown
+    );
+    assert!(scratch_databases(ws).is_empty() || args.contains(&"--keep"));
+    doc
+}
+
+#[test]
+fn a_new_revision_whose_upgrade_fails_fails_verify_in_every_format() {
+    let ws = branch(&[reads_missing_table(F, B)]);
+    ws.db_at(Manager, B);
+    let before = dump(&ws);
+    let file = file_named(&ws, F, "read a missing table");
+    let doc = assert_fails_in_every_format(&ws, &["verify"], F, &file, "no_such_table");
+    // Nothing after the failed upgrade ran: no downgrade, and the drift was not measured there.
+    let f = revision_json(&doc, F);
+    assert_eq!(f["steps"].as_array().unwrap().len(), 1, "{f:#}");
+    assert_eq!(f["steps"][0]["step"], "upgrade", "{f:#}");
+    assert_untouched(&ws, &before);
+}
+
+#[test]
+fn the_second_of_two_new_revisions_failing_fails_verify() {
+    let ws = branch(&[add_note(F, B), reads_missing_table(G, F)]);
+    ws.db_at(Manager, B);
+    let file = file_named(&ws, G, "read a missing table");
+    let doc = assert_fails_in_every_format(&ws, &["verify"], G, &file, "no_such_table");
+    assert_eq!(revision_json(&doc, F)["roundtrip"], "ok");
+    assert_eq!(doc["components"][0]["problems"], 1, "{doc:#}");
+}
+
+#[test]
+fn a_failing_upgrade_fails_verify_with_keep() {
+    let ws = branch(&[reads_missing_table(F, B)]);
+    ws.db_at(Manager, B);
+    let file = file_named(&ws, F, "read a missing table");
+    assert_fails_in_every_format(&ws, &["verify", "--keep"], F, &file, "no_such_table");
+    // Each of the three runs kept its copy, at the parent (the failed upgrade rolled back).
+    let kept = scratch_databases(&ws);
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    for db in kept {
+        assert_eq!(
+            postgres().psql(&db, "SELECT version_num FROM alembic_version"),
+            B
+        );
+        postgres().drop_database(&db);
+    }
+}
+
+#[test]
+fn an_upgrade_that_exits_early_or_asks_a_question_fails_verify() {
+    // os._exit(0): Alembic "succeeds" without committing; the database is not where the plan leads.
+    let ws = branch(&[failing(F, B, "exit early", "import os\nos._exit(0)")]);
+    ws.db_at(Manager, B);
+    let file = file_named(&ws, F, "exit early");
+    assert_fails_in_every_format(&ws, &["verify"], F, &file, "not where the plan leads");
+
+    // input() with stdin closed.
+    let ws = branch(&[failing(
+        F,
+        B,
+        "ask a question",
+        "input(\"Convert user ids? (a/b): \")",
+    )]);
+    ws.db_at(Manager, B);
+    let file = file_named(&ws, F, "ask a question");
+    assert_fails_in_every_format(&ws, &["verify"], F, &file, "Convert user ids?");
+}
+
+#[test]
+fn a_failing_upgrade_on_a_dump_restore_copy_fails_verify() {
+    let ws = branch(&[reads_missing_table(F, B)]);
+    ws.db_at(Manager, B);
+    let mut session = busy_session(&ws);
+    let file = file_named(&ws, F, "read a missing table");
+    let doc = assert_fails_in_every_format(&ws, &["verify"], F, &file, "no_such_table");
+    let _ = session.kill();
+    let _ = session.wait();
+    assert_eq!(
+        doc["components"][0]["scratch"]["made"], "dump-restore",
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn under_all_the_failing_component_is_not_verified_and_the_other_is() {
+    let ws = Workspace::new()
+        .component(Manager, &[create(A, "", "users"), create(B, A, "groups")])
+        .component(
+            Component::Accountmgr,
+            &[create("ac0000000001", "", "accounts")],
+        );
+    ws.write_file(".gitignore", "__pycache__/\n");
+    git(ws.root(), &["init", "-q", "-b", "main"]);
+    commit_all(ws.root(), "main");
+    git(ws.root(), &["checkout", "-q", "-b", "feature"]);
+    ws.add_revisions(Manager, &[reads_missing_table(F, B)]);
+    ws.add_revisions(
+        Component::Accountmgr,
+        &[create("ac0000000002", "ac0000000001", "tokens")],
+    );
+    commit_all(ws.root(), "my migrations");
+    ws.db_at(Manager, B);
+    ws.db_at(Component::Accountmgr, "ac0000000001");
+
+    let r = db_migrate(&ws, &["verify", "--all"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stdout.contains(&format!("manager: 1 problem: {F}")),
+        "{}",
+        r.shown
+    );
+    assert!(!r.stdout.contains("manager: verified"), "{}", r.shown);
+    assert!(
+        r.stdout.contains("accountmgr: verified (1 revision"),
+        "{}",
+        r.shown
+    );
+
+    let r = db_migrate(&ws, &["verify", "--all", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    assert_eq!(component_json(&doc, Manager)["problems"], 1, "{doc:#}");
+    assert_eq!(
+        component_json(&doc, Component::Accountmgr)["problems"],
+        0,
+        "{doc:#}"
+    );
+    assert_eq!(doc["problems"], 1, "{doc:#}");
+
+    let r = run(ws
+        .cmd()
+        .args(["verify", "--all"])
+        .env("GITHUB_ACTIONS", "true"));
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let file = file_named(&ws, F, "read a missing table");
+    assert_eq!(
+        annotations(&r.stdout),
+        [format!(
+            "::error file={file},line=1,title=db-migrate verify::{F} its upgrade step failed on the scratch database: {}",
+            revision_json(&doc, F)["error"]["message"].as_str().unwrap()
+        )],
+        "{}",
+        r.shown
+    );
+}
+
+/// verify could not prove `ws`'s manager at all: exit 1 with the component's error of `kind`,
+/// counted as a problem in JSON (component and total), and an annotation in GitHub format.
+fn assert_component_error_counted(ws: &Workspace, args: &[&str], kind: &str) {
+    let r = db_migrate(ws, &[args, &["--format", "json"]].concat());
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    let c = component_json(&doc, Manager);
+    assert_eq!(c["error"]["kind"], kind, "{doc:#}");
+    assert!(c["problems"].as_u64().unwrap() >= 1, "{doc:#}");
+    assert!(doc["problems"].as_u64().unwrap() >= 1, "{doc:#}");
+
+    let r = run(ws.cmd().args(args).env("GITHUB_ACTIONS", "true"));
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let errors = annotations(&r.stdout);
+    assert!(
+        errors.iter().any(|a| a.contains("manager: ")),
+        "{}",
+        r.shown
+    );
+    assert!(r.stdout.contains("manager: not verified"), "{}", r.shown);
+    assert!(scratch_databases(ws).is_empty());
+}
+
+#[test]
+fn environment_failures_count_as_problems_in_json_and_annotate() {
+    // The server does not answer.
+    let ws = branch(&[add_note(F, B)]);
+    ws.db_at(Manager, B);
+    ws.set_db_port(Manager, dead_port());
+    assert_component_error_counted(&ws, &["verify"], "connection-refused");
+
+    // The database does not exist.
+    let ws = branch(&[add_note(F, B)]);
+    postgres().drop_database(&ws.db_name(Manager));
+    assert_component_error_counted(&ws, &["verify"], "verify-no-database");
+
+    // No pg_dump to snapshot the schema with.
+    let ws = branch(&[add_note(F, B)]);
+    ws.db_at(Manager, B);
+    let mut cmd = ws.cmd();
+    let r = run(cmd
+        .args(["verify", "--format", "json"])
+        .env("DB_MIGRATE_PG_DUMP", ws.root().join("no-such-pg_dump")));
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    assert!(doc["components"][0]["error"]["kind"].is_string(), "{doc:#}");
+    assert!(doc["problems"].as_u64().unwrap() >= 1, "{doc:#}");
+
+    // Two heads: diverged, refused before anything is created.
+    let ws = branch(&[add_note(F, B), create(G, A, "sessions")]);
+    ws.db_at(Manager, B);
+    assert_component_error_counted(&ws, &["verify"], "multiple-heads");
+
+    // The copy has the branch's revision applied, and its downgrade (to where the proof
+    // starts) fails.
+    let ws = branch(&[revision(
+        F,
+        B,
+        "add users.note",
+        "NEXT_RELEASE_VERSION",
+        "op.add_column(\"users\", sa.Column(\"note\", sa.Text()))",
+        "op.execute(\"SELECT * FROM no_such_table\")",
+    )]);
+    ws.db_at(Manager, F);
+    let r = db_migrate(&ws, &["verify", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    assert!(doc["components"][0]["error"].is_object(), "{doc:#}");
+    assert!(
+        doc["components"][0]["problems"].as_u64().unwrap() >= 1,
+        "{doc:#}"
+    );
+    assert!(doc["problems"].as_u64().unwrap() >= 1, "{doc:#}");
+    assert!(scratch_databases(&ws).is_empty());
 }

@@ -3,12 +3,18 @@
 //! tokenized, to tell comments from strings).
 //!
 //! Where a comment applies:
-//! - at the end of a line: to findings on that line (a logical line's first line, e.g. the
-//!   `down_revision = …` line);
+//! - at the end of any line of a statement (or on a comment line inside its brackets): to
+//!   findings on any line of that statement, so an ignore at the end of a multi-line call's last
+//!   line covers a finding pointed at its first line, and the other way round;
+//! - on its own line(s) directly above a statement (only comment lines between, like squawk's
+//!   `-- squawk-ignore` and pylint's `disable-next`): to that statement, every line of it. Several
+//!   stacked ignore lines all apply. This is the normal place: a reason at the end of a long call
+//!   would break the line-length limit;
 //! - in the file's leading block (before the first statement after the module docstring, so
 //!   above or right below the docstring): to the whole file.
 //!
-//! Elsewhere it applies only to its own line, which no finding points at, so it ends up unused.
+//! Elsewhere (above a blank line, say) it applies only to its own line, which no finding points
+//! at, so it ends up unused.
 //!
 //! The reason is required: an ignore without one, naming a rule `check` does not know, or not
 //! shaped like the above is not honoured and is itself a finding (`bad-ignore`, an error). An
@@ -19,6 +25,7 @@
 //! look at, is not unused. [`apply`] reports `bad-ignore` only.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -43,10 +50,14 @@ the reason is what the next person needs to judge whether it still holds. A miss
 would silently suppress nothing, so the comment is not honoured until it is fixed.
 
 ## How to fix
-Put it at the end of the line the finding points at, or in the comment block at the top of the
-file (it then applies to the whole file):
+Put it on its own line directly above the statement the finding points at (it covers every
+line of that statement), at the end of any line of that statement, or in the comment block at
+the top of the file (it then applies to the whole file):
 
-    # db-migrate: ignore[missing-downgrade] the dropped column's data cannot be restored",
+    # db-migrate: ignore[require-concurrent-index-creation] sessions has a few rows
+    op.create_index(
+        \"ix_sessions_owner\", \"sessions\", [\"owner\"]
+    )",
 };
 
 pub const UNUSED_IGNORE: Rule = Rule {
@@ -64,8 +75,9 @@ A stale ignore outlives the problem it was written for and silently hides the ne
 line or in a file nobody looks at again.
 
 ## How to fix
-Delete the comment (or the rule's name from it). If it was meant for a finding on another line,
-move it to the end of that line, or into the comment block at the top of the file.",
+Delete the comment (or the rule's name from it). If it was meant for a finding on another
+statement, move it directly above that statement (no blank line between), to the end of one of
+its lines, or into the comment block at the top of the file.",
 };
 
 static DIRECTIVE: LazyLock<Regex> =
@@ -82,6 +94,16 @@ pub struct Ignore {
     pub reason: String,
     /// In the leading block: applies to the whole file.
     pub file_wide: bool,
+    /// The lines it covers when not file-wide: the statement it ends, is inside of or directly
+    /// precedes, else its own line.
+    pub covers: RangeInclusive<usize>,
+}
+
+impl Ignore {
+    /// Whether a finding on `line` falls under this ignore (its rule aside).
+    pub fn covers(&self, line: usize) -> bool {
+        self.file_wide || self.covers.contains(&line)
+    }
 }
 
 /// A `# db-migrate:` comment that is not a well-formed ignore.
@@ -105,6 +127,9 @@ pub fn parse(src: &[u8]) -> Comments {
         return comments;
     }
     let mut strings: Vec<std::ops::Range<usize>> = Vec::new();
+    let lines = Lines::of(src);
+    // Every statement's first and last physical line, in order.
+    let mut statements: Vec<RangeInclusive<usize>> = Vec::new();
     // The first statement after the module docstring: comments above it are file-wide.
     let mut leading_end = usize::MAX;
     let mut first = true;
@@ -118,6 +143,17 @@ pub fn parse(src: &[u8]) -> Comments {
             Tok::Str { body, .. } => span_in(src, body),
             _ => None,
         }));
+        let last = line
+            .tokens
+            .last()
+            .and_then(|t| match t {
+                Tok::Name(b) | Tok::Op(b) | Tok::Str { body: b, .. } => span_in(src, b),
+                Tok::Number => None,
+            })
+            .map_or(line.lineno, |r| {
+                lines.at(r.end.saturating_sub(1).max(r.start))
+            });
+        statements.push(line.lineno..=last.max(line.lineno));
         Flow::Next
     });
     let mut line = 1;
@@ -172,14 +208,89 @@ pub fn parse(src: &[u8]) -> Comments {
             });
             continue;
         }
+        let own_line = lines.blank_before(line, whole.start());
         comments.ignores.push(Ignore {
             line,
             rules,
             reason,
             file_wide: line < leading_end,
+            covers: covered(&statements, &lines, line, own_line),
         });
     }
     comments
+}
+
+/// The lines an ignore on `line` covers: the statement spanning it; else, for a comment on its
+/// own line, the statement right below it with only comment lines between; else its own line.
+fn covered(
+    statements: &[RangeInclusive<usize>],
+    lines: &Lines,
+    line: usize,
+    own_line: bool,
+) -> RangeInclusive<usize> {
+    if let Some(s) = statements.iter().find(|s| s.contains(&line)) {
+        return s.clone();
+    }
+    if own_line {
+        if let Some(next) = statements.iter().find(|s| *s.start() > line) {
+            if (line + 1..*next.start()).all(|l| lines.is_comment(l)) {
+                return next.clone();
+            }
+        }
+    }
+    line..=line
+}
+
+/// Where each physical line of a file starts.
+struct Lines<'a> {
+    src: &'a [u8],
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn of(src: &'a [u8]) -> Lines<'a> {
+        let starts = std::iter::once(0)
+            .chain(
+                src.iter()
+                    .enumerate()
+                    .filter(|(_, &b)| b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        Lines { src, starts }
+    }
+
+    /// The 1-based line of byte `offset`.
+    fn at(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+
+    /// The bytes of 1-based line `n`, without its line end.
+    fn text(&self, n: usize) -> &'a [u8] {
+        let Some(&start) = self.starts.get(n.wrapping_sub(1)) else {
+            return b"";
+        };
+        let end = self.starts.get(n).map_or(self.src.len(), |&e| e - 1);
+        &self.src[start..end.max(start)]
+    }
+
+    /// Only blanks between line `n`'s start and byte `offset` (a comment on its own line).
+    fn blank_before(&self, n: usize, offset: usize) -> bool {
+        let start = self.starts.get(n.wrapping_sub(1)).copied().unwrap_or(0);
+        self.src[start..offset.max(start)]
+            .iter()
+            .all(|b| matches!(b, b' ' | b'\t' | b'\x0c'))
+    }
+
+    /// Line `n` holds a comment and nothing else.
+    fn is_comment(&self, n: usize) -> bool {
+        let text = self.text(n);
+        let trimmed = text
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\x0c' | b'\r'))
+            .map_or(&b""[..], |at| &text[at..]);
+        trimmed.starts_with(b"#")
+    }
 }
 
 /// What the caller of [`apply_in`] knows about the run, so unused ignores can be told apart.
@@ -234,8 +345,7 @@ pub fn apply_in(
     for finding in &findings {
         let hit = parsed.get(&finding.file).and_then(|c| {
             c.ignores.iter().enumerate().find(|(_, ig)| {
-                (ig.file_wide || ig.line == finding.line)
-                    && ig.rules.iter().any(|r| r == finding.rule)
+                ig.covers(finding.line) && ig.rules.iter().any(|r| r == finding.rule)
             })
         });
         match hit {
@@ -280,7 +390,7 @@ pub fn apply_in(
                     let where_ = if ig.file_wide {
                         "in this file"
                     } else {
-                        "on this line (an ignore below the top of the file covers only its own line)"
+                        "on the statement it covers (below the top of the file an ignore covers the statement it is on, or the one directly below its comment lines)"
                     };
                     add(
                         &UNUSED_IGNORE,
@@ -315,6 +425,17 @@ mod tests {
         crate::check::rule(rule).is_some()
     }
 
+    /// Also the squawk rules these tests name (the caller asks squawk for its rule names).
+    fn known_sql(rule: &str) -> bool {
+        known(rule)
+            || [
+                "require-concurrent-index-creation",
+                "changing-column-type",
+                "adding-required-field",
+            ]
+            .contains(&rule)
+    }
+
     #[test]
     fn comments_are_found_outside_strings_with_their_scope() {
         let c = parse(SRC.as_bytes());
@@ -327,12 +448,14 @@ mod tests {
                     rules: vec!["missing-downgrade".into()],
                     reason: "the data cannot come back".into(),
                     file_wide: true,
+                    covers: 5..=5,
                 },
                 Ignore {
                     line: 8,
                     rules: vec!["linear-on-base".into()],
                     reason: "rebased on purpose".into(),
                     file_wide: false,
+                    covers: 8..=8,
                 },
             ]
         );
@@ -434,5 +557,80 @@ mod tests {
             known,
         );
         assert!(out.is_empty());
+    }
+
+    /// A revision whose upgrade has a multi-line call with ignores above it, and one at the end
+    /// of another call's last line.
+    const CALLS: &str = "\"\"\"Index things.\"\"\"\n\nrevision = \"b\"\ndown_revision = \"a\"\n\n\ndef upgrade():\n    # db-migrate: ignore[require-concurrent-index-creation] sessions has few rows\n    # db-migrate: ignore[missing-downgrade] the index is cheap to rebuild\n    op.create_index(\n        \"ix_sessions_owner\",\n        \"sessions\",\n        [\"owner\"],\n    )\n    op.create_index(\n        \"ix_users_email\", \"users\", [\"email\"]\n    )  # db-migrate: ignore[require-concurrent-index-creation] users is tiny\n\n    # db-migrate: ignore[changing-column-type] above a blank line\n\n    op.alter_column(\"users\", \"owner\", type_=sa.BigInteger())\n";
+
+    #[test]
+    fn an_ignore_covers_the_whole_statement_it_ends_or_directly_precedes() {
+        let c = parse(CALLS.as_bytes());
+        assert!(c.malformed.is_empty(), "{:?}", c.malformed);
+        let covers: Vec<(usize, RangeInclusive<usize>)> = c
+            .ignores
+            .iter()
+            .map(|i| (i.line, i.covers.clone()))
+            .collect();
+        assert_eq!(
+            covers,
+            vec![(8, 10..=14), (9, 10..=14), (17, 15..=17), (19, 19..=19)]
+        );
+        assert!(c.ignores.iter().all(|i| !i.file_wide));
+    }
+
+    #[test]
+    fn stacked_ignores_above_a_call_and_one_on_its_last_line_suppress_findings_on_any_of_its_lines()
+    {
+        let findings = vec![
+            // Pointed at the first line of each call, as the lint does.
+            finding("require-concurrent-index-creation", "v/b.py", 10),
+            finding("missing-downgrade", "v/b.py", 10),
+            finding("require-concurrent-index-creation", "v/b.py", 15),
+            // Or at a later line of the first call.
+            finding("require-concurrent-index-creation", "v/b.py", 14),
+            // Not covered: the ignore above a blank line covers only itself.
+            finding("changing-column-type", "v/b.py", 21),
+            // Not covered: another rule on a covered call.
+            finding("adding-required-field", "v/b.py", 10),
+        ];
+        let files = [PathBuf::from("v/b.py")];
+        let all = |_: &str| true;
+        let out = apply_in(
+            findings,
+            Some(Checked {
+                files: &files,
+                ran: &all,
+            }),
+            |_| Some(CALLS.as_bytes().to_vec()),
+            known_sql,
+        );
+        let left: Vec<(&str, usize)> = out.iter().map(|f| (f.rule, f.line)).collect();
+        assert_eq!(
+            left,
+            vec![
+                ("changing-column-type", 21),
+                ("adding-required-field", 10),
+                ("unused-ignore", 19)
+            ]
+        );
+        assert!(
+            out[2].message.contains("directly below its comment lines"),
+            "{}",
+            out[2].message
+        );
+    }
+
+    #[test]
+    fn a_finding_on_the_first_line_is_covered_by_an_ignore_on_the_first_line_too() {
+        let src = b"revision = 'b'\n\n\ndef upgrade():\n    op.create_index(  # db-migrate: ignore[require-concurrent-index-creation] small\n        'ix', 't', ['c'],\n    )\n";
+        let c = parse(src);
+        assert_eq!(c.ignores[0].covers, 5..=7);
+        let out = apply(
+            vec![finding("require-concurrent-index-creation", "b.py", 7)],
+            |_| Some(src.to_vec()),
+            known_sql,
+        );
+        assert!(out.is_empty(), "{out:?}");
     }
 }

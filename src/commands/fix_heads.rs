@@ -1,18 +1,23 @@
-//! `fix-heads`: make a diverged history linear again the Backend.AI way — repoint the
-//! `down_revision` of the developer's own unreleased migration onto the other head (and its
-//! docstring's `Revises:` line), never writing a merge migration. When the database has applied
-//! the branch being moved, walk it back to the fork point first, then rewrite, then upgrade to
-//! the new single head, so the other branch's migrations are applied rather than skipped.
+//! `fix-heads`: one head again, the way the team's policy (AGENTS.md) says. A branch that
+//! diverged from main: repoint the `down_revision` of the developer's own unreleased migration
+//! onto the other head (and its docstring's `Revises:` line), no merge migration. When the
+//! database has applied the branch being moved, walk it back to the fork point first, then
+//! rewrite, then upgrade to the new single head, so the other branch's migrations are applied
+//! rather than skipped. Main itself has several heads, all released: write the empty merge
+//! migration of them ([`merge`]).
 //!
-//! Order of the steps, and where a failure leaves things: downgrade (files untouched) → rewrite
-//! (database at the fork point) → verify one head, also by Alembic's own `heads` → upgrade.
+//! Order of the repoint's steps, and where a failure leaves things: downgrade (files untouched)
+//! → rewrite (database at the fork point) → verify one head, also by Alembic's own `heads` →
+//! upgrade.
+
+mod merge;
 
 use crate::alembic::{self, parse};
 use crate::cli::{ComponentArgs, RunArgs};
 use crate::error::Failure;
 use crate::exit_code;
 use crate::git::Repo;
-use crate::heads::{self, Explanation, Refusal, Repoint};
+use crate::heads::{self, Explanation, Fix, Refusal, Repoint};
 use crate::inspect::{self, relay, Inspection};
 use crate::plan::Direction;
 use crate::remediation::select_flag;
@@ -50,6 +55,9 @@ pub async fn run(
         ));
     }
     let configs = app.ws.configs(&args.selection())?;
+    for config in &configs {
+        heads::released::require_upstream(config, "fix-heads", opts.upstream)?;
+    }
     app.wait_for_databases(&configs).await?;
     let mut reports = Reports::default();
     for (n, config) in configs.iter().enumerate() {
@@ -87,13 +95,26 @@ async fn fix_one(
     before.explain_divergence(opts.upstream);
     detail(run, app, &text::status(&before));
     let e = before.explanation.clone().expect("diverged is explained");
-    let repoint = match &e.plan {
-        Ok(r) => r.clone(),
-        Err(refusal) => return Err(refused(&before, refusal)),
-    };
+    match &e.plan {
+        Ok(Fix::Repoint(r)) => repoint(app, config, run, opts, &before, &e, r.clone()).await,
+        Ok(Fix::Merge(m)) => merge::write(app, config, run, opts, &before, m).await,
+        Err(refusal) => Err(refused(&before, refusal)),
+    }
+}
+
+/// A branch that diverged from main: repoint its first migration onto the other head.
+async fn repoint(
+    app: &App,
+    config: &Config,
+    run: &RunArgs,
+    opts: &Options<'_>,
+    before: &Inspection,
+    e: &Explanation,
+    repoint: Repoint,
+) -> Result<ComponentReport, Failure> {
     let graph = &before.graph;
     let (path, old_bytes, new_bytes) =
-        heads::edited(graph, &repoint).map_err(|why| refused(&before, &Refusal::File(why)))?;
+        heads::edited(graph, &repoint).map_err(|why| refused(before, &Refusal::File(why)))?;
     let shown = text::shown_path(config, path.to_str());
     if let Some(repo) = Repo::discover(&config.root) {
         let dirty = repo.is_dirty(&path).unwrap_or(false);
@@ -113,6 +134,10 @@ async fn fix_one(
     let moved = &e.divergence.branches[repoint.branch].revisions;
     let applied = graph.ancestors(&before.current_indices());
     let walk_back = moved.iter().any(|r| applied.contains(r));
+    let moved_head = graph
+        .rev(e.divergence.branches[repoint.branch].head)
+        .id
+        .clone();
     let fork_id = graph.rev(repoint.from).id.clone();
     let mut header = format!(
         "  repoint  {} ({shown}): down_revision {} -> {}\n{diff}",
@@ -128,21 +153,21 @@ async fn fix_one(
     if walk_back {
         header.push_str(&format!(
             "  database at {} has applied your branch: 1. downgrade to the fork point {fork_id} (reverts {}), 2. rewrite the file, 3. upgrade to the new single head\n",
-            describe_current(&before),
+            describe_current(before),
             reverted
                 .iter()
                 .map(|&r| graph.rev(r).id.clone())
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-        header.push_str(&describe_destruction(&destructive_ops(&before, &reverted)));
+        header.push_str(&describe_destruction(&destructive_ops(before, &reverted)));
     } else {
         header.push_str(
             "  database has not applied your branch: only the file changes (db-migrate upgrade applies the result)\n",
         );
     }
     detail(run, app, &header);
-    let mut report = ComponentReport::from_inspection(&before);
+    let mut report = ComponentReport::from_inspection(before);
     report.repoint = Some(Box::new(RepointReport {
         revision: graph.rev(repoint.revision).id.clone(),
         file: shown.clone(),
@@ -176,26 +201,11 @@ async fn fix_one(
     let mut at = before.clone();
     let _lock = if walk_back {
         let held = lock(app, config, run).await?;
-        let now = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
-        if now.current != before.current {
-            let mut f = Failure::new(
-                "database-moved",
-                format!(
-                    "{} moved from {} to {} after the plan was made; nothing was changed",
-                    config.label,
-                    describe_current(&before),
-                    describe_current(&now)
-                ),
-                "another migration ran on this database meanwhile",
-                format!("rerun {rerun}"),
-            );
-            f.database = Some(format!("at {}", describe_current(&now)));
-            return Err(f);
-        }
-        backup_if_asked(app, run, &before)?;
+        still_where_it_was(app, config, before, &rerun).await?;
+        backup_if_asked(app, run, before)?;
         let to_fork = Target::parse(&fork_id)
             .map_err(|e| Failure::usage("bad-target", e, "name the revision by its id"))?;
-        let (steps, after) = execute(app, run, &before, Direction::Downgrade, &to_fork)
+        let (steps, after) = execute(app, run, before, Direction::Downgrade, &to_fork)
             .await
             .map_err(|mut f| {
                 f.fix = format!("{}; no file was edited. Then rerun {rerun}", f.fix);
@@ -231,7 +241,7 @@ async fn fix_one(
         r.written = true;
     }
 
-    let fixed = verify_one_head(app, config, &repoint, &e).await?;
+    let fixed = verify_one_head(app, config, &moved_head).await?;
     let mut fixed = fixed;
     if walk_back {
         let head = Target::parse("head").expect("valid target");
@@ -256,13 +266,35 @@ async fn fix_one(
     Ok(report)
 }
 
-/// After the edit: the files must have one head, and Alembic's own `heads` must say the same.
-async fn verify_one_head(
+/// Under the lock, before changing anything: the database is still where the plan was made.
+async fn still_where_it_was(
     app: &App,
     config: &Config,
-    repoint: &Repoint,
-    e: &Explanation,
-) -> Result<Inspection, Failure> {
+    before: &Inspection,
+    rerun: &str,
+) -> Result<(), Failure> {
+    let now = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
+    if now.current == before.current {
+        return Ok(());
+    }
+    let mut f = Failure::new(
+        "database-moved",
+        format!(
+            "{} moved from {} to {} after the plan was made; nothing was changed",
+            config.label,
+            describe_current(before),
+            describe_current(&now)
+        ),
+        "another migration ran on this database meanwhile",
+        format!("rerun {rerun}"),
+    );
+    f.database = Some(format!("at {}", describe_current(&now)));
+    Err(f)
+}
+
+/// After the edit: the files must have one head, and Alembic's own `heads` must say the same.
+/// `look_at` is the revision whose file to look at when they do not.
+async fn verify_one_head(app: &App, config: &Config, look_at: &str) -> Result<Inspection, Failure> {
     let after = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
     let native = after.head_ids();
     let output = alembic::read_only(
@@ -277,7 +309,6 @@ async fn verify_one_head(
     let mut expected = native.clone();
     expected.sort();
     if native.len() != 1 || !output.success() || by_alembic != expected {
-        let moved_head = after.graph.rev(e.divergence.branches[repoint.branch].head);
         let mut f = Failure::new(
             "fix-heads-unverified",
             format!(
@@ -290,11 +321,10 @@ async fn verify_one_head(
                     by_alembic.join(", ")
                 }
             ),
-            "the history has more to it than the two branches fix-heads looked at",
+            "the history has more to it than the heads fix-heads looked at",
             format!(
-                "look at db-migrate heads {} and the file of {}",
-                select_flag(config),
-                moved_head.id
+                "look at db-migrate heads {} and the file of {look_at}",
+                select_flag(config)
             ),
         );
         f.database = Some(format!("at {}", describe_current(&after)));
@@ -303,34 +333,16 @@ async fn verify_one_head(
     Ok(after)
 }
 
-/// A refusal: nothing changed, and what to do instead.
+/// A refusal: nothing changed, and what to do instead (what `status` prints as `next`).
 fn refused(i: &Inspection, why: &Refusal) -> Failure {
-    let config = &i.config;
-    let fix = match why {
-        Refusal::AllReleased => format!(
-            "leave it to a maintainer: an empty merge revision (./py -m alembic -c {} merge heads) is the only merge the policy allows, for two released heads",
-            config.ini_arg
-        ),
-        Refusal::SeveralUnreleased(_) | Refusal::ManyHeads(_) | Refusal::Ambiguous(_) => {
-            "agree with the other authors which migration goes first, then set the down_revision of the later one to the head of the earlier one by hand".to_owned()
-        }
-        Refusal::Unknown(_) => format!(
-            "name the branch releases are cut from (db-migrate fix-heads {} --upstream origin/main), or mark your migration with `# Part of: {}`",
-            select_flag(config),
-            heads::released::PLACEHOLDER
-        ),
-        Refusal::ReleasedBelow(_) | Refusal::NoForkPoint | Refusal::File(_) => {
-            "repoint by hand: set the down_revision of your first unreleased migration to the other head".to_owned()
-        }
-    };
     Failure::new(
         "fix-heads-refused",
         format!(
-            "fix-heads will not repoint {}: {}; nothing was changed",
-            config.label,
+            "fix-heads will not change {}: {}; nothing was changed",
+            i.config.label,
             why.describe(&i.graph)
         ),
-        "the policy: one head; only a developer's own unreleased migration is repointed; never a merge migration",
-        fix,
+        "the policy (AGENTS.md): a branch that diverged from main repoints its own unreleased migration onto the other head, no merge migration; only when main itself has several heads, all released, is an empty merge migration added; a released migration's revision and down_revision are never edited",
+        why.next(&i.config),
     )
 }

@@ -52,6 +52,9 @@ pub async fn run(
     upstream: Option<&str>,
 ) -> Result<u8, Failure> {
     let configs = app.ws.configs(&args.selection())?;
+    for config in &configs {
+        crate::heads::released::require_upstream(config, "heads", upstream)?;
+    }
     if kind == Kind::Current {
         app.wait_for_databases(&configs).await?;
         return current(app, &configs, engine).await;
@@ -68,8 +71,7 @@ pub async fn run(
         match graph {
             Ok((graph, used)) => {
                 let revisions: Vec<Revision> = match kind {
-                    Kind::Heads => graph
-                        .heads()
+                    Kind::Heads => crate::heads::alembic_heads(&graph)
                         .into_iter()
                         .map(|i| graph.rev(i).clone())
                         .collect(),
@@ -87,17 +89,15 @@ pub async fn run(
                     let mut text = render_graph(config, &graph, kind);
                     if let Some(e) = &explanation {
                         text::write_divergence(&mut text, config, &graph, e);
-                        if let Ok(r) = &e.plan {
-                            text.push_str(&format!(
-                                "  next     {}\n",
-                                crate::render::fix_heads_hint(config, &graph, r)
-                            ));
-                        }
+                        let next = match &e.plan {
+                            Ok(fix) => crate::render::fix_heads_hint(config, &graph, fix),
+                            Err(refusal) => refusal.next(config),
+                        };
+                        text.push_str(&format!("  next     {next}\n"));
                     }
                     out!("{}", text);
                 }
-                let heads = graph
-                    .heads()
+                let heads = crate::heads::alembic_heads(&graph)
                     .into_iter()
                     .map(|i| graph.rev(i).id.clone())
                     .collect();
@@ -139,7 +139,7 @@ pub async fn run(
 
 fn render_graph(config: &Config, graph: &Graph, kind: Kind) -> String {
     let mut out = format!("{} ({}):\n", config.label, config.ini_arg);
-    let heads = graph.heads();
+    let heads = crate::heads::alembic_heads(graph);
     let show: Vec<usize> = match kind {
         Kind::Heads => heads.clone(),
         _ => graph.history_order(),

@@ -23,6 +23,9 @@ pub async fn run(
     check: bool,
 ) -> Result<u8, Failure> {
     let configs = app.ws.configs(&args.selection())?;
+    for config in &configs {
+        crate::heads::released::require_upstream(config, "status", upstream)?;
+    }
     app.wait_for_databases(&configs).await?;
     let results = join_all(
         configs

@@ -1,17 +1,20 @@
 //! Diverged heads, the Backend.AI way: every head's branch back to the fork point, which of its
-//! migrations are released, and (in `fix-heads`) the one repoint that makes the history linear
-//! again. The team's policy: one head; never edit the `revision`/`down_revision` of a released
-//! migration; a developer whose branch diverged repoints their own unreleased migration onto the
-//! other head. A merge migration is never written.
+//! migrations are released, and (in `fix-heads`) the one change the team's policy (the alembic
+//! directory's AGENTS.md) prescribes. A branch that diverged from main: repoint the developer's
+//! own unreleased migration onto the other head, no merge migration. Main itself has several
+//! heads (every head released): one empty merge migration of all of them ([`merge`]). Never edit
+//! the `revision`/`down_revision` of a released migration.
 
+pub mod merge;
 pub mod released;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::revisions::edit;
-
 use crate::graph::Graph;
+use crate::remediation::select_flag;
+use crate::revisions::edit;
+use crate::workspace::Config;
 
 /// The shape of a diverged history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +61,20 @@ pub struct Repoint {
     pub onto: usize,
 }
 
+/// Every head is released (main itself has several heads): one empty merge migration whose
+/// `down_revision` is the tuple of `heads`, in Alembic's head order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merge {
+    pub heads: Vec<usize>,
+}
+
+/// What `fix-heads` does about a divergence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fix {
+    Repoint(Repoint),
+    Merge(Merge),
+}
+
 /// Why `fix-heads` leaves a divergence to a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -69,8 +86,6 @@ pub enum Refusal {
     NoForkPoint,
     /// Released-ness of these revisions cannot be told (no git ref, no `# Part of:`).
     Unknown(Vec<usize>),
-    /// Every branch is released: two released heads are a maintainer's merge.
-    AllReleased,
     /// More than one branch holds unreleased migrations (the heads of those branches).
     SeveralUnreleased(Vec<usize>),
     /// The unreleased branch sits on a released migration of its own branch (listed).
@@ -99,7 +114,6 @@ impl Refusal {
                 "cannot tell whether {} are released: no git upstream ref, and no `# Part of:` comment in their files",
                 ids(revs)
             ),
-            Refusal::AllReleased => "every head is released: two released heads are joined by an empty `alembic merge heads` by a maintainer (the README's one exception), not by repointing".to_owned(),
             Refusal::SeveralUnreleased(heads) => format!(
                 "the branches of {} all hold unreleased migrations: only their authors know which goes first",
                 ids(heads)
@@ -111,16 +125,43 @@ impl Refusal {
             Refusal::File(why) => why.clone(),
         }
     }
+
+    /// What to do instead: the one next step `status` prints and `fix-heads` gives as its fix.
+    pub fn next(&self, config: &Config) -> String {
+        let select = select_flag(config);
+        match self {
+            Refusal::SeveralUnreleased(_) | Refusal::ManyHeads(_) | Refusal::Ambiguous(_) => format!(
+                "agree with the other authors which migration goes first, then set the down_revision of the later branch's first unreleased migration to the other head by hand (a branch that diverged is repointed, no merge migration), then db-migrate upgrade {select}"
+            ),
+            Refusal::Unknown(_) => format!(
+                "name the branch releases are cut from (db-migrate fix-heads {select} --upstream origin/main), or mark your migration with `# Part of: {}`, so fix-heads can tell your diverged migration (repointed) from main's own heads (an empty merge)",
+                released::PLACEHOLDER
+            ),
+            Refusal::ReleasedBelow(_) => format!(
+                "main itself has several heads: its released heads get the empty merge migration first (db-migrate fix-heads {select} on main writes it), then set your unreleased migration's down_revision to that merge by hand, then db-migrate upgrade {select}"
+            ),
+            Refusal::NoForkPoint | Refusal::File(_) => format!(
+                "repoint by hand: set the down_revision of your first unreleased migration to the other head, then db-migrate upgrade {select}"
+            ),
+        }
+    }
 }
 
-/// Decide the repoint from the branches and their released-ness alone (files and git status are
-/// the command's to check).
-pub fn plan(
-    graph: &Graph,
-    d: &Divergence,
-    releases: &released::Releases,
-) -> Result<Repoint, Refusal> {
+/// Decide the fix from the branches and their released-ness alone (files and git status are the
+/// command's to check). Released-ness first: when every head's branch is released, main itself
+/// has several heads, whatever their number or shape, and they get one empty merge.
+pub fn plan(graph: &Graph, d: &Divergence, releases: &released::Releases) -> Result<Fix, Refusal> {
     use released::Released;
+    let all_released = d.branches.iter().all(|b| {
+        b.revisions
+            .iter()
+            .all(|&r| releases.get(r) == Released::Yes)
+    });
+    if all_released {
+        return Ok(Fix::Merge(Merge {
+            heads: d.branches.iter().map(|b| b.head).collect(),
+        }));
+    }
     if d.branches.len() > 2 {
         return Err(Refusal::ManyHeads(d.branches.len()));
     }
@@ -156,7 +197,6 @@ pub fn plan(
         })
         .collect();
     let moved = match unreleased.as_slice() {
-        [] => return Err(Refusal::AllReleased),
         [one] => *one,
         many => {
             return Err(Refusal::SeveralUnreleased(
@@ -175,21 +215,21 @@ pub fn plan(
         return Err(Refusal::ReleasedBelow(released_below));
     }
     let other = &d.branches[1 - moved];
-    Ok(Repoint {
+    Ok(Fix::Repoint(Repoint {
         branch: moved,
         revision: branch.first().expect("a branch has a revision"),
         from: fork,
         onto: other.head,
-    })
+    }))
 }
 
-/// A diverged component, explained: its branches, their released-ness, and the repoint that
-/// `fix-heads` would make (or why it would not).
+/// A diverged component, explained: its branches, their released-ness, and what `fix-heads`
+/// would do (or why it would not).
 #[derive(Debug, Clone)]
 pub struct Explanation {
     pub divergence: Divergence,
     pub releases: released::Releases,
-    pub plan: Result<Repoint, Refusal>,
+    pub plan: Result<Fix, Refusal>,
 }
 
 /// Explain a graph with several heads (`None` with one head). Asks git once per versions
@@ -202,8 +242,12 @@ pub fn explain(root: &Path, graph: &Graph, upstream: Option<&str>) -> Option<Exp
         .flat_map(|b| b.revisions.iter().copied())
         .collect();
     let releases = released::classify(root, graph, &revs, upstream);
-    let plan = plan(graph, &divergence, &releases)
-        .and_then(|r| edited(graph, &r).map(|_| r).map_err(Refusal::File));
+    let plan = plan(graph, &divergence, &releases).and_then(|fix| match fix {
+        Fix::Repoint(r) => edited(graph, &r)
+            .map(|_| Fix::Repoint(r))
+            .map_err(Refusal::File),
+        merge @ Fix::Merge(_) => Ok(merge),
+    });
     Some(Explanation {
         divergence,
         releases,
@@ -227,9 +271,17 @@ pub fn edited(graph: &Graph, r: &Repoint) -> Result<(PathBuf, Vec<u8>, Vec<u8>),
     Ok((path, before, after))
 }
 
-/// The branches of a graph with two or more heads (`None` for one head or none).
-pub fn divergence(graph: &Graph) -> Option<Divergence> {
+/// The heads in the order `alembic heads` prints them (and `alembic merge heads` writes them into
+/// `down_revision`): the order the revision files are loaded in.
+pub fn alembic_heads(graph: &Graph) -> Vec<usize> {
     let heads = graph.heads();
+    graph.alembic_order(heads.iter().copied().collect(), &heads)
+}
+
+/// The branches of a graph with two or more heads (`None` for one head or none), in Alembic's
+/// head order.
+pub fn divergence(graph: &Graph) -> Option<Divergence> {
+    let heads = alembic_heads(graph);
     if heads.len() < 2 {
         return None;
     }

@@ -1,7 +1,9 @@
 //! Is a migration released? With a git work tree: its file exists on the upstream ref (given with
-//! `--upstream`, else the remote's default branch, else `main`). Outside git, or when that ref does
-//! not exist: its `# Part of:` comment (`NEXT_RELEASE_VERSION` = unreleased, a version = released),
-//! a hint only, since not every file carries one. The evidence used is always reported.
+//! `--upstream`, else the remote's default branch, else `main`). Outside git, or when no ref was
+//! given and neither default exists: its `# Part of:` comment (`NEXT_RELEASE_VERSION` =
+//! unreleased, a version = released), a hint only, since not every file carries one. A ref given
+//! with `--upstream` that does not exist is refused ([`require_upstream`]): falling back would
+//! let a typo move a migration that is on main. The evidence used is always reported.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -10,8 +12,12 @@ use std::sync::LazyLock;
 use regex::bytes::Regex;
 use serde::Serialize;
 
+use crate::error::Failure;
 use crate::git::Repo;
 use crate::graph::Graph;
+use crate::remediation::select_flag;
+use crate::workspace::shell::word;
+use crate::workspace::Config;
 
 /// The placeholder a migration carries until a release script freezes it to a version.
 pub const PLACEHOLDER: &str = "NEXT_RELEASE_VERSION";
@@ -59,6 +65,41 @@ pub struct Releases {
 impl Releases {
     pub fn get(&self, rev: usize) -> Released {
         self.of.get(&rev).copied().unwrap_or(Released::Unknown)
+    }
+}
+
+/// An `--upstream` given on the command line must name a commit of the work tree's repository;
+/// a usage error (exit 2) otherwise, naming the ref and how to list the ones that exist.
+pub fn require_upstream(
+    config: &Config,
+    command: &str,
+    upstream: Option<&str>,
+) -> Result<(), Failure> {
+    let Some(asked) = upstream else {
+        return Ok(());
+    };
+    let rerun = format!("db-migrate {command} {}", select_flag(config));
+    match Repo::discover(&config.root) {
+        Some(repo) if repo.has_ref(asked) => Ok(()),
+        Some(repo) => Err(Failure::usage(
+            "upstream-missing",
+            format!(
+                "--upstream {asked}: no such ref in {}; nothing was changed",
+                repo.root().display()
+            ),
+            format!(
+                "list the refs (git -C {} branch --all), then rerun {rerun} --upstream REF; or drop --upstream to use the remote's default branch (else main)",
+                word(&repo.root().to_string_lossy())
+            ),
+        )),
+        None => Err(Failure::usage(
+            "upstream-missing",
+            format!(
+                "--upstream {asked}: {} is not in a git work tree, so there is no ref to read; nothing was changed",
+                config.root.display()
+            ),
+            format!("drop --upstream ({rerun}): outside git, `# Part of:` comments decide what is released"),
+        )),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::error::Failure;
 use crate::graph::Graph;
 use crate::graph::Revision;
 use crate::heads::released::{Evidence, Released};
-use crate::heads::Explanation;
+use crate::heads::{Explanation, Fix};
 use crate::inspect::{Engine, Inspection, Known};
 use crate::mask;
 use crate::render::next_step;
@@ -66,6 +66,9 @@ pub struct ComponentReport {
     /// `fix-heads`: the repoint made (or, with `--dry-run`, that would be made).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repoint: Option<Box<RepointReport>>,
+    /// `fix-heads`: the empty merge migration written (or, with `--dry-run`, that would be).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge: Option<Box<MergeReport>>,
     /// `roundtrip`: the revision tested and whether the schema came back identical.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roundtrip: Option<Roundtrip>,
@@ -104,6 +107,19 @@ pub struct RepointReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct MergeReport {
+    /// The new merge migration's id, and its file.
+    pub revision: String,
+    pub file: String,
+    /// Its down_revision: the heads it joins, in Alembic's head order.
+    pub heads: Vec<String>,
+    /// Unified diff (the new file).
+    pub diff: String,
+    /// The file was written (false under `--dry-run`).
+    pub written: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct BranchReport {
     pub head: String,
     /// From just above the fork point up to the head.
@@ -121,11 +137,20 @@ pub struct BranchRevision {
 #[derive(Debug, Clone, Serialize)]
 pub struct FixReport {
     pub command: String,
-    /// The migration whose down_revision changes, and its file.
-    pub revision: String,
-    pub file: String,
-    pub from: String,
-    pub onto: String,
+    /// `repoint` (a branch that diverged from main) or `merge` (main itself has several heads).
+    pub action: &'static str,
+    /// repoint: the migration whose down_revision changes, and its file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onto: Option<String>,
+    /// merge: the heads the empty merge migration joins, in Alembic's head order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub heads: Vec<String>,
 }
 
 impl DivergenceReport {
@@ -152,12 +177,28 @@ impl DivergenceReport {
                         .collect(),
                 })
                 .collect(),
-            fix: e.plan.as_ref().ok().map(|r| FixReport {
-                command: crate::render::fix_heads_hint(config, g, r),
-                revision: g.rev(r.revision).id.clone(),
-                file: file(r.revision),
-                from: g.rev(r.from).id.clone(),
-                onto: g.rev(r.onto).id.clone(),
+            fix: e.plan.as_ref().ok().map(|fix| {
+                let command = crate::render::fix_heads_hint(config, g, fix);
+                match fix {
+                    Fix::Repoint(r) => FixReport {
+                        command,
+                        action: "repoint",
+                        revision: Some(g.rev(r.revision).id.clone()),
+                        file: Some(file(r.revision)),
+                        from: Some(g.rev(r.from).id.clone()),
+                        onto: Some(g.rev(r.onto).id.clone()),
+                        heads: Vec::new(),
+                    },
+                    Fix::Merge(m) => FixReport {
+                        command,
+                        action: "merge",
+                        revision: None,
+                        file: None,
+                        from: None,
+                        onto: None,
+                        heads: m.heads.iter().map(|&h| g.rev(h).id.clone()).collect(),
+                    },
+                }
             }),
             refused: e.plan.as_ref().err().map(|why| why.describe(g)),
         }
@@ -209,6 +250,7 @@ impl ComponentReport {
             pending_revisions: Some(i.pending.iter().map(|&p| i.graph.rev(p).clone()).collect()),
             skipped: None,
             repoint: None,
+            merge: None,
             divergence: i
                 .explanation
                 .as_ref()
@@ -265,6 +307,7 @@ impl ComponentReport {
             pending_revisions: None,
             skipped: None,
             repoint: None,
+            merge: None,
             divergence: None,
             next: None,
             destructive: Vec::new(),

@@ -7,7 +7,7 @@ pub mod progress;
 pub mod text;
 
 use crate::graph::Graph;
-use crate::heads::Repoint;
+use crate::heads::{Fix, Merge, Repoint};
 use crate::inspect::Inspection;
 use crate::remediation::select_flag;
 use crate::state::State;
@@ -37,13 +37,14 @@ pub fn next_step(i: &Inspection) -> String {
             };
             format!("db-migrate upgrade {select}{oneshot}")
         }
-        State::Diverged if i.explanation.as_ref().is_some_and(|e| e.plan.is_ok()) => {
-            let e = i.explanation.as_ref().expect("checked");
-            fix_heads_hint(&i.config, &i.graph, e.plan.as_ref().expect("checked"))
-        }
-        State::Diverged => format!(
-            "set the down_revision of YOUR unreleased migration to the other head (never add a merge migration, never edit a released one), then db-migrate upgrade {select}"
-        ),
+        State::Diverged => match i.explanation.as_ref().map(|e| &e.plan) {
+            Some(Ok(fix)) => fix_heads_hint(&i.config, &i.graph, fix),
+            Some(Err(refusal)) => refusal.next(&i.config),
+            // Not explained (a command that does not look at git): fix-heads will.
+            None => format!(
+                "db-migrate fix-heads {select}   (repoints your own unreleased migration onto the other head when your branch diverged from main, or writes the empty merge migration when every head is released)"
+            ),
+        },
         State::UnknownRevision => format!(
             "git pull (or check out the branch that has {}), then db-migrate status {select}",
             i.current.iter().filter(|c| !i.graph.contains(c)).cloned().collect::<Vec<_>>().join(", ")
@@ -51,13 +52,29 @@ pub fn next_step(i: &Inspection) -> String {
     }
 }
 
-/// The `fix-heads` command for a repoint it can make, with what it will change.
-pub fn fix_heads_hint(config: &Config, g: &Graph, r: &Repoint) -> String {
+/// The `fix-heads` command for what it will do, said the way the team's policy says it.
+pub fn fix_heads_hint(config: &Config, g: &Graph, fix: &Fix) -> String {
+    match fix {
+        Fix::Repoint(r) => repoint_hint(config, g, r),
+        Fix::Merge(m) => merge_hint(config, g, m),
+    }
+}
+
+fn repoint_hint(config: &Config, g: &Graph, r: &Repoint) -> String {
     format!(
-        "db-migrate fix-heads {}   (repoints the down_revision of your unreleased {} from {} onto {}; never a merge migration)",
+        "db-migrate fix-heads {}   (your branch diverged from main: repoints the down_revision of your unreleased {} from {} onto {}, no merge migration)",
         select_flag(config),
         g.rev(r.revision).id,
         g.rev(r.from).id,
         g.rev(r.onto).id
+    )
+}
+
+fn merge_hint(config: &Config, g: &Graph, m: &Merge) -> String {
+    let heads: Vec<&str> = m.heads.iter().map(|&h| g.rev(h).id.as_str()).collect();
+    format!(
+        "db-migrate fix-heads {}   (main itself has several heads, all released: writes the empty merge migration of {}, then chain new migrations on top of it)",
+        select_flag(config),
+        heads.join(", ")
     )
 }

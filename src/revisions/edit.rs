@@ -282,6 +282,15 @@ fn revises_lines(src: &[u8], first: &Line, from: &str) -> Vec<Range<usize>> {
     spans
 }
 
+/// A new file as a unified diff (`--- /dev/null`, every line added), to show before writing it.
+pub fn new_file_diff(path: &str, text: &str) -> String {
+    similar::TextDiff::from_lines("", text)
+        .unified_diff()
+        .context_radius(3)
+        .header("/dev/null", path)
+        .to_string()
+}
+
 /// A unified diff of `before` → `after`, both labelled with `path`, with 3 lines of context:
 /// what [`repoint`] changes, to show before writing. Empty when nothing changes. Bytes that are not
 /// UTF-8 show as U+FFFD.
@@ -296,6 +305,19 @@ pub fn unified_diff(path: &str, before: &[u8], after: &[u8]) -> String {
         .context_radius(3)
         .header(path, path)
         .to_string()
+}
+
+/// Write a new file: refused when `path` exists; nothing is left behind when writing fails.
+pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    if written.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    written
 }
 
 /// Write `bytes` to the existing file `path` through a temporary file in the same directory and a

@@ -77,17 +77,9 @@ pub fn plan(
     Plan { subjects, start }
 }
 
-/// `# Part of: 26.4.8 (backport), 26.8.0 (main)`: the file says it is a backport.
-pub fn is_backport(src: &[u8]) -> bool {
-    src.split(|&b| b == b'\n').any(|line| {
-        let line = String::from_utf8_lossy(line);
-        let Some(at) = line.find('#') else {
-            return false;
-        };
-        let comment = line[at + 1..].trim_start();
-        comment.starts_with("Part of:") && comment.contains("(backport)")
-    })
-}
+/// `# Part of: 26.4.8 (backport), 26.8.0 (main)`: the file says it is a backport (`check`'s
+/// backport rules read it the same way).
+pub use crate::check::rules::is_backport;
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@ pub const RULE: Rule = Rule {
 ## What it checks
 That a new revision's `upgrade()` or `downgrade()` contains a statement other than `pass`, `...`,
 a docstring or comments. Merge revisions (several `down_revision`s) are left to
-`no-merge-migration`.
+`no-merge-migration`: the team's merge of main's heads is empty by design.
 
 ## Why it matters
 An empty migration is usually an `alembic revision` whose autogenerate found nothing, or whose

@@ -24,12 +24,15 @@ lossily), make that explicit so a downgrade stops instead of lying:
     def downgrade() -> None:
         raise NotImplementedError(\"the dropped data cannot be restored\")
 
-A warning by default: data migrations are sometimes deliberately one-way.",
+A warning by default: data migrations are sometimes deliberately one-way. A revision marked
+`(backport)` in its `# Part of:` line is not reported: the README's backport procedure says \"if
+the downgrade is handled by another migration in the chain, use `pass`\" (`db-migrate verify`
+runs it twice instead).",
 };
 
 pub fn check(cx: &Context) -> Vec<Finding> {
     cx.new_sources()
-        .filter(|(_, s)| s.facts.unreadable.is_none())
+        .filter(|(_, s)| s.facts.unreadable.is_none() && !super::is_backport(&s.bytes))
         .filter_map(|(i, s)| {
             let up = s.facts.upgrade.filter(|b| !b.empty)?;
             let (line, what) = match s.facts.downgrade {
@@ -90,6 +93,16 @@ mod tests {
             ),
             ("c_nothing.py", file("c", &["b"], "pass", "pass")),
         ]);
+        assert!(ws.run(check).is_empty(), "{:?}", ws.run(check));
+    }
+
+    #[test]
+    fn a_backport_with_a_pass_downgrade_is_quiet() {
+        let backport = file("b", &["a"], "op.execute(\"UPDATE t SET c = 1\")", "pass").replace(
+            "# Part of: NEXT_RELEASE_VERSION",
+            "# Part of: 26.4.8 (backport), 26.8.0 (main)",
+        );
+        let ws = Workspace::new(&[("a_first.py", working("a", &[])), ("b_fix.py", backport)]);
         assert!(ws.run(check).is_empty(), "{:?}", ws.run(check));
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod docstring_ids;
 pub mod empty_migration;
+pub mod insertion;
 pub mod linear_on_base;
 pub mod missing_downgrade;
 pub mod no_merge_migration;
@@ -16,6 +17,7 @@ pub mod released_unchanged;
 pub mod single_head;
 pub mod squawk;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -122,6 +124,40 @@ impl<'a> Context<'a> {
             .iter()
             .zip(&self.sources)
             .filter_map(|(&i, s)| s.as_ref().map(|s| (i, s)))
+    }
+
+    /// The bytes of revision `i`'s file: the new ones as read once, the others from disk.
+    pub fn bytes(&self, i: usize) -> Option<Cow<'_, [u8]>> {
+        if let Some(s) = self.source(i) {
+            return Some(Cow::Borrowed(&s.bytes));
+        }
+        if self.is_new(i) {
+            return None;
+        }
+        std::fs::read(self.component.root.join(&self.files[i]))
+            .ok()
+            .map(Cow::Owned)
+    }
+
+    /// Whether revision `i`'s `# Part of:` comment says `(backport)`.
+    pub fn marked_backport(&self, i: usize) -> bool {
+        self.bytes(i).is_some_and(|b| is_backport(&b))
+    }
+
+    /// The ids of the base's heads, in the base graph's order; `None` without a base graph.
+    pub fn base_heads(&self) -> Option<Vec<&str>> {
+        let g = self.base?.graph.as_ref()?;
+        Some(
+            g.heads()
+                .into_iter()
+                .map(|h| g.rev(h).id.as_str())
+                .collect(),
+        )
+    }
+
+    /// The base ref's name (`main`, a commit id), empty without a base.
+    pub fn base_ref(&self) -> &str {
+        self.base.map_or("", |b| b.reference.as_str())
     }
 
     /// The line of `field`'s assignment in revision `i` (1 when not known).
@@ -383,6 +419,19 @@ pub fn line_at(src: &[u8], offset: usize) -> usize {
         .iter()
         .filter(|&&b| b == b'\n')
         .count()
+}
+
+/// `# Part of: 26.4.8 (backport), 26.8.0 (main)`: the file says it is a backport (the README's
+/// `d` inserted below released history, or its idempotent duplicate `d'` on top).
+pub fn is_backport(src: &[u8]) -> bool {
+    src.split(|&b| b == b'\n').any(|line| {
+        let line = String::from_utf8_lossy(line);
+        let Some(at) = line.find('#') else {
+            return false;
+        };
+        let comment = line[at + 1..].trim_start();
+        comment.starts_with("Part of:") && comment.contains("(backport)")
+    })
 }
 
 /// Comma- or space-separated ids (`Revises: a, b`), `None`/empty meaning none.

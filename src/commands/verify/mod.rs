@@ -61,7 +61,8 @@ pub async fn run(app: &App, configs: &[Config], opts: &Options<'_>) -> Result<u8
             report.error = Some(failure);
         }
         report.problems = report.count_problems();
-        if report.problems > 0 {
+        // The error counts as a problem but keeps its own exit code (2 for a usage error).
+        if report.problems > usize::from(report.error.is_some()) {
             exit = worse(exit, exit_code::FAILED);
         }
         if app.format != Format::Json {

@@ -204,7 +204,9 @@ impl Proof<'_> {
             [one] => one.clone(),
             _ => {
                 // A merge revision: upgrade through it, nothing to round trip on its own.
-                self.timed(r, Direction::Upgrade, &id, "upgrade").await?;
+                self.timed(r, Direction::Upgrade, &id, "upgrade")
+                    .await
+                    .inspect_err(|stop| failed_unless_stopped(stop, &mut r.roundtrip))?;
                 r.roundtrip = "skipped";
                 r.why = Some("a merge revision has no single parent to go back to".into());
                 return Ok(());
@@ -214,10 +216,14 @@ impl Proof<'_> {
         // back): apply them first, so the snapshot below is of the parent.
         if parent != "base" && self.at().current != [parent.clone()] {
             self.timed(r, Direction::Upgrade, &parent, "upgrade to parent")
-                .await?;
+                .await
+                .inspect_err(|stop| failed_unless_stopped(stop, &mut r.roundtrip))?;
         }
         let before = self.snapshot().map_err(Some)?;
-        self.timed(r, Direction::Upgrade, &id, "upgrade").await?;
+        // A failed upgrade is the revision's failure: nothing after it can be proved.
+        self.timed(r, Direction::Upgrade, &id, "upgrade")
+            .await
+            .inspect_err(|stop| failed_unless_stopped(stop, &mut r.roundtrip))?;
         let first = self.snapshot().map_err(Some)?;
         let at_revision = if subject.idempotent.is_some() && subject.downgrade_empty {
             r.roundtrip = "skipped";
@@ -298,7 +304,11 @@ impl Proof<'_> {
         at_revision: Snapshot,
         r: &mut RevisionReport,
     ) -> Result<(), Option<Failure>> {
-        self.stamp(r, parent).await?;
+        self.stamp(r, parent).await.inspect_err(|stop| {
+            if stop.is_none() {
+                r.idempotent = Some("failed");
+            }
+        })?;
         match self.timed(r, Direction::Upgrade, id, "upgrade twice").await {
             Ok(()) => {}
             Err(None) => {
@@ -441,6 +451,14 @@ impl Proof<'_> {
 
     fn snapshot(&self) -> Result<Snapshot, Failure> {
         snapshot::take(&self.pg_dump, &self.at().config)
+    }
+}
+
+/// A step failed and the failure is in the report (`None`): the verdict is `failed`. An
+/// interrupt (`Some`) stops everything and leaves the verdict as it was.
+fn failed_unless_stopped(stop: &Option<Failure>, verdict: &mut &'static str) {
+    if stop.is_none() {
+        *verdict = "failed";
     }
 }
 

@@ -114,9 +114,18 @@ impl RevisionReport {
         }
     }
 
+    /// Any sign of failure: a failed or differing verdict, a step that did not succeed, or an
+    /// error. Each is enough on its own, so no path that records one can pass.
     pub fn failed(&self) -> bool {
         matches!(self.roundtrip, "differs" | "failed")
             || matches!(self.idempotent, Some("differs" | "failed"))
+            || self.steps.iter().any(|t| !t.ok)
+            || self.error.is_some()
+    }
+
+    /// The first step that did not succeed.
+    pub fn failed_step(&self) -> Option<&Timed> {
+        self.steps.iter().find(|t| !t.ok)
     }
 }
 
@@ -139,9 +148,12 @@ impl DriftReport {
 }
 
 impl ComponentReport {
-    /// Failed revisions, plus the drift check when it failed.
+    /// Failed revisions, plus the drift check when it failed, plus the component's own error
+    /// (the proof could not be made or finished): whatever makes verify exit non-zero counts.
     pub fn count_problems(&self) -> usize {
-        self.revisions.iter().filter(|r| r.failed()).count() + usize::from(self.drift.failed())
+        self.revisions.iter().filter(|r| r.failed()).count()
+            + usize::from(self.drift.failed())
+            + usize::from(self.error.is_some())
     }
 }
 
@@ -202,7 +214,10 @@ pub fn revision_text(r: &RevisionReport) -> String {
         "differs" => {
             "DIFFERS: downgrade (then upgrade again) does not give back the same schema:".to_owned()
         }
-        "failed" => "FAILED".to_owned(),
+        "failed" => match r.failed_step() {
+            Some(t) => format!("FAILED at {} {} (the error is below)", t.step, t.target),
+            None => "FAILED".to_owned(),
+        },
         "skipped" => format!("skipped ({})", r.why.as_deref().unwrap_or("")),
         _ => "not run".to_owned(),
     };
@@ -276,10 +291,15 @@ pub fn github(reports: &[ComponentReport]) -> String {
     let mut out = String::new();
     for c in reports {
         for r in c.revisions.iter().filter(|r| r.failed()) {
-            let what = match (r.roundtrip, r.idempotent) {
-                ("differs", _) => "its downgrade does not undo its upgrade (roundtrip differs)",
-                (_, Some("differs" | "failed")) => "it cannot run twice (a backport must)",
-                _ => "a migration step failed on the scratch database",
+            let what = match (r.roundtrip, r.idempotent, r.failed_step()) {
+                ("differs", _, _) => {
+                    "its downgrade does not undo its upgrade (roundtrip differs)".to_owned()
+                }
+                (_, Some("differs" | "failed"), _) => {
+                    "it cannot run twice (a backport must)".to_owned()
+                }
+                (_, _, Some(t)) => format!("its {} step failed on the scratch database", t.step),
+                _ => "a migration step failed on the scratch database".to_owned(),
             };
             let detail = r
                 .error
