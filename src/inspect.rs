@@ -140,10 +140,11 @@ pub async fn known(ws: &Workspace, config: &Config) -> Known {
 }
 
 /// Faults the revision files show for certain, whichever engine reads them.
-const FILE_FAULTS: [&str; 3] = [
+const FILE_FAULTS: [&str; 4] = [
     "bad-revision-file",
     "duplicate-revision",
     "no-migration-scripts",
+    "revision-cycle",
 ];
 
 /// With `auto`, a native failure (database unreachable, an inconsistent graph) is asked again
@@ -187,6 +188,9 @@ pub async fn load_graph(
                 return Ok((g, Engine::Native));
             }
             Ok(Native::Fallback(why)) => fallback(config, engine, &why)?,
+            // The graph alone needs no database: a missing parent the files show is certain
+            // (the migrating commands still ask Alembic, for its own line about it).
+            Err(failure) if failure.kind == "bad-revision-graph" => return Err(failure),
             Err(failure) => retry_with_alembic(config, engine, verbose, failure)?,
         }
     }
@@ -318,7 +322,10 @@ async fn graph_native(ws: &Workspace, config: &Config) -> Result<Native<Graph>, 
         Ok(revs) => match Graph::new(revs) {
             Ok(graph) => Ok(Native::Done(graph)),
             Err(GraphError::Duplicate { id, paths }) => Err(duplicate(config, &id, &paths)),
-            Err(e) => Err(bad_graph(config, &e.to_string())),
+            Err(GraphError::Cycle { ids }) => Err(cycle(config, &ids)),
+            Err(GraphError::Missing { id, path, missing }) => {
+                Err(missing_parent(config, &id, &path, &missing))
+            }
         },
         Err(ReadError::NotStatic(why)) => Ok(Native::Fallback(why)),
         Err(ReadError::PackageNotFound(package)) => Ok(Native::Fallback(format!(
@@ -368,6 +375,35 @@ async fn current_native(config: &Config) -> Result<Native<Vec<String>>, Failure>
             ))
         }
     }
+}
+
+/// A down_revision (or depends_on) naming a revision no file defines. The kind stays
+/// `bad-revision-graph`: the migrating commands ask Alembic for its own line about it.
+fn missing_parent(config: &Config, id: &str, path: &str, missing: &str) -> Failure {
+    Failure::new(
+        "bad-revision-graph",
+        format!(
+            "{} migration {id} ({}) names {missing} as its parent or dependency, but no such migration exists",
+            config.label,
+            shown_path(config, path)
+        ),
+        "code not fully pulled, or a migration file was deleted or renamed on this branch",
+        format!("git pull; if {missing} was yours and removed on purpose, repoint the down_revision (or depends_on) of {id}"),
+    )
+}
+
+/// Revisions whose down_revisions lead back to themselves: Alembic refuses every command.
+fn cycle(config: &Config, ids: &[String]) -> Failure {
+    Failure::new(
+        "revision-cycle",
+        format!(
+            "the {} revisions {} form a cycle: following their down_revisions leads back to the start",
+            config.label,
+            ids.join(", ")
+        ),
+        "a down_revision was pointed at a revision that descends from it (Alembic fails every command with \"Cycle is detected\")",
+        "set the down_revision of the one you changed back to a revision outside the cycle (git log -p on these files shows which edit closed it)",
+    )
 }
 
 /// The same id in two files: Alembic only warns and keeps one of them, silently.

@@ -69,6 +69,20 @@ fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() && wants_format(std::env::args(), "github") => {
+            // A workflow shows why the step failed: clap's text on stderr, one ::error on stdout.
+            let rendered = e.to_string();
+            eprint!("{rendered}");
+            let failure = Failure::usage(
+                "usage",
+                first_line(&rendered)
+                    .trim_start_matches("error: ")
+                    .to_owned(),
+                usage_fix(&rendered),
+            );
+            outln!("{}", render::github::failure(&failure));
+            return ExitCode::from(stdout::finish(exit_code::USAGE));
+        }
         Err(e) if e.use_stderr() && wants_json(std::env::args()) => {
             // CI reading JSON gets JSON for usage errors too.
             let message = e
@@ -413,11 +427,16 @@ fn in_foreground() -> bool {
 
 /// `--format json` / `--format=json` anywhere on a command line clap rejected.
 fn wants_json(args: impl Iterator<Item = String>) -> bool {
+    wants_format(args, "json")
+}
+
+/// `--format FORMAT` / `--format=FORMAT` anywhere on a command line clap rejected.
+fn wants_format(args: impl Iterator<Item = String>, format: &str) -> bool {
     let args: Vec<String> = args.collect();
-    args.iter().any(|a| a == "--format=json")
+    args.iter().any(|a| *a == format!("--format={format}"))
         || args
             .windows(2)
-            .any(|w| w[0] == "--format" && w[1] == "json")
+            .any(|w| w[0] == "--format" && w[1] == format)
 }
 
 /// The next step for a usage error clap rejected: its tips ("a similar subcommand exists:
@@ -449,7 +468,11 @@ fn report(format: cli::Format, failure: &Failure) -> u8 {
     let app_format = format;
     match app_format {
         cli::Format::Json => outln!("{}", render::json::failure(failure)),
-        cli::Format::Text | cli::Format::Github => eprint!("{}", render::text::failure(failure)),
+        cli::Format::Text => eprint!("{}", render::text::failure(failure)),
+        cli::Format::Github => {
+            eprint!("{}", render::text::failure(failure));
+            outln!("{}", render::github::failure(failure));
+        }
     }
     failure.exit
 }

@@ -318,3 +318,476 @@ fn without_git_the_rules_that_need_a_base_say_they_were_skipped() {
     let unknown = db_migrate(&ws, &["check", "--explain", "no-such-rule"]);
     assert_eq!(unknown.code, Some(2), "{}", unknown.shown);
 }
+
+/// `check ARGS` in text, JSON and GitHub format.
+fn in_every_format(ws: &Workspace, args: &[&str]) -> [Run; 3] {
+    let with = |format: &str| {
+        let mut all = vec!["check", "--format", format];
+        all.extend_from_slice(args);
+        db_migrate(ws, &all)
+    };
+    [with("text"), with("json"), with("github")]
+}
+
+/// A feature branch adding an index without CONCURRENTLY: a hazard check must report.
+fn hazard_on_a_branch() -> Workspace {
+    let ws = repo();
+    ws.add_revisions(
+        Manager,
+        &[migration(
+            "d4d4d4d4d4d4",
+            Some(B),
+            "index sessions by owner",
+            "    op.create_index(\"ix_sessions_owner\", \"sessions\", [\"owner\"])",
+            "    op.drop_index(\"ix_sessions_owner\", table_name=\"sessions\")",
+        )],
+    );
+    commit_all(ws.root(), "my work");
+    ws
+}
+
+#[test]
+fn an_explicit_base_that_does_not_exist_is_a_usage_error_in_every_format() {
+    let ws = hazard_on_a_branch();
+    // The hazard is there: with the real base it is reported.
+    let found = db_migrate(&ws, &["check", "--base", "main"]);
+    assert_eq!(found.code, Some(1), "{}", found.shown);
+
+    let [text, json, github] = in_every_format(&ws, &["--base", "nosuchref"]);
+    for r in [&text, &json, &github] {
+        assert_eq!(r.code, Some(2), "a typo never skips the rules: {}", r.shown);
+    }
+    let listing = format!("git -C {} branch -a", ws.root().display());
+    assert!(
+        text.stderr.contains("--base nosuchref") && text.stderr.contains(&listing),
+        "{}",
+        text.shown
+    );
+    let doc = json.json();
+    assert_eq!(doc["error"]["kind"], "unknown-base-ref", "{doc:#}");
+    assert!(
+        doc["error"]["fix"].as_str().unwrap().contains(&listing),
+        "{doc:#}"
+    );
+    assert!(
+        github
+            .stdout
+            .starts_with("::error title=db-migrate unknown-base-ref::--base nosuchref"),
+        "{}",
+        github.shown
+    );
+
+    // Outside git an explicit --base cannot be honoured either; without one, skipping stays.
+    std::fs::remove_dir_all(ws.root().join(".git")).unwrap();
+    let no_git = db_migrate(&ws, &["check", "--base", "main"]);
+    assert_eq!(no_git.code, Some(2), "{}", no_git.shown);
+    assert!(
+        no_git.stderr.contains("not in a git work tree"),
+        "{}",
+        no_git.shown
+    );
+}
+
+#[test]
+fn a_revision_file_python_cannot_import_is_an_error_at_that_file() {
+    let ws = repo();
+    let good = table("c3c3c3c3c3c3", "keypairs", Some(B));
+    ws.add_revisions(Manager, &[good]);
+    // Saved as Latin-1: the table name's é is one byte, 0xe9, on the op.create_table line.
+    let name = versions("c3c3c3c3c3c3_create_keypairs.py");
+    let latin1: Vec<u8> = ws
+        .read_file(&name)
+        .replace("\"keypairs\"", "\"keypair\u{e9}s\"")
+        .chars()
+        .map(|c| c as u32 as u8)
+        .collect();
+    std::fs::write(ws.root().join(&name), latin1).unwrap();
+    commit_all(ws.root(), "latin-1");
+
+    let [text, json, github] = in_every_format(&ws, &[]);
+    for r in [&text, &json, &github] {
+        assert_eq!(r.code, Some(1), "{}", r.shown);
+    }
+    assert!(
+        errors(&json.json()).contains(&("unloadable-file".into(), name.clone())),
+        "{}",
+        json.shown
+    );
+    assert!(
+        text.stdout
+            .contains("c3c3c3c3c3c3_create_keypairs.py:21  error   unloadable-file"),
+        "{}",
+        text.shown
+    );
+    assert!(
+        github.stdout.contains(&format!(
+            "::error file={name},line=21,title=db-migrate unloadable-file::"
+        )),
+        "{}",
+        github.shown
+    );
+    // Static: found without the lint too.
+    let static_only = db_migrate(&ws, &["check", "--no-lint"]);
+    assert_eq!(static_only.code, Some(1), "{}", static_only.shown);
+
+    // Binary garbage: named as the file it is, by check and by every other command.
+    let garbage = versions("e5e5e5e5e5e5_garbage.py");
+    std::fs::write(
+        ws.root().join(&garbage),
+        b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\xff\xfe\n",
+    )
+    .unwrap();
+    let doc = db_migrate(&ws, &["check", "--format", "json"]).json();
+    assert!(
+        errors(&doc).contains(&("component-fault".into(), garbage.clone())),
+        "{doc:#}"
+    );
+    let status = db_migrate(&ws, &["status"]);
+    assert_eq!(status.code, Some(1), "{}", status.shown);
+    assert!(
+        status.stderr.contains("e5e5e5e5e5e5_garbage.py") && !status.stderr.contains("<frozen"),
+        "{}",
+        status.shown
+    );
+}
+
+#[test]
+fn a_launcher_that_runs_nothing_fails_the_lint_instead_of_passing_it() {
+    let ws = hazard_on_a_branch();
+    ws.write_file(
+        "py",
+        "#!/bin/sh\n# a broken launcher: runs nothing, succeeds\nexit 0\n",
+    );
+    let [text, json, github] = in_every_format(&ws, &[]);
+    for r in [&text, &json, &github] {
+        assert_eq!(r.code, Some(1), "the lint never ran: {}", r.shown);
+    }
+    let doc = json.json();
+    let fault = doc["components"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "component-fault")
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    let message = fault["message"].as_str().unwrap();
+    assert!(
+        message.contains("./py exited 0 but Alembic rendered no SQL for d4d4d4d4d4d4")
+            && message.contains(&format!(
+                "./py -m alembic -c alembic.ini upgrade {B}:d4d4d4d4d4d4 --sql"
+            )),
+        "{doc:#}"
+    );
+    assert!(
+        text.stdout
+            .contains("error   component-fault  ./py exited 0"),
+        "{}",
+        text.shown
+    );
+    assert!(
+        github
+            .stdout
+            .contains("title=db-migrate component-fault::./py exited 0"),
+        "{}",
+        github.shown
+    );
+}
+
+#[test]
+fn a_failed_run_is_an_error_annotation_and_strict_says_it_failed_the_run() {
+    let ws = repo();
+    ws.write_file(
+        "pyproject.toml",
+        "[tool.db-migrate.check]\ndisabled = [\"part-of-comment\"]\n",
+    );
+    let [text, json, github] = in_every_format(&ws, &[]);
+    for r in [&text, &json, &github] {
+        assert_eq!(r.code, Some(1), "{}", r.shown);
+    }
+    assert!(
+        text.stderr.contains("unknown key disabled"),
+        "{}",
+        text.shown
+    );
+    assert_eq!(
+        json.json()["error"]["kind"],
+        "check-config",
+        "{}",
+        json.shown
+    );
+    let line = github.stdout.lines().next().unwrap_or_default();
+    assert!(
+        line.starts_with(
+            "::error title=db-migrate check-config::the check configuration is invalid"
+        ) && line.contains("unknown key disabled")
+            && line.contains("(fix: "),
+        "{}",
+        github.shown
+    );
+    std::fs::remove_file(ws.root().join("pyproject.toml")).unwrap();
+
+    // A command line clap rejects: the usage error is an annotation too.
+    let usage = db_migrate(&ws, &["check", "--format", "github", "--no-such-flag"]);
+    assert_eq!(usage.code, Some(2), "{}", usage.shown);
+    assert!(
+        usage
+            .stdout
+            .starts_with("::error title=db-migrate usage::unexpected argument '--no-such-flag'"),
+        "{}",
+        usage.shown
+    );
+    assert!(usage.stderr.contains("--no-such-flag"), "{}", usage.shown);
+
+    // Only a warning: it passes, unless --strict, which then says that it made the run fail.
+    ws.add_revisions(
+        Manager,
+        &[migration(
+            "f1f1f1f1f1f1",
+            Some(B),
+            "backfill owners",
+            "    rows = op.get_bind().execute(sa.text(\"SELECT id FROM users\")).fetchall()\n    for _ in rows:\n        pass",
+            "    pass",
+        )],
+    );
+    commit_all(ws.root(), "data migration");
+    let lenient = db_migrate(&ws, &["check", "--format", "json"]);
+    assert_eq!(lenient.code, Some(0), "{}", lenient.shown);
+    assert_eq!(lenient.json()["failed_by_warnings"], false);
+    let [text, json, github] = in_every_format(&ws, &["--strict"]);
+    for r in [&text, &json, &github] {
+        assert_eq!(r.code, Some(1), "{}", r.shown);
+    }
+    assert!(
+        text.stdout
+            .contains("0 errors, 2 warnings (--strict: the warnings fail this run)"),
+        "{}",
+        text.shown
+    );
+    let doc = json.json();
+    assert_eq!(doc["strict"], true, "{doc:#}");
+    assert_eq!(doc["failed_by_warnings"], true, "{doc:#}");
+    assert!(
+        github.stdout.contains(
+            "::notice title=db-migrate check::--strict made this run fail: 2 warnings and no error"
+        ),
+        "{}",
+        github.shown
+    );
+}
+
+#[test]
+fn an_empty_component_is_its_own_finding_and_the_others_are_still_checked() {
+    // accountmgr before its first migration: a config, an empty versions directory.
+    let ws = Workspace::new()
+        .component(
+            Manager,
+            &[table(A, "users", None), table(B, "sessions", Some(A))],
+        )
+        .component(Component::Accountmgr, &[]);
+    ws.write_file(".gitignore", "__pycache__/\n");
+    git(ws.root(), &["init", "-q", "-b", "main"]);
+    commit_all(ws.root(), "released history");
+    git(ws.root(), &["checkout", "-q", "-b", "feature"]);
+    ws.add_revisions(
+        Manager,
+        &[migration(
+            "d4d4d4d4d4d4",
+            Some(B),
+            "index sessions by owner",
+            "    op.create_index(\"ix_sessions_owner\", \"sessions\", [\"owner\"])",
+            "    op.drop_index(\"ix_sessions_owner\", table_name=\"sessions\")",
+        )],
+    );
+    commit_all(ws.root(), "my work");
+
+    let [text, json, github] = in_every_format(&ws, &[]);
+    for r in [&text, &json, &github] {
+        assert_eq!(r.code, Some(1), "{}", r.shown);
+    }
+    let doc = json.json();
+    let account = component_json(&doc, Component::Accountmgr);
+    assert_eq!(account["findings"][0]["rule"], "component-fault", "{doc:#}");
+    assert_eq!(
+        account["findings"][0]["file"],
+        Component::Accountmgr.ini(),
+        "{doc:#}"
+    );
+    assert!(
+        account["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no migration scripts were found for accountmgr"),
+        "{doc:#}"
+    );
+    // The manager was checked all the same.
+    let manager = component_json(&doc, Manager);
+    assert!(
+        manager["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "require-concurrent-index-creation"),
+        "{doc:#}"
+    );
+    assert!(
+        text.stdout.contains("accountmgr (alembic-accountmgr.ini)")
+            && text.stdout.contains("require-concurrent-index-creation"),
+        "{}",
+        text.shown
+    );
+    assert!(
+        github.stdout.contains(
+            "::error file=alembic-accountmgr.ini,line=1,title=db-migrate component-fault::no migration scripts"
+        ) && github.stdout.contains("require-concurrent-index-creation"),
+        "{}",
+        github.shown
+    );
+}
+
+#[test]
+fn a_cycle_a_missing_parent_and_a_duplicate_id_are_findings_at_their_line() {
+    let ws = repo();
+    let cases = [
+        (
+            "cycle",
+            vec![
+                table("c1c1c1c1c1c1", "quotas", Some("c2c2c2c2c2c2")),
+                table("c2c2c2c2c2c2", "limits", Some("c1c1c1c1c1c1")),
+            ],
+            [
+                "c1c1c1c1c1c1_create_quotas.py",
+                "c2c2c2c2c2c2_create_limits.py",
+            ],
+            "form a cycle",
+        ),
+        (
+            "missing",
+            vec![table("c1c1c1c1c1c1", "quotas", Some("e0e0e0e0e0e0"))],
+            ["c1c1c1c1c1c1_create_quotas.py"; 2],
+            "names e0e0e0e0e0e0 as its parent",
+        ),
+        (
+            "duplicate",
+            vec![table(B, "sessions", Some(A)).file_name_override("zz_copy.py")],
+            ["zz_copy.py"; 2],
+            "is defined in 2 files",
+        ),
+    ];
+    for (case, revs, files, says) in cases {
+        ws.add_revisions(Manager, &revs);
+        let files = files.map(versions);
+        let [text, json, github] = in_every_format(&ws, &["--no-lint"]);
+        for r in [&text, &json, &github] {
+            assert_eq!(r.code, Some(1), "{case}: {}", r.shown);
+            assert!(
+                !r.shown.contains("does not recognise"),
+                "{case}: {}",
+                r.shown
+            );
+        }
+        let doc = json.json();
+        let f = &doc["components"][0]["findings"][0];
+        assert_eq!(f["rule"], "component-fault", "{case}: {doc:#}");
+        let file = f["file"].as_str().unwrap().to_owned();
+        assert!(files.contains(&file), "{case}: {doc:#}");
+        // down_revision (or, for the duplicate, revision) of the file, as the template writes it.
+        let line = if case == "duplicate" { 13 } else { 14 };
+        assert_eq!(f["line"], line, "{case}: {doc:#}");
+        assert!(
+            f["message"].as_str().unwrap().contains(says),
+            "{case}: {doc:#}"
+        );
+        assert!(
+            text.stdout
+                .contains(&format!("{line}  error   component-fault  ")),
+            "{case}: {}",
+            text.shown
+        );
+        assert!(
+            github.stdout.contains(&format!(
+                "::error file={file},line={line},title=db-migrate component-fault::"
+            )),
+            "{case}: {}",
+            github.shown
+        );
+        for r in &revs {
+            std::fs::remove_file(ws.root().join(versions(&r.file_name()))).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_syntax_error_in_a_new_revision_is_an_error_at_its_line_never_a_warning() {
+    let ws = repo();
+    // Tokenizes (the native reader reads its ids), but Python rejects it: only Alembic's offline
+    // render shows it, which used to make it a mere not-lintable-offline warning.
+    ws.add_revisions(
+        Manager,
+        &[migration(
+            "c3c3c3c3c3c3",
+            Some(B),
+            "broken",
+            "    owner = = 1",
+            "    pass",
+        )],
+    );
+    commit_all(ws.root(), "broken");
+    let file = versions("c3c3c3c3c3c3_broken.py");
+    let [text, json, github] = in_every_format(&ws, &[]);
+    for r in [&text, &json, &github] {
+        assert_eq!(r.code, Some(1), "{}", r.shown);
+    }
+    let doc = json.json();
+    let f = &doc["components"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "unloadable-file")
+        .unwrap_or_else(|| panic!("{doc:#}"))
+        .clone();
+    assert_eq!(f["file"], file.as_str(), "{doc:#}");
+    assert_eq!(f["line"], 21, "the line of the syntax error: {doc:#}");
+    assert!(
+        f["message"].as_str().unwrap().contains("SyntaxError"),
+        "{doc:#}"
+    );
+    assert!(
+        text.stdout
+            .contains("c3c3c3c3c3c3_broken.py:21  error   unloadable-file"),
+        "{}",
+        text.shown
+    );
+    assert!(
+        github.stdout.contains(&format!(
+            "::error file={file},line=21,title=db-migrate unloadable-file::"
+        )),
+        "{}",
+        github.shown
+    );
+
+    // One the native reader cannot tokenize either: Alembic names the file and line.
+    ws.write_file(
+        &file,
+        &ws.read_file(&file).replace("owner = = 1", "owner = (1"),
+    );
+    let [text, json, github] = in_every_format(&ws, &[]);
+    for r in [&text, &json, &github] {
+        assert_eq!(r.code, Some(1), "{}", r.shown);
+    }
+    let doc = json.json();
+    let f = &doc["components"][0]["findings"][0];
+    assert_eq!(f["rule"], "component-fault", "{doc:#}");
+    assert_eq!(f["file"], file.as_str(), "{doc:#}");
+    assert!(
+        text.stdout
+            .contains("error   component-fault  migration file"),
+        "{}",
+        text.shown
+    );
+    assert!(
+        github
+            .stdout
+            .contains(&format!("::error file={file},line=")),
+        "{}",
+        github.shown
+    );
+}

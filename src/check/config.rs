@@ -195,6 +195,16 @@ fn strings(value: &Value, key: &str) -> Result<Vec<String>, String> {
 
 /// Rule names the configuration may name: `check`'s own (squawk's go in `squawk.exclude`).
 fn known(rule: &str, key: &str) -> Result<(), String> {
+    if [
+        super::load::COMPONENT_FAULT.name,
+        super::load::UNLOADABLE_FILE.name,
+    ]
+    .contains(&rule)
+    {
+        return Err(format!(
+            "{key} names {rule:?}, which reports what check could not read: it cannot be turned off or down"
+        ));
+    }
     if super::rule(rule).is_some() && rule != super::rules::squawk::RULE.name {
         return Ok(());
     }
@@ -246,6 +256,10 @@ mod tests {
         assert!(err("disable = [\"single-heads\"]").contains("\"single-heads\""));
         assert!(err("severity = { single-head = \"fatal\" }").contains("severity.single-head"));
         assert!(err("disable = \"single-head\"").contains("list of strings"));
+        assert!(err("disable = [\"component-fault\"]").contains("cannot be turned off"));
+        assert!(
+            err("severity = { unloadable-file = \"warning\" }").contains("cannot be turned off")
+        );
         assert!(parse("not toml [").is_err());
     }
 

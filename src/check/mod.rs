@@ -21,15 +21,18 @@
 pub mod config;
 pub mod ignore;
 pub mod lint;
+pub mod load;
 pub mod rules;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::error::Failure;
 use crate::git::Repo;
 use crate::graph::{Graph, Revision};
 use crate::revisions::reader::{self, Read};
+use crate::workspace::shell;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -91,6 +94,8 @@ static RULES: &[Rule] = &[
     rules::squawk::RULE,
     ignore::BAD_IGNORE,
     ignore::UNUSED_IGNORE,
+    load::COMPONENT_FAULT,
+    load::UNLOADABLE_FILE,
 ];
 
 pub fn rules() -> &'static [Rule] {
@@ -239,24 +244,85 @@ fn relative_to_top(dir: &Path, top: &Path, canonical_top: &Path) -> PathBuf {
         .unwrap_or_else(|| dir.to_path_buf())
 }
 
-/// The base `config`'s revisions are compared with: `asked` (`--base`), else [`default_base`];
-/// `Err` says why there is none.
+/// Why `check` (or `verify`) has no base to compare with.
+#[derive(Debug)]
+pub enum NoBase {
+    /// None was asked for and none was found (outside git, no upstream, no `main`): the rules
+    /// that need one are skipped, and say why.
+    Skipped(String),
+    /// `--base REF` cannot be used (git cannot resolve it, or there is no git): a usage error,
+    /// never a skip, so a typo cannot turn the base rules and the lint off.
+    Failed(Failure),
+}
+
+impl std::fmt::Display for NoBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoBase::Skipped(why) => f.write_str(why),
+            NoBase::Failed(failure) => f.write_str(&failure.message),
+        }
+    }
+}
+
+/// The base `config`'s revisions are compared with: `asked` (`--base`), else [`default_base`].
+/// An asked ref git cannot resolve is [`NoBase::Failed`] (exit 2, naming the ref and how to
+/// list refs); no default base is [`NoBase::Skipped`].
 pub fn base_for(
     config: &crate::workspace::Config,
     repo: Option<&Repo>,
     asked: Option<&str>,
-) -> Result<BaseView, String> {
-    let repo = repo.ok_or("not a git work tree")?;
+) -> Result<BaseView, NoBase> {
+    if let Some(asked) = asked {
+        require_ref(&config.root, repo, asked).map_err(NoBase::Failed)?;
+    }
+    let Some(repo) = repo else {
+        return Err(NoBase::Skipped("not a git work tree".into()));
+    };
     let reference = match asked {
-        Some(r) if repo.has_ref(r) => r.to_owned(),
-        Some(r) => return Err(format!("the base ref {r} does not exist")),
-        None => default_base(repo)
-            .ok_or("no base ref: no upstream default branch or main to take the merge-base with (pass --base REF)")?,
+        Some(r) => r.to_owned(),
+        None => default_base(repo).ok_or_else(|| NoBase::Skipped(
+            "no base ref: no upstream default branch or main to take the merge-base with (pass --base REF)".into(),
+        ))?,
     };
     let dirs = crate::revisions::locate::locate(&config.ini, &config.root, &[])
-        .map_err(|e| e.to_string())?
+        .map_err(|e| NoBase::Skipped(e.to_string()))?
         .dirs;
-    base_view(repo, &reference, &dirs)
+    base_view(repo, &reference, &dirs).map_err(|why| match asked {
+        // The ref exists but its files cannot be read: what was asked for was not checked.
+        Some(r) => NoBase::Failed(Failure::new(
+            "base-unreadable",
+            format!("cannot read the migrations at --base {r}: {why}"),
+            "git failed to list or read the version directories at that ref",
+            format!(
+                "check that git -C {} show {r} works, then rerun",
+                shell::word(&root_shown(&config.root))
+            ),
+        )),
+        None => NoBase::Skipped(why),
+    })
+}
+
+/// `--base REF` must name a commit git can resolve: a usage error naming the ref and the command
+/// that lists the refs otherwise.
+pub fn require_ref(root: &Path, repo: Option<&Repo>, asked: &str) -> Result<(), Failure> {
+    let dir = shell::word(&root_shown(root));
+    match repo {
+        Some(repo) if repo.has_ref(asked) => Ok(()),
+        Some(_) => Err(Failure::usage(
+            "unknown-base-ref",
+            format!("--base {asked}: git cannot resolve {asked} to a commit, so nothing can be compared with it"),
+            format!("list the refs with git -C {dir} branch -a (tags: git -C {dir} tag), then pass one of them to --base, or leave --base out to compare with the merge-base of the upstream branch"),
+        )),
+        None => Err(Failure::usage(
+            "unknown-base-ref",
+            format!("--base {asked}: {} is not in a git work tree, so there is no {asked} to compare with", root_shown(root)),
+            "run it inside the git checkout, or leave --base out (the rules that need a base are then skipped, and say so)",
+        )),
+    }
+}
+
+fn root_shown(root: &Path) -> String {
+    root.to_string_lossy().into_owned()
 }
 
 /// The base to compare with: the merge-base of `HEAD` with the upstream default branch

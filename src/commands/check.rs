@@ -11,7 +11,7 @@ use std::sync::{LazyLock, Mutex};
 use serde::Serialize;
 
 use crate::alembic;
-use crate::check::{self, config::Config, ignore, lint, BaseView, Finding, Severity};
+use crate::check::{self, config::Config, ignore, lint, load, BaseView, Finding, NoBase, Severity};
 use crate::error::Failure;
 use crate::exit_code;
 use crate::git::Repo;
@@ -44,6 +44,10 @@ struct Report {
     components: Vec<ComponentReport>,
     errors: usize,
     warnings: usize,
+    /// `--strict` was given: warnings fail the run too.
+    strict: bool,
+    /// The run fails only because `--strict` counts its warnings.
+    failed_by_warnings: bool,
 }
 
 #[derive(Serialize)]
@@ -108,6 +112,9 @@ pub async fn run(app: &App, configs: &[Ini], opts: &Options<'_>) -> Result<u8, F
         )
     })?;
     let repo = Repo::discover(&app.ws.root);
+    if let Some(asked) = opts.base {
+        check::require_ref(&app.ws.root, repo.as_ref(), asked)?;
+    }
     let mut reports = Vec::new();
     for config in configs {
         reports.push(check_one(app, config, &settings, repo.as_ref(), opts).await?);
@@ -120,25 +127,29 @@ pub async fn run(app: &App, configs: &[Ini], opts: &Options<'_>) -> Result<u8, F
             .count()
     };
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+    let failed_by_warnings = opts.strict && errors == 0 && warnings > 0;
+    let report = Report {
+        components: reports,
+        errors,
+        warnings,
+        strict: opts.strict,
+        failed_by_warnings,
+    };
     match opts.output {
-        Output::Text => out!("{}", render_text(&reports, errors, warnings)),
-        Output::Github => out!("{}", render_github(&reports)),
-        Output::Json => outln!(
-            "{}",
-            crate::render::json::to_string(&Report {
-                components: reports,
-                errors,
-                warnings,
-            })
-        ),
+        Output::Text => out!("{}", render_text(&report)),
+        Output::Github => out!("{}", render_github(&report)),
+        Output::Json => outln!("{}", crate::render::json::to_string(&report)),
     }
-    Ok(if errors > 0 || (opts.strict && warnings > 0) {
+    Ok(if errors > 0 || failed_by_warnings {
         exit_code::FAILED
     } else {
         exit_code::OK
     })
 }
 
+/// One component's report. Whatever stops it from being checked (its revisions do not form a
+/// graph, its lint could not run) is a finding of this component only; only a usage error
+/// (`--base` naming nothing) stops the whole run.
 async fn check_one(
     app: &App,
     config: &Ini,
@@ -146,12 +157,14 @@ async fn check_one(
     repo: Option<&Repo>,
     opts: &Options<'_>,
 ) -> Result<ComponentReport, Failure> {
-    let (graph, _) =
-        inspect::load_graph(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
     let mut skipped = Vec::new();
     let base = match check::base_for(config, repo, opts.base) {
         Ok(view) => Some(view),
-        Err(why) => {
+        Err(NoBase::Failed(failure)) if failure.exit == exit_code::USAGE => return Err(failure),
+        Err(NoBase::Failed(failure)) => {
+            return Ok(faulty(app, config, &failure, None, skipped));
+        }
+        Err(NoBase::Skipped(why)) => {
             for rule in check::rules().iter().filter(|r| check::needs_base(r.name)) {
                 skipped.push(Skipped {
                     rule: rule.name.to_owned(),
@@ -161,6 +174,12 @@ async fn check_one(
             None
         }
     };
+    let graph = match inspect::load_graph(&app.ws, config, inspect::Engine::Auto, app.verbose).await
+    {
+        Ok((graph, _)) => graph,
+        Err(failure) if failure.kind == "interrupted" => return Err(failure),
+        Err(failure) => return Ok(faulty(app, config, &failure, base.as_ref(), skipped)),
+    };
     let component = check::Component {
         name: &config.label,
         root: &app.ws.root,
@@ -168,6 +187,8 @@ async fn check_one(
         base: base.as_ref(),
     };
     let mut findings = check::static_findings(&component);
+    let unloadable = load::not_utf8(&app.ws.root, &graph);
+    let mut faults = Vec::new();
     let mut linted = false;
     match (&base, opts.no_lint) {
         (_, true) => skipped.push(Skipped {
@@ -179,10 +200,26 @@ async fn check_one(
             why: "no base ref to tell new revisions from released ones (pass --base REF)".into(),
         }),
         (Some(base), false) => {
-            findings.extend(lint_new(app, config, &graph, base, settings).await?);
-            linted = true;
+            let skip: HashSet<&Path> = unloadable.iter().map(|f| f.file.as_path()).collect();
+            match lint_new(app, config, &graph, base, settings, &skip).await {
+                Ok(Linted { found, unloadable }) => {
+                    findings.extend(found);
+                    faults.extend(unloadable);
+                    linted = true;
+                }
+                Err(failure) if failure.kind == "interrupted" => return Err(failure),
+                Err(failure) if failure.kind == "check-config" => return Err(failure),
+                Err(failure) => {
+                    faults.push(load::fault(&app.ws.root, config, &failure));
+                    skipped.push(Skipped {
+                        rule: "squawk".into(),
+                        why: "the lint could not run (see the component-fault finding)".into(),
+                    });
+                }
+            }
         }
     }
+    faults.extend(unloadable);
     let new_files = check::new_files(&component);
     let ran = |rule: &str| {
         let skipped_rule = skipped.iter().any(|s| s.rule == rule);
@@ -200,6 +237,8 @@ async fn check_one(
         |r: &str| check::rule(r).is_some() || lint::is_squawk_rule(r),
     );
     let mut findings = settings.apply(findings);
+    // What could not be read is added last: no ignore comment or setting silences it.
+    findings.extend(faults);
     findings.sort_by(|a, b| (&a.file, a.line, a.rule).cmp(&(&b.file, b.line, b.rule)));
     Ok(ComponentReport {
         component: config.label.clone(),
@@ -210,6 +249,39 @@ async fn check_one(
     })
 }
 
+/// A component that could not be checked: its fault is its one finding, and every rule is
+/// reported as skipped because of it.
+fn faulty(
+    app: &App,
+    config: &Ini,
+    failure: &Failure,
+    base: Option<&BaseView>,
+    mut skipped: Vec<Skipped>,
+) -> ComponentReport {
+    skipped.retain(|s| !check::needs_base(&s.rule));
+    skipped.push(Skipped {
+        rule: "every rule".into(),
+        why: format!(
+            "{} could not be read (see the component-fault finding)",
+            config.label
+        ),
+    });
+    ComponentReport {
+        component: config.label.clone(),
+        config: config.ini_arg.clone(),
+        base: base.map(|b| b.reference.clone()),
+        skipped,
+        findings: vec![load::fault(&app.ws.root, config, failure)],
+    }
+}
+
+/// What the lint found: squawk's findings (ignorable), and files Alembic could not load
+/// ([`load::UNLOADABLE_FILE`], not ignorable).
+struct Linted {
+    found: Vec<Finding>,
+    unloadable: Vec<Finding>,
+}
+
 /// squawk on each revision new relative to the base, one revision's SQL at a time.
 async fn lint_new(
     app: &App,
@@ -217,7 +289,8 @@ async fn lint_new(
     graph: &Graph,
     base: &BaseView,
     settings: &Config,
-) -> Result<Vec<Finding>, Failure> {
+    unloadable: &HashSet<&Path>,
+) -> Result<Linted, Failure> {
     let lint_settings = lint::LintSettings {
         pg_version: Some(settings.squawk.pg_version.clone()),
         excluded_rules: settings.squawk.exclude.clone(),
@@ -227,12 +300,16 @@ async fn lint_new(
         .filter(|&i| base.by_id(&graph.rev(i).id).is_none())
         .collect();
     let mut findings = Vec::new();
+    let mut broken = Vec::new();
     for i in graph.apply_order(&new) {
         let rev = graph.rev(i);
         if rev.parents.len() > 1 {
             continue; // a merge has no SQL of its own; no-merge-migration reports it
         }
         let file = relative(&app.ws.root, rev.path.as_deref());
+        if unloadable.contains(file.as_path()) {
+            continue; // reported already: Python cannot import it
+        }
         let src = rev
             .path
             .as_deref()
@@ -253,6 +330,20 @@ async fn lint_new(
             let why = alembic::parse::exception(&output.stderr)
                 .or_else(|| alembic::parse::failed(&output.stdout))
                 .unwrap_or_else(|| "Alembic's offline mode failed".to_owned());
+            if let Some(line) = cannot_import(&output.stderr, rev.path.as_deref()) {
+                broken.push(Finding {
+                    rule: load::UNLOADABLE_FILE.name,
+                    severity: Severity::Error,
+                    file: file.clone(),
+                    line,
+                    message: format!(
+                        "Python cannot import {} ({}), so every Alembic command fails",
+                        rev.id,
+                        mask::mask(&why)
+                    ),
+                });
+                continue;
+            }
             findings.push(Finding {
                 rule: "not-lintable-offline",
                 severity: Severity::Warning,
@@ -265,6 +356,9 @@ async fn lint_new(
                 ),
             });
             continue;
+        }
+        if !rendered(&output.stdout, &rev.id) {
+            return Err(not_rendered(app, config, &range, &rev.id));
         }
         let (sql, statements) = lint::revision_sql(&output.stdout.join("\n"));
         let sql_findings = lint::lint(&sql, &lint_settings).map_err(|e| {
@@ -309,7 +403,65 @@ async fn lint_new(
             });
         }
     }
-    Ok(findings)
+    Ok(Linted {
+        found: findings,
+        unloadable: broken,
+    })
+}
+
+/// Whether Alembic's offline output shows that it rendered `id`: it prints
+/// `-- Running upgrade PARENT -> ID` (`-- Running upgrade  -> ID` from base) before the SQL.
+fn rendered(stdout: &[String], id: &str) -> bool {
+    let marker = format!("-> {id}");
+    stdout
+        .iter()
+        .any(|l| l.starts_with("-- Running upgrade ") && l.trim_end().ends_with(&marker))
+}
+
+/// The launcher exited 0 and Alembic printed no render of the revision: nothing was linted, and
+/// saying "no findings" would pass what was never checked.
+fn not_rendered(app: &App, config: &Ini, range: &str, id: &str) -> Failure {
+    let launcher = alembic::runner::launcher_shown(&app.ws);
+    let cd = crate::workspace::shell::cd_prefix(&app.ws.root).unwrap_or_default();
+    Failure::new(
+        "lint-not-rendered",
+        format!(
+            "{launcher} exited 0 but Alembic rendered no SQL for {id} of {}: the lint did not run",
+            config.label
+        ),
+        format!("Alembic's offline mode prints `-- Running upgrade … -> {id}` before a revision's SQL, and that line is missing: the launcher ({launcher}) did not run Alembic"),
+        format!(
+            "{cd}{launcher} -m alembic -c {} upgrade {range} --sql   (fix the launcher until this prints the SQL, then rerun check)",
+            crate::workspace::shell::word(&config.ini_arg)
+        ),
+    )
+}
+
+/// The line of the revision file where Python failed to import it (a `SyntaxError`, a NUL byte,
+/// an undecodable byte), when the traceback ends there.
+fn cannot_import(stderr: &[String], path: Option<&str>) -> Option<usize> {
+    let last = alembic::parse::exception(stderr)?;
+    let import_error = [
+        "SyntaxError",
+        "IndentationError",
+        "TabError",
+        "UnicodeDecodeError",
+    ]
+    .iter()
+    .any(|e| last.starts_with(e))
+        || last.contains("cannot contain null bytes");
+    if !import_error {
+        return None;
+    }
+    let path = path?;
+    let quoted = format!("File \"{path}\", line ");
+    let line = stderr
+        .iter()
+        .rev()
+        .find_map(|l| l.trim_start().strip_prefix(&quoted))
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok());
+    Some(line.unwrap_or(1))
 }
 
 fn short(sql: &str) -> String {
@@ -339,9 +491,10 @@ fn relative(root: &Path, path: Option<&str>) -> PathBuf {
         .map_or(path.clone(), Path::to_path_buf)
 }
 
-fn render_text(reports: &[ComponentReport], errors: usize, warnings: usize) -> String {
+fn render_text(report: &Report) -> String {
+    let (errors, warnings) = (report.errors, report.warnings);
     let mut out = String::new();
-    for r in reports {
+    for r in &report.components {
         let base = r.base.as_deref().map_or_else(
             || "no base".to_owned(),
             |b| format!("base {}", crate::render::text::short_ref(b)),
@@ -381,18 +534,23 @@ fn render_text(reports: &[ComponentReport], errors: usize, warnings: usize) -> S
         }
     }
     out.push_str(&format!(
-        "{errors} error{}, {warnings} warning{}\n",
+        "{errors} error{}, {warnings} warning{}{}\n",
         if errors == 1 { "" } else { "s" },
-        if warnings == 1 { "" } else { "s" }
+        if warnings == 1 { "" } else { "s" },
+        if report.failed_by_warnings {
+            " (--strict: the warnings fail this run)"
+        } else {
+            ""
+        }
     ));
     mask::mask(&out).into_owned()
 }
 
 /// GitHub workflow commands; properties and messages escaped as the runner expects.
-fn render_github(reports: &[ComponentReport]) -> String {
+fn render_github(report: &Report) -> String {
     use crate::render::github::{data as escape_data, property as escape_prop};
     let mut out = String::new();
-    for r in reports {
+    for r in &report.components {
         for f in &r.findings {
             let level = match f.severity {
                 Severity::Error => "error",
@@ -416,5 +574,48 @@ fn render_github(reports: &[ComponentReport]) -> String {
             ));
         }
     }
+    if report.failed_by_warnings {
+        out.push_str(&format!(
+            "::notice title={}::--strict made this run fail: {} warning{} and no error\n",
+            escape_prop("db-migrate check"),
+            report.warnings,
+            if report.warnings == 1 { "" } else { "s" }
+        ));
+    }
     mask::mask(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn a_render_shows_alembic_s_marker_for_the_revision() {
+        // As alembic 1.13.3 prints it, from a parent and from base (two spaces).
+        let out = lines("BEGIN;\n\n-- Running upgrade a1 -> b2\n\nCREATE TABLE t (id INT);\n");
+        assert!(rendered(&out, "b2"));
+        assert!(!rendered(&out, "a1"));
+        assert!(rendered(&lines("-- Running upgrade  -> a1\n"), "a1"));
+        // A launcher that printed nothing, or its own chatter.
+        assert!(!rendered(&[], "b2"));
+        assert!(!rendered(&lines("ok -> b2\n"), "b2"));
+    }
+
+    #[test]
+    fn an_import_error_is_located_in_the_revision_file() {
+        let path = "/w/versions/c3_broken.py";
+        let stderr = lines(
+            "Traceback (most recent call last):\n  File \"<frozen importlib._bootstrap>\", line 241, in _call_with_frames_removed\n  File \"/w/versions/c3_broken.py\", line 21\n    owner = = 1\n            ^\nSyntaxError: invalid syntax\n",
+        );
+        assert_eq!(cannot_import(&stderr, Some(path)), Some(21));
+        let nul = lines("  File \"<frozen importlib._bootstrap>\", line 241\nSyntaxError: source code string cannot contain null bytes\n");
+        assert_eq!(cannot_import(&nul, Some(path)), Some(1));
+        // Reading the database offline is not an import error.
+        let offline = lines("  File \"/w/versions/c3_broken.py\", line 20, in upgrade\nAttributeError: 'NoneType' object has no attribute 'fetchall'\n");
+        assert_eq!(cannot_import(&offline, Some(path)), None);
+    }
 }

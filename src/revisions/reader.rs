@@ -37,6 +37,15 @@ pub fn read_file(path: &Path, src: &[u8]) -> Read {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // Python refuses a NUL byte anywhere ("source code string cannot contain null bytes"):
+    // binary data, not a revision whatever else it holds.
+    if let Some(at) = src.iter().position(|&b| b == 0) {
+        return Read::Invalid(format!(
+            "{}:{}: the file holds a NUL byte (binary data, not Python source), so Python cannot import it",
+            path.display(),
+            line_at(src, at)
+        ));
+    }
     let mut values: [Option<Value>; 4] = Default::default();
     let mut doc: Option<Option<String>> = None;
     let mut not_static: Option<String> = None;
@@ -98,6 +107,16 @@ pub fn read_file(path: &Path, src: &[u8]) -> Read {
         Flow::Next
     });
     if let Err(e) = tokenized {
+        if let Err(bad) = std::str::from_utf8(src) {
+            // Neither UTF-8 nor Python: nothing Alembic could load either.
+            return Read::Invalid(format!(
+                "{}:{}: the file is not UTF-8 text (byte 0x{:02x}) and does not tokenize as Python ({}), so Python cannot import it",
+                path.display(),
+                line_at(src, bad.valid_up_to()),
+                src[bad.valid_up_to()],
+                e.message
+            ));
+        }
         return Read::NotStatic(format!("{}:{}: {}", path.display(), e.lineno, e.message));
     }
     if let Some(why) = invalid {
@@ -127,6 +146,11 @@ pub fn read_file(path: &Path, src: &[u8]) -> Read {
         path: Some(path.to_string_lossy().into_owned()),
         message: doc.flatten().map(|d| first_line(&d)).unwrap_or_default(),
     })
+}
+
+/// The 1-based line of byte `at`.
+fn line_at(src: &[u8], at: usize) -> usize {
+    1 + src[..at].iter().filter(|&&b| b == b'\n').count()
 }
 
 fn to_list(v: Option<Value>) -> Vec<String> {
@@ -325,6 +349,24 @@ depends_on: Union[str, Sequence[str], None] = ["x1"]
         assert!(
             matches!(read("revision = 'a'\ndef upgrade():\n    revision = conn.get()\n    x = 1\ndown_revision = 'z'\n"), Read::Revision(r) if r.parents == ["z"])
         );
+    }
+
+    #[test]
+    fn binary_data_is_invalid_at_its_line_and_a_non_utf8_comment_is_not() {
+        let at = |b: &[u8]| read_file(Path::new("/v/abc_x.py"), b);
+        assert!(matches!(
+            at(b"revision = 'a'\n\x00\x01"),
+            Read::Invalid(m) if m.starts_with("/v/abc_x.py:2: the file holds a NUL byte")
+        ));
+        assert!(matches!(
+            at(b"revision = 'a'\ndown_revision = None\nx = '\xe9\n"),
+            Read::Invalid(m) if m.contains(":3: the file is not UTF-8 text (byte 0xe9)")
+        ));
+        // Tokenizable: the reader reads it (check reports the encoding itself).
+        assert!(matches!(
+            at(b"revision = 'a'\ndown_revision = None\n# caf\xe9\n"),
+            Read::Revision(_)
+        ));
     }
 
     #[test]
