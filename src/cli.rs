@@ -241,6 +241,11 @@ pub enum Command {
         /// Edit the migration file even when it has uncommitted changes.
         #[arg(long)]
         allow_dirty: bool,
+        /// Put your diverged branch first: repoint the other branch's first migration onto your
+        /// head instead (when your migration must run before theirs). Only while none of the
+        /// other branch is in a release (`# Part of: NEXT_RELEASE_VERSION`).
+        #[arg(long)]
+        mine_first: bool,
     },
     /// One CI and pre-commit gate for the migrations of every component: one head, history
     /// intact against the base ref, conventions, and squawk's PostgreSQL lock and downtime rules on

@@ -7,7 +7,7 @@
 
 mod proof;
 mod report;
-mod scratch;
+pub(crate) mod scratch;
 
 use std::collections::HashSet;
 
