@@ -791,6 +791,11 @@ fn body_rev(id: &str, down: &str, message: &str, part_of: &str, up: &str, down_b
 /// The real case: main's new migration M drops `legacy`, the developer's F backfills from it.
 /// main: A → M (on main, not yet in a release); feature: A → F, applied; main merged in.
 fn backfill_repo() -> Workspace {
+    backfill_repo_with("    op.execute(\"CREATE TABLE keypairs AS SELECT id FROM legacy\")")
+}
+
+/// [`backfill_repo`] with `f_up` as the body of F's upgrade.
+fn backfill_repo_with(f_up: &str) -> Workspace {
     let ws = Workspace::new().component(
         Manager,
         &[rev(A, None, "create legacy").raw(&format!(
@@ -809,7 +814,7 @@ fn backfill_repo() -> Workspace {
             A,
             "backfill keypairs",
             "NEXT_RELEASE_VERSION",
-            "    op.execute(\"CREATE TABLE keypairs AS SELECT id FROM legacy\")",
+            f_up,
             "    op.execute(\"DROP TABLE keypairs\")",
         )],
     );
@@ -992,4 +997,59 @@ fn without_a_postgresql_server_the_repoint_says_it_was_not_proved() {
         r.shown
     );
     assert!(f_file(&ws).contains(&format!("Revises: {M}")));
+}
+
+#[test]
+fn ctrl_c_during_the_proof_restores_the_file_and_drops_the_scratch_copy() {
+    // F's upgrade is slow when it runs again on the scratch copy (after M, in the new order).
+    let ws = backfill_repo_with(
+        "    op.execute(\"CREATE TABLE keypairs (id integer)\")\n    if op.get_bind().execute(sa.text(\"SELECT to_regclass('legacy') IS NULL\")).scalar():\n        op.execute(\"SELECT pg_sleep(29.5)\")",
+    );
+    let f_name = format!("{F}_backfill_keypairs.py");
+    let before = manager_file(&ws, &f_name);
+    let child = ws
+        .std_cmd()
+        .args(["fix-heads", "--yes"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("db-migrate runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let busy = ws.sql(
+            Manager,
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(29.5)%' AND pid <> pg_backend_pid()",
+        );
+        if busy != "0" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the proof never reached F"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_ne!(
+        manager_file(&ws, &f_name),
+        before,
+        "the repointed file is in place while the proof runs"
+    );
+    assert_ne!(scratch_left(&ws), "");
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("db-migrate exits");
+    let shown = output_text(&out);
+    assert_eq!(out.status.code(), Some(130), "{shown}");
+    assert_eq!(
+        manager_file(&ws, &f_name),
+        before,
+        "restored byte for byte: {shown}"
+    );
+    assert_eq!(git(ws.root(), &["status", "--porcelain"]).trim(), "");
+    assert_eq!(scratch_left(&ws), "", "{shown}");
+    assert_eq!(ws.db_revisions(Manager), vec![F.to_string()], "{shown}");
+    assert!(ws.has_table(Manager, "legacy"));
 }
