@@ -342,6 +342,12 @@ fn main_with_two_released_heads_gets_the_teams_empty_merge_written() {
     );
     let hj = db_migrate(&ws, &["heads", "--format", "json"]).json();
     assert_eq!(strings(&hj["components"][0]["heads"]), order);
+    let sj = db_migrate(&ws, &["status", "--format", "json"]).json();
+    assert_eq!(
+        strings(&component_json(&sj, Manager)["heads"]),
+        order,
+        "status too"
+    );
     let heads: Vec<&str> = order.iter().map(String::as_str).collect();
 
     // `next` names what fix-heads will do: the merge, not a repoint.
