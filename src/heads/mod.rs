@@ -402,6 +402,56 @@ mod tests {
         assert!(!d.several_fork_points);
     }
 
+    fn releases(g: &Graph, released: &[&str], unreleased: &[&str]) -> released::Releases {
+        let mut of = std::collections::HashMap::new();
+        for (ids, r) in [
+            (released, released::Released::Yes),
+            (unreleased, released::Released::No),
+        ] {
+            for id in ids {
+                of.insert(g.index_of(id).unwrap(), r);
+            }
+        }
+        released::Releases {
+            evidence: released::Evidence::PartOf { why: "test".into() },
+            of,
+        }
+    }
+
+    #[test]
+    fn every_head_released_is_one_merge_of_all_heads_whatever_their_shape() {
+        // a - (b1, b2 -> m) | c | d: three heads, one of them a merge, all released.
+        let g = graph(&[
+            ("a", &[]),
+            ("b1", &["a"]),
+            ("b2", &["a"]),
+            ("m", &["b1", "b2"]),
+            ("c", &["a"]),
+            ("d", &["a"]),
+        ]);
+        let d = divergence(&g).unwrap();
+        let all = releases(&g, &["b1", "b2", "m", "c", "d"], &[]);
+        let Ok(Fix::Merge(merge)) = plan(&g, &d, &all) else {
+            panic!("a merge: {:?}", plan(&g, &d, &all));
+        };
+        assert_eq!(ids(&g, &merge.heads), ids(&g, &alembic_heads(&g)));
+        assert_eq!(merge.heads.len(), 3);
+
+        // One unreleased migration among them: not main's own heads, so no merge.
+        let one_new = releases(&g, &["b1", "b2", "m", "c"], &["d"]);
+        assert_eq!(plan(&g, &d, &one_new), Err(Refusal::ManyHeads(3)));
+    }
+
+    #[test]
+    fn a_diverged_unreleased_branch_is_repointed_onto_the_other_head() {
+        let g = graph(&[("a", &[]), ("m", &["a"]), ("f", &["a"])]);
+        let d = divergence(&g).unwrap();
+        let Ok(Fix::Repoint(r)) = plan(&g, &d, &releases(&g, &["m"], &["f"])) else {
+            panic!("a repoint");
+        };
+        assert_eq!(ids(&g, &[r.revision, r.from, r.onto]), vec!["f", "a", "m"]);
+    }
+
     #[test]
     fn a_merge_inside_a_branch_is_not_a_plain_chain() {
         // a - (b1, b2 -> m) | c
