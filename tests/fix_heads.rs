@@ -210,10 +210,19 @@ fn fix_heads_without_the_branch_applied_only_edits_and_json_says_what_changed() 
         "dry run edits nothing"
     );
 
+    // What status says fix-heads will do is what it does.
+    let status = db_migrate(&ws, &["status", "--format", "json"]).json();
+    let said = &component_json(&status, Manager)["divergence"]["fix"];
     let r = db_migrate(&ws, &["fix-heads", "--yes", "--format", "json"]);
     assert_eq!(r.code, Some(0), "{}", r.shown);
     let doc = r.json();
     let c = &doc["components"][0];
+    for field in ["revision", "from", "onto"] {
+        assert_eq!(
+            said[field], c["repoint"][field],
+            "{field}: {said:#} vs {doc:#}"
+        );
+    }
     assert_eq!(c["repoint"]["written"], true, "{doc:#}");
     assert_eq!(c["repoint"]["proved"], true, "{doc:#}");
     assert_eq!(c["state"], "behind", "{doc:#}");
@@ -389,6 +398,10 @@ fn main_with_two_released_heads_gets_the_teams_empty_merge_written() {
     let doc = r.json();
     let c = &doc["components"][0];
     assert_eq!(c["merge"]["written"], true, "{doc:#}");
+    assert_eq!(
+        c["merge"]["heads"], fix["heads"],
+        "what status said: {doc:#}"
+    );
     assert_eq!(c["merge"]["revision"], id.as_str(), "{doc:#}");
     assert!(
         c["merge"]["file"].as_str().unwrap().ends_with(&name),
@@ -904,6 +917,15 @@ fn an_order_that_fails_on_a_scratch_copy_is_refused_and_mine_first_applies_the_o
     );
     assert!(ws.has_table(Manager, "keypairs") && ws.has_table(Manager, "legacy"));
     assert_eq!(scratch_left(&ws), "", "the scratch database is dropped");
+    let j = db_migrate(&ws, &["fix-heads", "--yes", "--format", "json"]);
+    assert_eq!(j.code, Some(1), "{}", j.shown);
+    assert_eq!(
+        j.json()["components"][0]["error"]["kind"],
+        "fix-heads-order-fails",
+        "{}",
+        j.shown
+    );
+    assert_eq!(manager_file(&ws, &f_name), f_before, "byte-identical");
 
     // The other order, asked for: M goes onto F (M is not in a release yet), proved first.
     let r = db_migrate(
