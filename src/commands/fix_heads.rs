@@ -162,8 +162,9 @@ async fn repoint(
     };
     if walk_back {
         header.push_str(&format!(
-            "  database at {} has applied your branch: 1. downgrade to the fork point {fork_id} (reverts {}), 2. rewrite the file, 3. upgrade to the new single head\n",
+            "  database at {} has applied {}: 1. downgrade to the fork point {fork_id} (reverts {}), 2. rewrite the file, 3. upgrade to the new single head\n",
             describe_current(before),
+            if opts.mine_first { "the branch that moves" } else { "your branch" },
             reverted
                 .iter()
                 .map(|&r| graph.rev(r).id.clone())
@@ -195,7 +196,11 @@ async fn repoint(
         detail(run, app, "  dry run: nothing was changed (the new order is proved on a scratch copy of the database before the file is written)\n");
         return Ok(report);
     }
-    let rerun = format!("db-migrate fix-heads {}", select_flag(config));
+    let rerun = format!(
+        "db-migrate fix-heads {}{}",
+        select_flag(config),
+        if opts.mine_first { " --mine-first" } else { "" }
+    );
     confirm_to(
         &Question {
             action: "fix-heads",
