@@ -227,7 +227,8 @@ pub enum Command {
     /// no merge migration (when the database has applied your branch, downgrade to the fork point
     /// first and upgrade to the new head after). Main itself has several heads, all released:
     /// write the empty merge migration of them (upgrade/downgrade = pass, `# Part of:
-    /// NEXT_RELEASE_VERSION`). Shows the diff first; needs --yes without a TTY.
+    /// NEXT_RELEASE_VERSION`). Shows the diff first, and runs a repoint's new order on a scratch
+    /// copy of the database before writing it; needs --yes without a TTY.
     FixHeads {
         #[command(flatten)]
         components: ComponentArgs,
