@@ -227,7 +227,8 @@ pub enum Command {
     /// no merge migration (when the database has applied your branch, downgrade to the fork point
     /// first and upgrade to the new head after). Main itself has several heads, all released:
     /// write the empty merge migration of them (upgrade/downgrade = pass, `# Part of:
-    /// NEXT_RELEASE_VERSION`). Shows the diff first; needs --yes without a TTY.
+    /// NEXT_RELEASE_VERSION`). Shows the diff first, and runs a repoint's new order on a scratch
+    /// copy of the database before writing it; needs --yes without a TTY.
     FixHeads {
         #[command(flatten)]
         components: ComponentArgs,
@@ -241,6 +242,11 @@ pub enum Command {
         /// Edit the migration file even when it has uncommitted changes.
         #[arg(long)]
         allow_dirty: bool,
+        /// Put your diverged branch first: repoint the other branch's first migration onto your
+        /// head instead (when your migration must run before theirs). Only while none of the
+        /// other branch is in a release (`# Part of: NEXT_RELEASE_VERSION`).
+        #[arg(long)]
+        mine_first: bool,
     },
     /// One CI and pre-commit gate for the migrations of every component: one head, history
     /// intact against the base ref, conventions, and squawk's PostgreSQL lock and downtime rules on

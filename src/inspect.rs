@@ -70,9 +70,9 @@ impl Inspection {
             .collect()
     }
 
+    /// The heads, in the order `alembic heads` prints them.
     pub fn head_ids(&self) -> Vec<String> {
-        self.graph
-            .heads()
+        crate::heads::alembic_heads(&self.graph)
             .into_iter()
             .map(|i| self.graph.rev(i).id.clone())
             .collect()

@@ -300,11 +300,13 @@ async fn run(cli: Cli) -> u8 {
             upstream,
             yes,
             allow_dirty,
+            mine_first,
         } => {
             let opts = commands::fix_heads::Options {
                 upstream: upstream.upstream.as_deref(),
                 yes: *yes,
                 allow_dirty: *allow_dirty,
+                mine_first: *mine_first,
             };
             commands::fix_heads::run(&app, components, run, &opts).await
         }

@@ -156,6 +156,13 @@ fn fix_heads_walks_the_database_back_repoints_and_applies_both_branches() {
         "{}",
         r.shown
     );
+    assert!(
+        r.stdout
+            .contains("  proved   the new order upgrades a scratch copy of "),
+        "proved before it was written: {}",
+        r.shown
+    );
+    assert_eq!(scratch_left(&ws), "", "the scratch database is dropped");
 
     // Only the down_revision and Revises: lines of the feature file changed.
     assert_eq!(
@@ -203,11 +210,21 @@ fn fix_heads_without_the_branch_applied_only_edits_and_json_says_what_changed() 
         "dry run edits nothing"
     );
 
+    // What status says fix-heads will do is what it does.
+    let status = db_migrate(&ws, &["status", "--format", "json"]).json();
+    let said = &component_json(&status, Manager)["divergence"]["fix"];
     let r = db_migrate(&ws, &["fix-heads", "--yes", "--format", "json"]);
     assert_eq!(r.code, Some(0), "{}", r.shown);
     let doc = r.json();
     let c = &doc["components"][0];
+    for field in ["revision", "from", "onto"] {
+        assert_eq!(
+            said[field], c["repoint"][field],
+            "{field}: {said:#} vs {doc:#}"
+        );
+    }
     assert_eq!(c["repoint"]["written"], true, "{doc:#}");
+    assert_eq!(c["repoint"]["proved"], true, "{doc:#}");
     assert_eq!(c["state"], "behind", "{doc:#}");
     assert_eq!(strings(&c["heads"]), vec![F.to_string()]);
     assert_eq!(
@@ -334,6 +351,12 @@ fn main_with_two_released_heads_gets_the_teams_empty_merge_written() {
     );
     let hj = db_migrate(&ws, &["heads", "--format", "json"]).json();
     assert_eq!(strings(&hj["components"][0]["heads"]), order);
+    let sj = db_migrate(&ws, &["status", "--format", "json"]).json();
+    assert_eq!(
+        strings(&component_json(&sj, Manager)["heads"]),
+        order,
+        "status too"
+    );
     let heads: Vec<&str> = order.iter().map(String::as_str).collect();
 
     // `next` names what fix-heads will do: the merge, not a repoint.
@@ -375,6 +398,10 @@ fn main_with_two_released_heads_gets_the_teams_empty_merge_written() {
     let doc = r.json();
     let c = &doc["components"][0];
     assert_eq!(c["merge"]["written"], true, "{doc:#}");
+    assert_eq!(
+        c["merge"]["heads"], fix["heads"],
+        "what status said: {doc:#}"
+    );
     assert_eq!(c["merge"]["revision"], id.as_str(), "{doc:#}");
     assert!(
         c["merge"]["file"].as_str().unwrap().ends_with(&name),
@@ -771,4 +798,286 @@ fn f_file_named(ws: &Workspace, name: &str) -> String {
         "{}/alembic/versions/{name}",
         Manager.package_dir()
     ))
+}
+
+/// A revision with its own upgrade and downgrade bodies (indented Python), in the plain style.
+fn body_rev(id: &str, down: &str, message: &str, part_of: &str, up: &str, down_body: &str) -> Rev {
+    rev(id, Some(down), message).raw(&format!(
+        "\"\"\"{message}\n\nRevision ID: {id}\nRevises: {down}\nCreate Date: 2026-11-30 10:00:00.000000\n\n\"\"\"\nimport sqlalchemy as sa\nfrom alembic import op\n\n# revision identifiers, used by Alembic.\nrevision = '{id}'\ndown_revision = '{down}'\n# Part of: {part_of}\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade() -> None:\n{up}\n\n\ndef downgrade() -> None:\n{down_body}\n"
+    ))
+}
+
+/// The real case: main's new migration M drops `legacy`, the developer's F backfills from it.
+/// main: A → M (on main, not yet in a release); feature: A → F, applied; main merged in.
+fn backfill_repo() -> Workspace {
+    backfill_repo_with("    op.execute(\"CREATE TABLE keypairs AS SELECT id FROM legacy\")")
+}
+
+/// [`backfill_repo`] with `f_up` as the body of F's upgrade.
+fn backfill_repo_with(f_up: &str) -> Workspace {
+    let ws = Workspace::new().component(
+        Manager,
+        &[rev(A, None, "create legacy").raw(&format!(
+            "\"\"\"create legacy\n\nRevision ID: {A}\nRevises: \nCreate Date: 2026-11-30 10:00:00.000000\n\n\"\"\"\nfrom alembic import op\n\nrevision = '{A}'\ndown_revision = None\n# Part of: 26.8.0\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade() -> None:\n    op.execute(\"CREATE TABLE legacy (id integer)\")\n    op.execute(\"INSERT INTO legacy VALUES (7)\")\n\n\ndef downgrade() -> None:\n    op.execute(\"DROP TABLE legacy\")\n"
+        ))],
+    );
+    let root = ws.root().to_path_buf();
+    ws.write_file(".gitignore", "__pycache__/\n");
+    git(&root, &["init", "-q", "-b", "main"]);
+    commit_all(&root, "base");
+    git(&root, &["checkout", "-q", "-b", "feature"]);
+    ws.add_revisions(
+        Manager,
+        &[body_rev(
+            F,
+            A,
+            "backfill keypairs",
+            "NEXT_RELEASE_VERSION",
+            f_up,
+            "    op.execute(\"DROP TABLE keypairs\")",
+        )],
+    );
+    commit_all(&root, "my migration");
+    ws.db_at(Manager, F);
+    git(&root, &["checkout", "-q", "main"]);
+    ws.add_revisions(
+        Manager,
+        &[body_rev(
+            M,
+            A,
+            "drop legacy",
+            "NEXT_RELEASE_VERSION",
+            "    op.execute(\"DROP TABLE legacy\")",
+            "    op.execute(\"CREATE TABLE legacy (id integer)\")",
+        )],
+    );
+    commit_all(&root, "main's migration");
+    git(&root, &["checkout", "-q", "feature"]);
+    git(&root, &["merge", "-q", "--no-edit", "main"]);
+    ws
+}
+
+fn manager_file(ws: &Workspace, name: &str) -> String {
+    ws.read_file(&format!(
+        "{}/alembic/versions/{name}",
+        Manager.package_dir()
+    ))
+}
+
+/// Scratch databases made from this workspace's database that are still there.
+fn scratch_left(ws: &Workspace) -> String {
+    ws.sql(
+        Manager,
+        &format!(
+            "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE '{}\\_verify\\_%'",
+            ws.db_name(Manager)
+        ),
+    )
+}
+
+#[test]
+fn an_order_that_fails_on_a_scratch_copy_is_refused_and_mine_first_applies_the_other() {
+    let ws = backfill_repo();
+    let f_name = format!("{F}_backfill_keypairs.py");
+    let m_name = format!("{M}_drop_legacy.py");
+    let (f_before, m_before) = (manager_file(&ws, &f_name), manager_file(&ws, &m_name));
+
+    // The usual repoint (F after M) is proved first, on a scratch copy: F then reads a table M
+    // dropped. Nothing is written, the database is not walked back.
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr.contains("fix-heads-order-fails") || r.stderr.contains("fails on a scratch copy"),
+        "{}",
+        r.shown
+    );
+    assert!(
+        r.stderr.contains(&format!("with {F} repointed onto {M}"))
+            && r.stderr.contains("nothing was written")
+            && r.stderr.contains("legacy"),
+        "names the failing revision and why: {}",
+        r.shown
+    );
+    assert!(
+        r.stderr
+            .contains("db-migrate fix-heads --component manager --mine-first")
+            && r.stderr.contains(&format!(
+                "repoints the down_revision of {M} from {A} onto {F}"
+            )),
+        "names the way out: {}",
+        r.shown
+    );
+    assert_eq!(manager_file(&ws, &f_name), f_before, "byte-identical");
+    assert_eq!(manager_file(&ws, &m_name), m_before, "byte-identical");
+    assert_eq!(git(ws.root(), &["status", "--porcelain"]).trim(), "");
+    assert_eq!(
+        ws.db_revisions(Manager),
+        vec![F.to_string()],
+        "not walked back"
+    );
+    assert!(ws.has_table(Manager, "keypairs") && ws.has_table(Manager, "legacy"));
+    assert_eq!(scratch_left(&ws), "", "the scratch database is dropped");
+    let j = db_migrate(&ws, &["fix-heads", "--yes", "--format", "json"]);
+    assert_eq!(j.code, Some(1), "{}", j.shown);
+    assert_eq!(
+        j.json()["components"][0]["error"]["kind"],
+        "fix-heads-order-fails",
+        "{}",
+        j.shown
+    );
+    assert_eq!(manager_file(&ws, &f_name), f_before, "byte-identical");
+
+    // The other order, asked for: M goes onto F (M is not in a release yet), proved first.
+    let r = db_migrate(
+        &ws,
+        &["fix-heads", "--yes", "--mine-first", "--format", "json"],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let doc = r.json();
+    let repoint = &doc["components"][0]["repoint"];
+    assert_eq!(repoint["revision"], M, "{doc:#}");
+    assert_eq!(repoint["onto"], F, "{doc:#}");
+    assert_eq!(repoint["proved"], true, "{doc:#}");
+    assert_eq!(manager_file(&ws, &f_name), f_before, "mine stays as it is");
+    assert_eq!(
+        changed_lines(&m_before, &manager_file(&ws, &m_name)),
+        vec![
+            (format!("Revises: {A}"), format!("Revises: {F}")),
+            (
+                format!("down_revision = '{A}'"),
+                format!("down_revision = '{F}'")
+            ),
+        ]
+    );
+    assert_eq!(scratch_left(&ws), "", "the scratch database is dropped");
+    assert_eq!(
+        ws.alembic_ok(Manager, &["heads"]).trim(),
+        format!("{M} (head)")
+    );
+    let up = db_migrate(&ws, &["upgrade"]);
+    assert_eq!(up.code, Some(0), "{}", up.shown);
+    assert_eq!(ws.db_revisions(Manager), vec![M.to_string()]);
+    assert!(!ws.has_table(Manager, "legacy"));
+    assert_eq!(ws.sql(Manager, "SELECT id FROM keypairs"), "7");
+}
+
+#[test]
+fn mine_first_never_moves_a_migration_in_a_release() {
+    let ws = backfill_repo();
+    // main's migration is in a release: it keeps its place.
+    let m_path = format!(
+        "{}/alembic/versions/{M}_drop_legacy.py",
+        Manager.package_dir()
+    );
+    let m_text = ws
+        .read_file(&m_path)
+        .replace("# Part of: NEXT_RELEASE_VERSION", "# Part of: 26.9.0");
+    ws.write_file(&m_path, &m_text);
+    commit_all(ws.root(), "released");
+    let r = db_migrate(&ws, &["fix-heads", "--yes", "--mine-first"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr.contains(&format!(
+            "--mine-first would edit the down_revision of {M}, which is in a release"
+        )),
+        "{}",
+        r.shown
+    );
+    assert_eq!(ws.read_file(&m_path), m_text);
+    // And the usual order, failing on the scratch copy, does not offer it either.
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(
+        r.stderr.contains("keep their place")
+            && !r
+                .stderr
+                .contains("fix: db-migrate fix-heads --component manager --mine-first"),
+        "{}",
+        r.shown
+    );
+    assert_eq!(git(ws.root(), &["status", "--porcelain"]).trim(), "");
+}
+
+#[test]
+fn without_a_postgresql_server_the_repoint_says_it_was_not_proved() {
+    // A component on SQLite, outside git: `# Part of:` decides; there is no server to copy.
+    let ws = Workspace::new().component(
+        Manager,
+        &[
+            rev_file(A, "", "create users", Some("26.8.0"), false),
+            rev_file(F, A, "add keypairs", Some("NEXT_RELEASE_VERSION"), true),
+            rev_file(M, A, "add sessions", Some("26.9.0"), false),
+        ],
+    );
+    ws.write_file("var/.keep", "");
+    ws.set_db_url(Manager, "sqlite:///var/manager.db");
+    ws.write_file(
+        &format!("{}/alembic/env.py", Manager.package_dir()),
+        "from sqlalchemy import engine_from_config, pool\n\nfrom alembic import context\n\nconfig = context.config\n\nif context.is_offline_mode():\n    context.configure(url=config.get_main_option(\"sqlalchemy.url\"), literal_binds=True)\n    with context.begin_transaction():\n        context.run_migrations()\nelse:\n    engine = engine_from_config(\n        config.get_section(config.config_ini_section, {}),\n        prefix=\"sqlalchemy.\",\n        poolclass=pool.NullPool,\n    )\n    with engine.connect() as connection:\n        context.configure(connection=connection, target_metadata=None)\n        with context.begin_transaction():\n            context.run_migrations()\n",
+    );
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(
+        r.stdout.contains(
+            "  unproved  the new order was not proved on a scratch copy: the database is not PostgreSQL"
+        ),
+        "{}",
+        r.shown
+    );
+    assert!(f_file(&ws).contains(&format!("Revises: {M}")));
+}
+
+#[test]
+fn ctrl_c_during_the_proof_restores_the_file_and_drops_the_scratch_copy() {
+    // F's upgrade is slow when it runs again on the scratch copy (after M, in the new order).
+    let ws = backfill_repo_with(
+        "    op.execute(\"CREATE TABLE keypairs (id integer)\")\n    if op.get_bind().execute(sa.text(\"SELECT to_regclass('legacy') IS NULL\")).scalar():\n        op.execute(\"SELECT pg_sleep(29.5)\")",
+    );
+    let f_name = format!("{F}_backfill_keypairs.py");
+    let before = manager_file(&ws, &f_name);
+    let child = ws
+        .std_cmd()
+        .args(["fix-heads", "--yes"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("db-migrate runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let busy = ws.sql(
+            Manager,
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(29.5)%' AND pid <> pg_backend_pid()",
+        );
+        if busy != "0" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the proof never reached F"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_ne!(
+        manager_file(&ws, &f_name),
+        before,
+        "the repointed file is in place while the proof runs"
+    );
+    assert_ne!(scratch_left(&ws), "");
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("db-migrate exits");
+    let shown = output_text(&out);
+    assert_eq!(out.status.code(), Some(130), "{shown}");
+    assert_eq!(
+        manager_file(&ws, &f_name),
+        before,
+        "restored byte for byte: {shown}"
+    );
+    assert_eq!(git(ws.root(), &["status", "--porcelain"]).trim(), "");
+    assert_eq!(scratch_left(&ws), "", "{shown}");
+    assert_eq!(ws.db_revisions(Manager), vec![F.to_string()], "{shown}");
+    assert!(ws.has_table(Manager, "legacy"));
 }

@@ -11,6 +11,7 @@
 //! upgrade.
 
 mod merge;
+mod prove;
 
 use crate::alembic::{self, parse};
 use crate::cli::{ComponentArgs, RunArgs};
@@ -39,6 +40,9 @@ pub struct Options<'a> {
     pub upstream: Option<&'a str>,
     pub yes: bool,
     pub allow_dirty: bool,
+    /// Put the developer's branch first: repoint the other branch's first migration instead
+    /// (only while none of that branch is in a release).
+    pub mine_first: bool,
 }
 
 pub async fn run(
@@ -96,7 +100,13 @@ async fn fix_one(
     detail(run, app, &text::status(&before));
     let e = before.explanation.clone().expect("diverged is explained");
     match &e.plan {
+        Ok(Fix::Repoint(r)) if opts.mine_first => {
+            let swapped = heads::mine_first(&before.graph, &e.divergence, r)
+                .map_err(|why| refused(&before, &why))?;
+            repoint(app, config, run, opts, &before, &e, swapped).await
+        }
         Ok(Fix::Repoint(r)) => repoint(app, config, run, opts, &before, &e, r.clone()).await,
+        Ok(Fix::Merge(_)) if opts.mine_first => Err(refused(&before, &Refusal::NothingToPutFirst)),
         Ok(Fix::Merge(m)) => merge::write(app, config, run, opts, &before, m).await,
         Err(refusal) => Err(refused(&before, refusal)),
     }
@@ -152,8 +162,9 @@ async fn repoint(
     };
     if walk_back {
         header.push_str(&format!(
-            "  database at {} has applied your branch: 1. downgrade to the fork point {fork_id} (reverts {}), 2. rewrite the file, 3. upgrade to the new single head\n",
+            "  database at {} has applied {}: 1. downgrade to the fork point {fork_id} (reverts {}), 2. rewrite the file, 3. upgrade to the new single head\n",
             describe_current(before),
+            if opts.mine_first { "the branch that moves" } else { "your branch" },
             reverted
                 .iter()
                 .map(|&r| graph.rev(r).id.clone())
@@ -162,9 +173,11 @@ async fn repoint(
         ));
         header.push_str(&describe_destruction(&destructive_ops(before, &reverted)));
     } else {
-        header.push_str(
-            "  database has not applied your branch: only the file changes (db-migrate upgrade applies the result)\n",
-        );
+        header.push_str(if opts.mine_first {
+            "  database has not applied the branch that moves: only the file changes (db-migrate upgrade applies the result)\n"
+        } else {
+            "  database has not applied your branch: only the file changes (db-migrate upgrade applies the result)\n"
+        });
     }
     detail(run, app, &header);
     let mut report = ComponentReport::from_inspection(before);
@@ -176,12 +189,18 @@ async fn repoint(
         diff: diff.clone(),
         walk_back,
         written: false,
+        proved: false,
+        proof: "not run (--dry-run): the new order is proved on a scratch copy before the file is written".to_owned(),
     }));
     if run.dry_run {
-        detail(run, app, "  dry run: nothing was changed\n");
+        detail(run, app, "  dry run: nothing was changed (the new order is proved on a scratch copy of the database before the file is written)\n");
         return Ok(report);
     }
-    let rerun = format!("db-migrate fix-heads {}", select_flag(config));
+    let rerun = format!(
+        "db-migrate fix-heads {}{}",
+        select_flag(config),
+        if opts.mine_first { " --mine-first" } else { "" }
+    );
     confirm_to(
         &Question {
             action: "fix-heads",
@@ -196,6 +215,35 @@ async fn repoint(
         &rerun,
         opts.yes,
     )?;
+
+    let edit = prove::Edit {
+        path: &path,
+        old: &old_bytes,
+        new: &new_bytes,
+    };
+    let proof = prove::prove(app, config, &edit, walk_back.then_some(fork_id.as_str())).await?;
+    let (proved, proof) = match proof {
+        prove::Outcome::Proved { of } => (
+            true,
+            format!("the new order upgrades a scratch copy of {of} to the new head (the copy is dropped)"),
+        ),
+        prove::Outcome::NotProved(why) => (false, format!("the new order was not proved on a scratch copy: {why}")),
+        prove::Outcome::Fails { of, failure } => {
+            return Err(order_fails(before, e, &repoint, &of, failure, opts.mine_first))
+        }
+    };
+    detail(
+        run,
+        app,
+        &format!(
+            "  {}  {proof}\n",
+            if proved { "proved " } else { "unproved" }
+        ),
+    );
+    if let Some(r) = report.repoint.as_mut() {
+        r.proved = proved;
+        r.proof = proof;
+    }
 
     let mut applied_steps = Vec::new();
     let mut at = before.clone();
@@ -264,6 +312,64 @@ async fn repoint(
     report.repoint = repoint_report;
     report.applied = applied_steps;
     Ok(report)
+}
+
+/// The new order failed on the scratch copy: nothing was written; say which revision failed,
+/// why, and the way out (the other order, when the other branch is not in a release).
+fn order_fails(
+    before: &Inspection,
+    e: &Explanation,
+    r: &Repoint,
+    of: &str,
+    failure: Failure,
+    mine_first: bool,
+) -> Failure {
+    let g = &before.graph;
+    let select = select_flag(&before.config);
+    let ids = |revs: &[usize]| {
+        revs.iter()
+            .map(|&i| g.rev(i).id.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let moved = &g.rev(r.revision).id;
+    let first = ids(&e.divergence.branches[1 - r.branch].revisions);
+    let fix = if mine_first {
+        format!("neither order is known to work: change the migrations so that one runs after the other (see the cause), then db-migrate fix-heads {select}")
+    } else {
+        match heads::mine_first(g, &e.divergence, r) {
+            Ok(swap) => format!(
+                "if {moved} must run first, put your branch first: db-migrate fix-heads {select} --mine-first (repoints the down_revision of {} from {} onto {}, allowed while {first} {} not in a release: `# Part of: {}`); otherwise change {moved} so that it works after {first}",
+                g.rev(swap.revision).id,
+                g.rev(swap.from).id,
+                g.rev(swap.onto).id,
+                if e.divergence.branches[1 - r.branch].revisions.len() == 1 { "is" } else { "are" },
+                heads::released::PLACEHOLDER
+            ),
+            Err(why) => format!(
+                "{first} keep their place ({}): change {moved} so that it works after them, then db-migrate fix-heads {select}",
+                why.describe(g)
+            ),
+        }
+    };
+    Failure {
+        kind: "fix-heads-order-fails".to_owned(),
+        message: format!(
+            "with {moved} repointed onto {}, the upgrade fails on a scratch copy of {of}; nothing was written: {}",
+            g.rev(r.onto).id,
+            failure.message
+        ),
+        alembic_line: failure.alembic_line,
+        cause: format!(
+            "in the new order {first} run before {moved}, and the migration named above fails after them: it needs something they change (the alembic: line says what)"
+        ),
+        fix,
+        database: Some(format!(
+            "at {} (untouched: the order was run on a scratch copy, dropped since)",
+            describe_current(before)
+        )),
+        exit: exit_code::FAILED,
+    }
 }
 
 /// Under the lock, before changing anything: the database is still where the plan was made.

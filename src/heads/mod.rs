@@ -92,6 +92,11 @@ pub enum Refusal {
     ReleasedBelow(Vec<usize>),
     /// The file to edit cannot be edited safely (its `down_revision` is not a plain literal…).
     File(String),
+    /// `--mine-first` would move these migrations of the other branch, which are in a release
+    /// (their `# Part of:` names a version, or is missing).
+    InRelease(Vec<usize>),
+    /// `--mine-first` asked where there is no branch of the developer's to put first.
+    NothingToPutFirst,
 }
 
 impl Refusal {
@@ -123,6 +128,15 @@ impl Refusal {
                 ids(revs)
             ),
             Refusal::File(why) => why.clone(),
+            Refusal::InRelease(revs) => format!(
+                "--mine-first would edit the down_revision of {}, which {} in a release (its `# Part of:` does not say {})",
+                ids(revs),
+                if revs.len() == 1 { "is" } else { "are" },
+                released::PLACEHOLDER
+            ),
+            Refusal::NothingToPutFirst => {
+                "--mine-first puts your diverged branch before the other one, and every head here is released".to_owned()
+            }
         }
     }
 
@@ -143,6 +157,10 @@ impl Refusal {
             Refusal::NoForkPoint | Refusal::File(_) => format!(
                 "repoint by hand: set the down_revision of your first unreleased migration to the other head, then db-migrate upgrade {select}"
             ),
+            Refusal::InRelease(_) => format!(
+                "a released migration keeps its place: change your migration so that it works after them, then db-migrate fix-heads {select}"
+            ),
+            Refusal::NothingToPutFirst => format!("drop --mine-first: db-migrate fix-heads {select}"),
         }
     }
 }
@@ -221,6 +239,40 @@ pub fn plan(graph: &Graph, d: &Divergence, releases: &released::Releases) -> Res
         from: fork,
         onto: other.head,
     }))
+}
+
+/// `--mine-first`: instead of `r` (the developer's branch onto the other head), the other
+/// branch's first migration onto the head of the developer's branch, so theirs runs first. The
+/// other branch's migrations must all be outside a release by their own `# Part of:` comment
+/// (being on main is not enough to keep them in place; being in a release is).
+pub fn mine_first(graph: &Graph, d: &Divergence, r: &Repoint) -> Result<Repoint, Refusal> {
+    let other = 1 - r.branch;
+    let theirs = &d.branches[other];
+    let in_release: Vec<usize> = theirs
+        .revisions
+        .iter()
+        .copied()
+        .filter(|&rev| {
+            graph
+                .rev(rev)
+                .path
+                .as_deref()
+                .and_then(|p| std::fs::read(p).ok())
+                .map_or(released::Released::Unknown, |src| released::part_of(&src))
+                != released::Released::No
+        })
+        .collect();
+    if !in_release.is_empty() {
+        return Err(Refusal::InRelease(in_release));
+    }
+    let swapped = Repoint {
+        branch: other,
+        revision: theirs.first().expect("a branch has a revision"),
+        from: r.from,
+        onto: d.branches[r.branch].head,
+    };
+    edited(graph, &swapped).map_err(Refusal::File)?;
+    Ok(swapped)
 }
 
 /// A diverged component, explained: its branches, their released-ness, and what `fix-heads`
@@ -348,6 +400,56 @@ mod tests {
         let d = divergence(&two_bases).unwrap();
         assert_eq!(d.fork, None);
         assert!(!d.several_fork_points);
+    }
+
+    fn releases(g: &Graph, released: &[&str], unreleased: &[&str]) -> released::Releases {
+        let mut of = std::collections::HashMap::new();
+        for (ids, r) in [
+            (released, released::Released::Yes),
+            (unreleased, released::Released::No),
+        ] {
+            for id in ids {
+                of.insert(g.index_of(id).unwrap(), r);
+            }
+        }
+        released::Releases {
+            evidence: released::Evidence::PartOf { why: "test".into() },
+            of,
+        }
+    }
+
+    #[test]
+    fn every_head_released_is_one_merge_of_all_heads_whatever_their_shape() {
+        // a - (b1, b2 -> m) | c | d: three heads, one of them a merge, all released.
+        let g = graph(&[
+            ("a", &[]),
+            ("b1", &["a"]),
+            ("b2", &["a"]),
+            ("m", &["b1", "b2"]),
+            ("c", &["a"]),
+            ("d", &["a"]),
+        ]);
+        let d = divergence(&g).unwrap();
+        let all = releases(&g, &["b1", "b2", "m", "c", "d"], &[]);
+        let Ok(Fix::Merge(merge)) = plan(&g, &d, &all) else {
+            panic!("a merge: {:?}", plan(&g, &d, &all));
+        };
+        assert_eq!(ids(&g, &merge.heads), ids(&g, &alembic_heads(&g)));
+        assert_eq!(merge.heads.len(), 3);
+
+        // One unreleased migration among them: not main's own heads, so no merge.
+        let one_new = releases(&g, &["b1", "b2", "m", "c"], &["d"]);
+        assert_eq!(plan(&g, &d, &one_new), Err(Refusal::ManyHeads(3)));
+    }
+
+    #[test]
+    fn a_diverged_unreleased_branch_is_repointed_onto_the_other_head() {
+        let g = graph(&[("a", &[]), ("m", &["a"]), ("f", &["a"])]);
+        let d = divergence(&g).unwrap();
+        let Ok(Fix::Repoint(r)) = plan(&g, &d, &releases(&g, &["m"], &["f"])) else {
+            panic!("a repoint");
+        };
+        assert_eq!(ids(&g, &[r.revision, r.from, r.onto]), vec!["f", "a", "m"]);
     }
 
     #[test]

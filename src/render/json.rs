@@ -104,6 +104,10 @@ pub struct RepointReport {
     pub walk_back: bool,
     /// The file was rewritten (false under `--dry-run`).
     pub written: bool,
+    /// The new order upgraded a scratch copy of the database before the file was written.
+    pub proved: bool,
+    /// How it was proved, or why it was not.
+    pub proof: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

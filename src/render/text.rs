@@ -32,7 +32,7 @@ pub fn status(i: &Inspection) -> String {
         i.current.join(", ")
     };
     let _ = writeln!(out, "  current  {current}");
-    let heads = i.graph.heads();
+    let heads = crate::heads::alembic_heads(&i.graph);
     let label = if heads.len() > 1 { "heads" } else { "head " };
     if i.state == State::Diverged {
         let _ = writeln!(out, "  {label}");

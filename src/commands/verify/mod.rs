@@ -8,7 +8,7 @@
 mod fresh;
 mod proof;
 mod report;
-mod scratch;
+pub(crate) mod scratch;
 
 use std::collections::HashSet;
 

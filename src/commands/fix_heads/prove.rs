@@ -1,0 +1,168 @@
+//! Before a repoint is written for real: run the new order on a scratch copy of the database
+//! (verify's machinery: a template copy on the component's server, a copy of the ini pointed at
+//! it, env.py checked to follow that URL). The scratch copy is walked back to the fork point
+//! when the real database will be, then the repointed file is put in place, the copy upgraded to
+//! the new head, and the file restored byte for byte — always, and by a cleanup job on Ctrl-C.
+//! The scratch database is dropped at the end, also on failure and Ctrl-C.
+
+use std::path::Path;
+
+use crate::cleanup;
+use crate::cli::RunArgs;
+use crate::error::Failure;
+use crate::exit_code;
+use crate::inspect;
+use crate::plan::Direction;
+use crate::postgres::scratch::{create, name_for, Source};
+use crate::postgres::snapshot;
+use crate::revisions::edit;
+use crate::target::Target;
+use crate::workspace::scratch::pointed_at;
+use crate::workspace::Config;
+
+use super::super::steps::execute;
+use super::super::verify::scratch::probe_follows_url;
+use super::super::App;
+
+/// What the scratch copy said about the new order.
+pub enum Outcome {
+    /// Upgraded to the new head on `copy` (a copy of `of`).
+    Proved { of: String },
+    /// A step failed there: the real run would fail the same way.
+    Fails { of: String, failure: Failure },
+    /// No scratch copy could be made (why).
+    NotProved(String),
+}
+
+/// The file being repointed: where, and its bytes before and after.
+pub struct Edit<'a> {
+    pub path: &'a Path,
+    pub old: &'a [u8],
+    pub new: &'a [u8],
+}
+
+/// Prove the repoint `edit` on a scratch copy of `before`'s database; `fork` is the revision
+/// to walk the copy back to first, when the real database will be walked back.
+pub async fn prove(
+    app: &App,
+    config: &Config,
+    edit: &Edit<'_>,
+    fork: Option<&str>,
+) -> Result<Outcome, Failure> {
+    let Some(url) = config.url.as_ref().filter(|u| u.is_postgres()) else {
+        return Ok(Outcome::NotProved(
+            "the database is not PostgreSQL, so there is no scratch copy to run it on".into(),
+        ));
+    };
+    let pg_dump = match snapshot::tool(config, "fix-heads") {
+        Ok(p) => p,
+        Err(f) => return Ok(Outcome::NotProved(f.message)),
+    };
+    let of = url
+        .database
+        .as_deref()
+        .map(crate::mask::percent_decode)
+        .unwrap_or_else(|| "postgres".to_owned());
+    let name = name_for(&of);
+    let scratch_config = match pointed_at(config, &name) {
+        Ok(c) => c,
+        Err(f) => return Ok(Outcome::NotProved(f.message)),
+    };
+    match probe_follows_url(app, &scratch_config, &name).await {
+        Ok(_) => {}
+        Err(f) if f.exit == exit_code::INTERRUPTED => return Err(f),
+        Err(f) => return Ok(Outcome::NotProved(f.message)),
+    }
+    let scratch = match create(url, &name, Source::Copy, &pg_dump).await {
+        Ok(s) => s,
+        Err(f) if f.exit == exit_code::INTERRUPTED => return Err(f),
+        Err(f) => return Ok(Outcome::NotProved(f.message)),
+    };
+    let result = run_new_order(app, &scratch_config.config, edit, fork).await;
+    let dropped = scratch.drop().await;
+    drop(scratch_config);
+    if let Err(e) = dropped {
+        eprintln!(
+            "warning: the scratch database {name} could not be dropped ({e}); drop it by hand: psql {} -c 'DROP DATABASE \"{name}\" WITH (FORCE)'",
+            pg_dump.with_database("postgres").connection_args()
+        );
+    }
+    match result {
+        Ok(()) => Ok(Outcome::Proved { of }),
+        Err(f) if f.exit == exit_code::INTERRUPTED => Err(f),
+        Err(failure) => Ok(Outcome::Fails { of, failure }),
+    }
+}
+
+/// On the scratch copy: walk back (the file as it is), then put the repointed file in place,
+/// upgrade to the new head, and restore the file whatever happened.
+async fn run_new_order(
+    app: &App,
+    scratch: &Config,
+    edit: &Edit<'_>,
+    fork: Option<&str>,
+) -> Result<(), Failure> {
+    let run = quiet();
+    if let Some(fork) = fork {
+        let at = inspect::inspect(&app.ws, scratch, inspect::Engine::Auto, app.verbose).await?;
+        let target = Target::parse(fork)
+            .map_err(|e| Failure::usage("bad-target", e, "name the revision by its id"))?;
+        execute(app, &run, &at, Direction::Downgrade, &target).await?;
+    }
+    let restore = {
+        let (path, old) = (edit.path.to_path_buf(), edit.old.to_vec());
+        cleanup::register(move || async move {
+            let _ = edit::write_atomically(&path, &old);
+        })
+    };
+    let upgraded = match edit::write_atomically(edit.path, edit.new) {
+        Ok(()) => upgrade_to_head(app, &run, scratch).await,
+        Err(e) => Err(Failure::new(
+            "fix-heads-write",
+            format!("cannot write {}: {e}", edit.path.display()),
+            "the file or its directory is not writable",
+            "make it writable, then retry",
+        )),
+    };
+    let restored = edit::write_atomically(edit.path, edit.old)
+        .and_then(|()| std::fs::read(edit.path))
+        .map(|bytes| bytes == edit.old);
+    restore.disarm();
+    if !matches!(restored, Ok(true)) {
+        return Err(Failure::new(
+            "fix-heads-restore",
+            format!(
+                "{} could not be restored after the proof on a scratch copy",
+                edit.path.display()
+            ),
+            "the file or its directory stopped being writable meanwhile",
+            format!(
+                "git -C {} checkout -- {} (or undo the repoint by hand)",
+                app.ws.root.display(),
+                edit.path.display()
+            ),
+        ));
+    }
+    upgraded
+}
+
+async fn upgrade_to_head(app: &App, run: &RunArgs, scratch: &Config) -> Result<(), Failure> {
+    // The file changed: read the graph again.
+    let now = inspect::inspect(&app.ws, scratch, inspect::Engine::Auto, app.verbose).await?;
+    let head = Target::parse("head").expect("valid target");
+    execute(app, run, &now, Direction::Upgrade, &head).await?;
+    Ok(())
+}
+
+/// The scratch copy's steps are not the user's: no progress, no plan printed.
+fn quiet() -> RunArgs {
+    RunArgs {
+        dry_run: false,
+        quiet: true,
+        sql: false,
+        backup: None,
+        lock_timeout: 60,
+        keep_going: false,
+        interactive: false,
+    }
+}
