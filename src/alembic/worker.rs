@@ -629,10 +629,18 @@ mod tests {
         );
         let down = worker.request(&Op::Downgrade("base".into())).await.unwrap();
         assert!(down.success(), "{down:?}");
-        assert!(worker.request(&Op::Current).await.unwrap().stdout.is_empty());
+        assert!(worker
+            .request(&Op::Current)
+            .await
+            .unwrap()
+            .stdout
+            .is_empty());
         let stamp = worker.request(&Op::Stamp("head".into())).await.unwrap();
         assert!(stamp.success(), "{stamp:?}");
-        assert_eq!(worker.request(&Op::Current).await.unwrap().stdout, ["bbbb (head)"]);
+        assert_eq!(
+            worker.request(&Op::Current).await.unwrap().stdout,
+            ["bbbb (head)"]
+        );
         assert_eq!(worker.pid(), Some(pid), "one process served them all");
         assert!(
             worker.module_state().is_empty(),
