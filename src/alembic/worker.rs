@@ -562,6 +562,10 @@ mod tests {
         false
     }
 
+    /// The interrupt test signals this whole test process; the worker tests take turns so no
+    /// other worker is mid-call when it does.
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
     macro_rules! python_or_skip {
         () => {
             match venv_python() {
@@ -576,6 +580,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_answer_is_the_output_the_runner_gives_for_the_same_call() {
+        let _turn = ONE_AT_A_TIME.lock().await;
         let python = python_or_skip!();
         let (_dir, ws, config) = scratch(
             &python,
@@ -654,6 +659,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_migration_fails_the_call_and_the_worker_serves_the_next() {
+        let _turn = ONE_AT_A_TIME.lock().await;
         let python = python_or_skip!();
         let (_dir, ws, config) = scratch(
             &python,
@@ -681,6 +687,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_worker_that_ends_mid_call_fails_it_and_the_next_call_starts_a_new_one() {
+        let _turn = ONE_AT_A_TIME.lock().await;
         let python = python_or_skip!();
         let (_dir, ws, config) =
             scratch(&python, "import os; os._exit(0)", Duration::from_secs(60));
@@ -728,6 +735,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hung_read_only_call_is_cut_by_the_timeout_and_its_process_killed() {
+        let _turn = ONE_AT_A_TIME.lock().await;
         let python = python_or_skip!();
         let (_dir, ws, config) = scratch(
             &python,
@@ -751,5 +759,61 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(30));
         assert!(eventually_gone(pid).await);
         assert_eq!(worker.pid(), None);
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_mid_migration_reaches_the_worker_and_the_call_reports_it() {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        let python = python_or_skip!();
+        let (_dir, ws, config) = scratch(
+            &python,
+            "import time; time.sleep(600)",
+            Duration::from_secs(60),
+        );
+        let mut worker = Worker::start(&ws, &config, false).await.unwrap();
+        let pid = worker.pid().unwrap();
+
+        let started = std::time::Instant::now();
+        // Ctrl-C once bbbb is running, as a terminal would send it to db-migrate.
+        let output = worker
+            .request_with(&Op::Upgrade("head".into()), |_, line| {
+                if line.contains("Running upgrade aaaa -> bbbb") {
+                    // SAFETY: kill(2) on this process; the request listens for SIGINT.
+                    unsafe {
+                        libc::kill(libc::getpid(), libc::SIGINT);
+                    }
+                }
+            })
+            .await
+            .expect("an interrupted migration is returned for the caller to report");
+        assert!(output.interrupted, "{output:?}");
+        assert!(!output.success());
+        assert_eq!(output.code, Some(130), "{output:?}");
+        assert_eq!(
+            output.stderr.last().map(String::as_str),
+            Some("KeyboardInterrupt"),
+            "{output:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(30));
+        assert!(
+            eventually_gone(pid).await,
+            "the worker exits after an interrupt"
+        );
+        assert_eq!(worker.pid(), None);
+
+        // Read-only: an interrupt is the `interrupted` failure, exit 130, as the runner's.
+        let mut worker = Worker::start(&ws, &config, false).await.unwrap();
+        let failure = worker
+            .request_with(&Op::Sql("aaaa:bbbb".into()), |_, line| {
+                if line.contains("-- Running upgrade aaaa -> bbbb") {
+                    // SAFETY: as above.
+                    unsafe {
+                        libc::kill(libc::getpid(), libc::SIGINT);
+                    }
+                }
+            })
+            .await
+            .expect_err("interrupted");
+        assert_eq!((failure.kind.as_str(), failure.exit), ("interrupted", 130));
     }
 }
