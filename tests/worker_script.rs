@@ -568,3 +568,30 @@ fn a_request_it_cannot_read_is_answered_with_exit_2_and_the_worker_goes_on() {
         .collect();
     assert_eq!(syncs, ["1", "2", "null", "3"], "{stderr:?}");
 }
+
+#[test]
+fn output_written_past_python_goes_to_stderr_before_the_answers_sync_line() {
+    // A migration that writes to fd 1 itself and runs a subprocess that prints: neither may
+    // reach the answers, which a caller parses.
+    let raw = rev(&rev_id("wk-raw"), None, "raw output").upgrade_body(
+        "import os, subprocess\nos.write(1, b'written to fd 1\\n')\n\
+         subprocess.run(['echo', 'from a subprocess'], check=True)",
+    );
+    let ws = Workspace::new().component(Manager, &[raw]);
+    let mut worker = Worker::start(&ws);
+
+    let answer = worker.call(Manager, json!({"op": "upgrade", "target": "head"}));
+    assert_eq!(answer.exit(), 0, "{}", answer.done);
+    assert_eq!(answer.stdout(), Vec::<String>::new(), "{}", answer.done);
+    assert_eq!(worker.finish().code(), Some(0));
+    let stderr = worker.all_stderr();
+    let position = |text: &str| {
+        stderr
+            .iter()
+            .position(|l| l == text)
+            .unwrap_or_else(|| panic!("{text:?} not on stderr: {stderr:?}"))
+    };
+    let sync = position("@@db-migrate-worker-sync 1");
+    assert!(position("written to fd 1") < sync, "{stderr:?}");
+    assert!(position("from a subprocess") < sync, "{stderr:?}");
+}
