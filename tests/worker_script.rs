@@ -595,3 +595,55 @@ fn output_written_past_python_goes_to_stderr_before_the_answers_sync_line() {
     assert!(position("written to fd 1") < sync, "{stderr:?}");
     assert!(position("from a subprocess") < sync, "{stderr:?}");
 }
+
+#[test]
+fn the_drift_script_runs_in_the_worker_as_it_runs_through_the_launcher() {
+    // verify's drift comparison (src/verify/drift.py) as a `python` request: the same lines as
+    // `./py -c <drift.py> <ini>`, so verify can move it into the worker unchanged.
+    let users = rev_id("wk-drift-users");
+    let revs = [rev(&users, None, "create users").upgrade_body(
+        "op.create_table(\"users\", sa.Column(\"id\", sa.Integer(), primary_key=True), \
+         sa.Column(\"name\", sa.String(32)))",
+    )];
+    let ws = Workspace::new().component(Manager, &revs);
+    ws.db_at(Manager, "head");
+    ws.with_models(
+        Manager,
+        "import sqlalchemy as sa\n\nmetadata = sa.MetaData()\n\
+         users = sa.Table('users', metadata, sa.Column('id', sa.Integer(), primary_key=True), \
+         sa.Column('name', sa.String(64)), sa.Column('email', sa.String(64)))\n",
+    );
+    let drift =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/verify/drift.py"))
+            .expect("read drift.py");
+    let by_hand = Command::new(ws.root().join("py"))
+        .current_dir(ws.root())
+        .args(["-c", &drift, Manager.ini()])
+        .stdin(Stdio::null())
+        .env_remove("PYTHONPATH")
+        .output()
+        .expect("run ./py -c <drift.py>");
+    assert_eq!(by_hand.status.code(), Some(0), "{}", output_text(&by_hand));
+
+    let mut worker = Worker::start(&ws);
+    for _ in 0..2 {
+        let answer = worker.call(
+            Manager,
+            json!({"op": "python", "script": drift, "args": [Manager.ini()]}),
+        );
+        assert_eq!(answer.exit(), 0, "{}", answer.done);
+        assert_eq!(answer.stdout(), lines_of(&stdout_of(&by_hand)));
+        assert_eq!(answer.stderr(), lines_of(&stderr_of(&by_hand)));
+        assert!(
+            answer.stdout().iter().any(|l| l.contains("\"email\"")),
+            "{:?}",
+            answer.stdout()
+        );
+    }
+    // The script's own failure path: usage text and exit 2 without its argument.
+    let usage = worker.call(
+        Manager,
+        json!({"op": "python", "script": drift, "args": []}),
+    );
+    assert_eq!(usage.exit(), 2, "{}", usage.done);
+}

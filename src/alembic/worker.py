@@ -12,6 +12,10 @@ Requests, one JSON object per line on stdin:
     op: upgrade | downgrade | stamp (target; "sql": true for offline SQL, "tag"; stamp "purge")
         current ("verbose")        sql: `upgrade <target> --sql`, target `A:B`
         "x": ["k=v", ...] is Alembic's `-x` for env.py.
+    {"id": 2, "op": "python", "script": "<text>", "args": ["alembic.ini"]}
+        runs one of db-migrate's own scripts (the drift comparison) as `<launcher> -c <text>
+        ARGS...` would: `__name__ == "__main__"`, sys.argv `["-c", ARGS...]`, its own imports
+        warm too. No "ini" needed.
 
 Answers, on the real stdout (a private copy of fd 1; fd 1 itself then points at stderr, so
 nothing a migration or a C extension writes can reach the answers):
@@ -234,6 +238,22 @@ def cli_options(request, op, target, sql):
     )
 
 
+def script_call(request):
+    """A `python` request: the function running the script as `python -c <script> ARGS…` would."""
+    script = request.get("script")
+    args = request.get("args", [])
+    if not isinstance(script, str) or not isinstance(args, list):
+        raise ValueError("python needs \"script\": its text, and \"args\": a list")
+    args = [str(a) for a in args]
+
+    def run():
+        sys.argv = ["-c"] + args
+        code = compile(script, "<string>", "exec")
+        exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
+
+    return run
+
+
 def alembic_call(request):
     """(argv after `-c <ini>`, function running it) for a request; ValueError if unreadable."""
     op = request.get("op")
@@ -259,7 +279,7 @@ def alembic_call(request):
         verbose = bool(request.get("verbose"))
         argv = ["current"] + (["--verbose"] if verbose else [])
         return op, None, False, argv, lambda config: command.current(config, verbose=verbose)
-    raise ValueError(f"unknown op {op!r}: upgrade, downgrade, stamp, current or sql")
+    raise ValueError(f"unknown op {op!r}: upgrade, downgrade, stamp, current, sql or python")
 
 
 def exit_code(code):
@@ -270,6 +290,44 @@ def exit_code(code):
         return code & 0xFF
     sys.stderr.write(f"{code}\n")
     return 1
+
+
+def guarded(fn):
+    """fn() ended the way Python's top level ends a program: (exit status, interrupted)."""
+    try:
+        fn()
+        return 0, False
+    except SystemExit as e:
+        return exit_code(e.code), False
+    except KeyboardInterrupt:
+        traceback.print_exc()
+        return 130, True
+    except BaseException:
+        traceback.print_exc()
+        return 1, False
+
+
+def prepared(request):
+    """The function that runs a request, set up as `python -m alembic -c <ini> …` or `python -c
+    <script> …` would be; ValueError when the request cannot be read."""
+    if request.get("op") == "python":
+        return script_call(request)
+    op, target, sql, argv, run = alembic_call(request)
+    sys.argv = [ALEMBIC_MAIN, "-c", request["ini"]] + argv
+    config = Config(
+        request["ini"],
+        stdout=sys.stdout,
+        cmd_opts=cli_options(request, op, target, sql),
+    )
+
+    def as_alembic_cli():
+        try:
+            run(config)
+        except util.CommandError as e:
+            # What Alembic's command line does with it (CommandLine.run_cmd): exit 255.
+            util.err(str(e), **config.messaging_opts)
+
+    return as_alembic_cli
 
 
 def serve(request_id, request):
@@ -284,32 +342,12 @@ def serve(request_id, request):
     try:
         reset_process_state()
         try:
-            op, target, sql, argv, run = alembic_call(request)
+            run = prepared(request)
         except ValueError as e:
             sys.stderr.write(f"usage: db-migrate worker request: {e}\n")
             code = 2
         else:
-            sys.argv = [ALEMBIC_MAIN, "-c", request["ini"]] + argv
-            config = Config(
-                request["ini"],
-                stdout=out,
-                cmd_opts=cli_options(request, op, target, sql),
-            )
-            try:
-                try:
-                    run(config)
-                    code = 0
-                except util.CommandError as e:
-                    # What Alembic's command line does with it (CommandLine.run_cmd).
-                    util.err(str(e), **config.messaging_opts)
-            except SystemExit as e:
-                code = exit_code(e.code)
-            except KeyboardInterrupt:
-                traceback.print_exc()
-                code, interrupted = 130, True
-            except BaseException:
-                traceback.print_exc()
-                code = 1
+            code, interrupted = guarded(run)
     finally:
         sys.stdout.flush()
         sys.stdout, sys.stderr, sys.argv = saved

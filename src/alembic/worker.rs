@@ -59,23 +59,49 @@ pub enum Op {
     Current,
     /// `upgrade <range> --sql`: offline SQL of `A:B`.
     Sql(String),
+    /// One of db-migrate's own scripts (the drift comparison) with its arguments, run as
+    /// `<launcher> -c <script> ARGS…` would run it ([`runner::python`]); read-only.
+    Python(&'static str, Vec<String>),
 }
 
 impl Op {
-    /// Alembic's command line for the same call: `upgrade A:B --sql`.
-    pub fn args(&self) -> Vec<&str> {
+    /// The arguments after the launcher for the same call: `-m alembic -c <ini> upgrade A:B
+    /// --sql`, `-c <script> alembic.ini` (as the runner's messages show a script).
+    pub fn args<'a>(&'a self, ini: &'a str) -> Vec<&'a str> {
+        let alembic = |args: &[&'a str]| [&["-m", "alembic", "-c", ini][..], args].concat();
         match self {
-            Op::Upgrade(t) => vec!["upgrade", t],
-            Op::Downgrade(t) => vec!["downgrade", t],
-            Op::Stamp(t) => vec!["stamp", t],
-            Op::Current => vec!["current"],
-            Op::Sql(range) => vec!["upgrade", range, "--sql"],
+            Op::Upgrade(t) => alembic(&["upgrade", t]),
+            Op::Downgrade(t) => alembic(&["downgrade", t]),
+            Op::Stamp(t) => alembic(&["stamp", t]),
+            Op::Current => alembic(&["current"]),
+            Op::Sql(range) => alembic(&["upgrade", range, "--sql"]),
+            Op::Python(_, args) => [&["-c", "<script>"][..], &as_strs(args)].concat(),
+        }
+    }
+
+    /// The call in messages: `alembic upgrade head`, `python -c <script> alembic.ini`.
+    pub fn name(&self, ini: &str) -> String {
+        let args = self.args(ini);
+        match self {
+            Op::Python(..) => format!("python {}", args.join(" ")),
+            _ => format!("alembic {}", args[4..].join(" ")),
+        }
+    }
+
+    /// `upgrade`, `current`, `python`: the tag of the `-v` relay (`[manager upgrade] …`).
+    fn verb(&self) -> &'static str {
+        match self {
+            Op::Upgrade(_) | Op::Sql(_) => "upgrade",
+            Op::Downgrade(_) => "downgrade",
+            Op::Stamp(_) => "stamp",
+            Op::Current => "current",
+            Op::Python(..) => "python",
         }
     }
 
     /// Changes nothing, so `--alembic-timeout` applies.
     pub fn read_only(&self) -> bool {
-        matches!(self, Op::Current | Op::Sql(_))
+        matches!(self, Op::Current | Op::Sql(_) | Op::Python(..))
     }
 
     /// The request line (without its newline).
@@ -86,6 +112,10 @@ impl Op {
             Op::Stamp(t) => ("stamp", Some(t)),
             Op::Current => ("current", None),
             Op::Sql(range) => ("sql", Some(range)),
+            Op::Python(script, args) => {
+                return serde_json::json!({"id": id, "op": "python", "script": script, "args": args})
+                    .to_string()
+            }
         };
         let mut request = serde_json::json!({"id": id, "op": op, "ini": ini});
         if let Some(target) = target {
@@ -93,6 +123,10 @@ impl Op {
         }
         request.to_string()
     }
+}
+
+fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
 
 /// The worker's `done` answer (the lines came before it, one by one).
@@ -171,7 +205,7 @@ impl Worker {
     /// Run `op` against the component's ini; every line is relayed with `-v`
     /// (`[manager upgrade] …`).
     pub async fn request(&mut self, op: &Op) -> Result<Output, Failure> {
-        let relay = inspect::relay(self.verbose, &self.config.label, op.args()[0]);
+        let relay = inspect::relay(self.verbose, &self.config.label, op.verb());
         self.request_with(op, relay).await
     }
 
@@ -275,7 +309,7 @@ impl Worker {
                         runner::forward(Some(process.pid), 2, libc::SIGKILL, true);
                         let _ = process.child.wait().await;
                     }
-                    let command = format!("-m alembic -c {} {}", self.config.ini_arg, op.args().join(" "));
+                    let command = op.args(&self.config.ini_arg).join(" ");
                     return Err(runner::timed_out(&self.ws, &self.config, &command));
                 }
             }
@@ -303,7 +337,7 @@ impl Worker {
             exit: exit_code::INTERRUPTED,
             ..Failure::new(
                 "interrupted",
-                format!("{}: alembic {} interrupted", self.config.label, op.args().join(" ")),
+                format!("{}: {} interrupted", self.config.label, op.name(&self.config.ini_arg)),
                 "db-migrate received SIGINT/SIGTERM and stopped Alembic; this call only reads, so nothing was changed",
                 "rerun the command when ready",
             )
@@ -325,20 +359,31 @@ impl Worker {
             .rev()
             .find(|l| !l.trim().is_empty())
             .map(|l| mask::mask(l).into_owned());
-        let args = op.args().join(" ");
+        let ini = &self.config.ini_arg;
+        let status_cmd = format!(
+            "db-migrate status {}",
+            remediation::select_flag(&self.config)
+        );
+        let fix = match op {
+            Op::Python(..) => format!(
+                "see where the database is with `{status_cmd}`; rerun with -v to see everything the script printed"
+            ),
+            _ => format!(
+                "see where the database is with `{status_cmd}`, then run the step by hand to see everything it prints: cd {} && {} {}",
+                self.ws.root.display(),
+                runner::launcher_shown(&self.ws),
+                op.args(ini).join(" ")
+            ),
+        };
         Failure::new(
             "alembic-failed",
             format!(
-                "{}: Python ended during `alembic {args}` without finishing it ({how})",
-                self.config.label
+                "{}: Python ended during `{}` without finishing it ({how})",
+                self.config.label,
+                op.name(ini)
             ),
             "env.py or a migration ended the process (os._exit, a crash in a C extension, the out-of-memory killer); a migration may have stopped half-way",
-            format!(
-                "see where the database is with `db-migrate status`, then run the step by hand to see everything it prints: cd {} && {} -m alembic -c {} {args}",
-                self.ws.root.display(),
-                runner::launcher_shown(&self.ws),
-                self.config.ini_arg
-            ),
+            fix,
         )
         .with_alembic_line(last)
     }
@@ -610,7 +655,7 @@ mod tests {
 
         for op in [Op::Current, Op::Sql("aaaa:bbbb".into())] {
             let served = worker.request(&op).await.expect("answered");
-            let ran = runner::read_only(&ws, &config, &op.args(), |_, _| {})
+            let ran = runner::read_only(&ws, &config, &op.args("alembic.ini")[4..], |_, _| {})
                 .await
                 .expect("ran");
             assert_eq!(
@@ -815,5 +860,59 @@ mod tests {
             .await
             .expect_err("interrupted");
         assert_eq!((failure.kind.as_str(), failure.exit), ("interrupted", 130));
+    }
+
+    #[tokio::test]
+    async fn a_script_of_db_migrates_own_answers_as_the_runner_runs_it() {
+        const SCRIPT_TEXT: &str = "import sys\n\
+            sys.stderr.write('INFO  [db_migrate.test] started\\n')\n\
+            print('args', sys.argv[1:], __name__)\n\
+            sys.exit(3)\n";
+        let _turn = ONE_AT_A_TIME.lock().await;
+        let python = python_or_skip!();
+        let (_dir, ws, config) = scratch(&python, "pass", Duration::from_secs(60));
+        let mut worker = Worker::start(&ws, &config, false).await.unwrap();
+        let op = Op::Python(SCRIPT_TEXT, vec!["alembic.ini".into()]);
+
+        let served = worker.request(&op).await.expect("answered");
+        let ran = runner::python(&ws, &config, &["-c", SCRIPT_TEXT, "alembic.ini"], |_, _| {})
+            .await
+            .expect("ran");
+        assert_eq!(served.code, Some(3));
+        assert_eq!(served.stdout, ["args ['alembic.ini'] __main__"]);
+        assert_eq!(
+            (served.code, &served.stdout, &served.stderr),
+            (ran.code, &ran.stdout, &ran.stderr)
+        );
+    }
+
+    #[test]
+    fn each_op_is_named_as_the_command_that_reruns_it() {
+        let ini = "alembic.ini";
+        assert_eq!(
+            Op::Sql("a:b".into()).args(ini),
+            [
+                "-m",
+                "alembic",
+                "-c",
+                "alembic.ini",
+                "upgrade",
+                "a:b",
+                "--sql"
+            ]
+        );
+        assert_eq!(Op::Sql("a:b".into()).name(ini), "alembic upgrade a:b --sql");
+        assert_eq!(Op::Current.name(ini), "alembic current");
+        let drift = Op::Python("print(1)", vec![ini.into()]);
+        assert_eq!(drift.name(ini), "python -c <script> alembic.ini");
+        assert!(drift.read_only() && Op::Current.read_only());
+        assert!(!Op::Upgrade("head".into()).read_only());
+        assert!(!Op::Stamp("head".into()).read_only());
+        let request: serde_json::Value =
+            serde_json::from_str(&Op::Downgrade("-1".into()).request(7, ini)).unwrap();
+        assert_eq!(
+            request,
+            serde_json::json!({"id": 7, "op": "downgrade", "ini": "alembic.ini", "target": "-1"})
+        );
     }
 }
