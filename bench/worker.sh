@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: N Alembic upgrade+downgrade steps as N separate `python -m alembic` starts against
-# the same steps served by one db-migrate worker (src/alembic/worker.py). Prints ratios, never
-# fails on a figure.
+# the same steps served by one db-migrate worker (src/alembic/worker.py), then verify's steps for
+# one revision (current, upgrade, downgrade, upgrade, the drift script, and a downgrade to put the
+# database back) both ways. Prints multiples of one `alembic current` start; never fails on a
+# figure (a wrong answer does fail it).
 #
 #   bench/worker.sh                         # N=5, env.py's import takes 2.5 s
 #   N=10 IMPORT_SECS=3 bench/worker.sh
@@ -59,4 +61,4 @@ a=$(awk '{print $1}' <<<"$revs")
 (cd "$ws" && ./py -m alembic -c alembic.ini upgrade "$a" >/dev/null 2>&1)
 
 echo "worker benchmark: env.py imports for ${import_secs}s, $n round trips $a <-> $b"
-"$venv/bin/python" bench/worker_client.py "$ws" src/alembic/worker.py "$n" "$a" "$b"
+"$venv/bin/python" bench/worker_client.py "$ws" src/alembic/worker.py src/verify/drift.py "$n" "$a" "$b"
