@@ -215,6 +215,12 @@ impl Worker {
         op: &Op,
         mut on_line: impl FnMut(Stream, &str),
     ) -> Result<Output, Failure> {
+        // Ended between calls (killed from outside, or its launcher went away): start afresh.
+        if let Some(process) = self.process.as_mut() {
+            if !matches!(process.child.try_wait(), Ok(None)) {
+                self.process = None;
+            }
+        }
         if self.process.is_none() {
             if self.verbose {
                 eprintln!(
@@ -728,6 +734,20 @@ mod tests {
         let current = worker.request(&Op::Current).await.expect("answered");
         assert!(current.success(), "{current:?}");
         assert_eq!(worker.pid(), pid);
+
+        // Killed between calls: the next call starts a new worker instead of failing.
+        let old = pid.unwrap();
+        // SAFETY: kill(2) on the worker this test started.
+        unsafe {
+            libc::kill(old, libc::SIGKILL);
+        }
+        assert!(eventually_gone(old).await);
+        let again = worker
+            .request(&Op::Current)
+            .await
+            .expect("a new worker answers");
+        assert!(again.success(), "{again:?}");
+        assert_ne!(worker.pid(), pid);
     }
 
     #[tokio::test]
