@@ -163,7 +163,7 @@ impl<'a> Invocation<'a> {
 
 /// Silence after which a migration off a terminal prints a heartbeat: 30 s.
 /// `DB_MIGRATE_HEARTBEAT_SECS` changes it — a testing knob, not a documented setting.
-fn heartbeat_interval() -> Duration {
+pub(crate) fn heartbeat_interval() -> Duration {
     std::env::var("DB_MIGRATE_HEARTBEAT_SECS")
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
@@ -366,19 +366,7 @@ async fn run(
             }
             () = tokio::time::sleep_until(next_beat), if heartbeat.is_some() => {
                 last_output = Instant::now();
-                let total = human(started.elapsed());
-                let doing = match &running {
-                    Some((step, since)) => {
-                        format!("{step} ({} on this revision, {total} elapsed)", human(since.elapsed()))
-                    }
-                    None => format!("{}, no revision started yet ({total} elapsed)", invocation.name),
-                };
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "{}: still running {}",
-                    config.label,
-                    mask::mask(&doing)
-                );
+                say_still_running(config, running.as_ref(), started, &invocation.name);
             }
         }
     };
@@ -461,8 +449,34 @@ pub(crate) fn command(ws: &Workspace, argv: &[&str], interactive: bool) -> Comma
     cmd
 }
 
+/// The heartbeat: `manager: still running upgrade a -> b  msg (45s on this revision, 2m 05s
+/// elapsed)`, or `… <name>, no revision started yet (…)`. Also the worker's.
+pub(crate) fn say_still_running(
+    config: &Config,
+    running: Option<&(String, Instant)>,
+    started: Instant,
+    name: &str,
+) {
+    let total = human(started.elapsed());
+    let doing = match running {
+        Some((step, since)) => {
+            format!(
+                "{step} ({} on this revision, {total} elapsed)",
+                human(since.elapsed())
+            )
+        }
+        None => format!("{name}, no revision started yet ({total} elapsed)"),
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "{}: still running {}",
+        config.label,
+        mask::mask(&doing)
+    );
+}
+
 /// `upgrade a -> b  message`, as the step lines show it.
-fn describe_step(step: &parse::Step) -> String {
+pub(crate) fn describe_step(step: &parse::Step) -> String {
     let ids = |ids: &[String]| {
         if ids.is_empty() {
             "(base)".to_owned()

@@ -10,7 +10,8 @@
 //! wrote, its exit code, `interrupted`), so remediation, `{step}` and progress read it unchanged.
 //!
 //! As with the runner: read-only calls (`current`, `--sql`) are cut by `--alembic-timeout`;
-//! upgrades and downgrades are not; SIGINT/SIGTERM during a call go to the worker's process group
+//! upgrades and downgrades are not, and off a terminal say which revision runs after every
+//! heartbeat interval of silence; SIGINT/SIGTERM during a call go to the worker's process group
 //! (the second one SIGKILLs it). A worker that ends without answering (a migration's `os._exit`,
 //! a crash) fails that call, never passes for success, and the next call starts a new worker
 //! (said with `-v`); so does a call after a timeout or an interrupt. Dropping the [`Worker`] kills
@@ -24,6 +25,7 @@
 // below exercise all of it against the real Alembic.
 #![cfg_attr(not(test), allow(dead_code))]
 
+use std::io::IsTerminal as _;
 use std::process::Stdio;
 
 use serde::Deserialize;
@@ -246,6 +248,13 @@ impl Worker {
         let started = Instant::now();
         let never = started + std::time::Duration::from_secs(100 * 365 * 24 * 3600);
         let deadline = op.read_only().then(|| started + self.ws.alembic_timeout);
+        // As the runner: a migration off a terminal says which revision runs after every
+        // heartbeat interval of silence.
+        let heartbeat =
+            (!op.read_only() && !std::io::stderr().is_terminal()).then(runner::heartbeat_interval);
+        let mut last_output = started;
+        let mut running: Option<(String, Instant)> = None;
+        let name = op.name(&self.config.ini_arg);
         let mut signals = 0u32;
         let mut open = written.is_ok();
         let mut done: Option<Done> = None;
@@ -254,12 +263,19 @@ impl Worker {
             if done.is_some() && synced {
                 break;
             }
+            let next_beat = heartbeat.map_or(never, |every| last_output + every);
             tokio::select! {
                 next = process.lines.recv(), if open => match next {
                     Some((Stream::Stdout, line, _)) => {
                         if let Some(json) = line.strip_prefix(LINE) {
                             if let Ok(event) = serde_json::from_str::<LineEvent>(json) {
                                 let stream = if event.stream == "stdout" { Stream::Stdout } else { Stream::Stderr };
+                                last_output = Instant::now();
+                                if heartbeat.is_some() {
+                                    if let Some(step) = parse::step(&event.line, |_| false) {
+                                        running = Some((runner::describe_step(&step), last_output));
+                                    }
+                                }
                                 on_line(stream, &event.line);
                                 match stream {
                                     Stream::Stdout => output.stdout.push(event.line),
@@ -308,6 +324,10 @@ impl Worker {
                         return self.after_interrupt(op, output);
                     }
                     return Err(self.died(op, status, &output));
+                }
+                () = tokio::time::sleep_until(next_beat), if heartbeat.is_some() => {
+                    last_output = Instant::now();
+                    runner::say_still_running(&self.config, running.as_ref(), started, &name);
                 }
                 () = tokio::time::sleep_until(deadline.unwrap_or(never)), if deadline.is_some() => {
                     // Read-only: nothing to roll back. Kill the group (Process's drop), reap.
