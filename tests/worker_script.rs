@@ -647,3 +647,60 @@ fn the_drift_script_runs_in_the_worker_as_it_runs_through_the_launcher() {
     );
     assert_eq!(usage.exit(), 2, "{}", usage.done);
 }
+
+#[test]
+fn what_one_request_changed_does_not_carry_into_the_next() {
+    // env.py changes the environment, the working directory and sys.path, and Alembic warns
+    // once per process about a duplicated revision: each request sees a fresh process's state.
+    let revs = linear_chain("wkfresh", 2);
+    let ws = Workspace::new().component(Manager, &revs);
+    let dup = rev(revs[1].id(), Some(revs[0].id()), "duplicate")
+        .file_name_override(&format!("{}_duplicate.py", revs[1].id()));
+    ws.add_revisions(Manager, &[dup]);
+    let env_py = format!("{}/alembic/env.py", Manager.package_dir());
+    let text = ws.read_file(&env_py);
+    // At the end of env.py: the ini is read from the working directory first.
+    ws.write_file(
+        &env_py,
+        &format!(
+            "{text}\nimport os, sys\n\
+             print('seen', os.environ.get('WORKER_MARK'), os.path.basename(os.getcwd()), \
+             '/left-behind' in sys.path)\n\
+             os.environ['WORKER_MARK'] = 'set'\n\
+             os.chdir('/')\n\
+             sys.path.append('/left-behind')\n"
+        ),
+    );
+    let root_name = ws
+        .root()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let cli = ws.alembic(Manager, &["current"]);
+    let warning = lines_of(&stderr_of(&cli))
+        .into_iter()
+        .find(|l| l.contains("is present more than once"))
+        .unwrap_or_else(|| panic!("Alembic warns: {}", output_text(&cli)));
+
+    let mut worker = Worker::start(&ws);
+    for _ in 0..2 {
+        let current = worker.call(Manager, json!({"op": "current"}));
+        assert_eq!(current.exit(), 0, "{}", current.done);
+        assert_eq!(
+            current.stdout(),
+            [format!("seen None {root_name} False")],
+            "{}",
+            current.done
+        );
+        assert!(
+            current.stderr().iter().any(|l| l.ends_with(
+                warning
+                    .split_once(": UserWarning")
+                    .map_or(warning.as_str(), |(_, w)| w)
+            )),
+            "{:?}",
+            current.stderr()
+        );
+    }
+}
