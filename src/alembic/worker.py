@@ -67,7 +67,14 @@ import platform  # noqa: E402
 import traceback  # noqa: E402
 import warnings  # noqa: E402
 
-import alembic  # noqa: E402
+try:
+    import alembic  # noqa: E402
+except ModuleNotFoundError as e:
+    if e.name != "alembic":
+        raise
+    # What `python -m alembic` says, so db-migrate explains it the same way.
+    sys.stderr.write(f"{sys.executable}: No module named alembic\n")
+    sys.exit(1)
 from alembic import command, util  # noqa: E402
 from alembic.config import Config  # noqa: E402
 

@@ -955,4 +955,31 @@ mod tests {
             serde_json::json!({"id": 7, "op": "downgrade", "ini": "alembic.ini", "target": "-1"})
         );
     }
+
+    #[tokio::test]
+    async fn a_launcher_without_alembic_is_explained_as_for_python_m_alembic() {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        let python = python_or_skip!();
+        let (_dir, ws, config) = scratch(&python, "pass", Duration::from_secs(60));
+        // The same ./py, but its Python sees no site-packages.
+        std::fs::write(
+            ws.root.join("py"),
+            format!(
+                "#!/usr/bin/env bash\nexec \"{}\" -S \"$@\"\n",
+                python.display()
+            ),
+        )
+        .unwrap();
+        let failure = match Worker::start(&ws, &config, false).await {
+            Ok(_) => panic!("a Python without Alembic cannot serve"),
+            Err(failure) => failure,
+        };
+        assert_eq!(failure.kind, "alembic-missing", "{failure:?}");
+        let ran = runner::read_only(&ws, &config, &["current"], |_, _| {})
+            .await
+            .expect("ran");
+        let by_runner = remediation::diagnose("current", &ran, &Context::of(&config));
+        assert_eq!(failure.kind, by_runner.kind);
+        assert_eq!(failure.fix, by_runner.fix);
+    }
 }
