@@ -283,10 +283,10 @@ impl Worker {
                                 }
                             }
                         } else if let Some(json) = line.strip_prefix(DONE) {
-                            done = Some(serde_json::from_str(json).unwrap_or(Done {
-                                exit: 1,
-                                interrupted: false,
-                                state: Vec::new(),
+                            done = Some(serde_json::from_str(json).unwrap_or_else(|e| {
+                                // Never a success: say why among the call's lines.
+                                output.stderr.push(format!("db-migrate: unreadable answer from the Alembic worker ({e})"));
+                                Done { exit: 1, interrupted: false, state: Vec::new() }
                             }));
                         } else {
                             // Not the worker's: shown as Alembic's stdout.
