@@ -982,4 +982,41 @@ mod tests {
         assert_eq!(failure.kind, by_runner.kind);
         assert_eq!(failure.fix, by_runner.fix);
     }
+
+    #[tokio::test]
+    async fn dropping_the_worker_kills_a_launchers_python_too() {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        let python = python_or_skip!();
+        let (_dir, ws, config) = scratch(&python, "pass", Duration::from_secs(60));
+        // A launcher that runs Python as its child instead of exec'ing it.
+        std::fs::write(
+            ws.root.join("py"),
+            format!(
+                "#!/usr/bin/env bash\n\"{}\" \"$@\"\nexit $?\n",
+                python.display()
+            ),
+        )
+        .unwrap();
+        let mut worker = Worker::start(&ws, &config, false).await.unwrap();
+        assert!(worker.request(&Op::Current).await.unwrap().success());
+        let launcher = worker.pid().unwrap();
+        let children =
+            std::fs::read_to_string(format!("/proc/{launcher}/task/{launcher}/children"))
+                .expect("the launcher's children");
+        let python_pid: i32 = children
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the launcher runs Python as a child: {children:?}"));
+
+        drop(worker);
+        assert!(
+            eventually_gone(launcher).await,
+            "the launcher outlived the Worker"
+        );
+        assert!(
+            eventually_gone(python_pid).await,
+            "its Python outlived the Worker"
+        );
+    }
 }
