@@ -2,5 +2,6 @@
 
 pub mod parse;
 pub mod runner;
+pub mod worker;
 
 pub use runner::{migration, read_only, Input, Output, Stream};

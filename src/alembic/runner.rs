@@ -163,7 +163,7 @@ impl<'a> Invocation<'a> {
 
 /// Silence after which a migration off a terminal prints a heartbeat: 30 s.
 /// `DB_MIGRATE_HEARTBEAT_SECS` changes it — a testing knob, not a documented setting.
-fn heartbeat_interval() -> Duration {
+pub(crate) fn heartbeat_interval() -> Duration {
     std::env::var("DB_MIGRATE_HEARTBEAT_SECS")
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
@@ -186,7 +186,7 @@ static LAUNCHER_LINES_SHOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// A line the launcher wrote on stderr before Alembic started (a `./py` building its virtualenv,
 /// pants bootstrapping): shown as `manager: ./py: …`, so a slow first run is not silent. Each
 /// distinct line once per db-migrate run.
-fn show_launcher_line(launcher: &str, config: &Config, line: &str) {
+pub(crate) fn show_launcher_line(launcher: &str, config: &Config, line: &str) {
     let line = line.trim_end();
     if line.trim().is_empty() || VERBOSE.load(Ordering::Relaxed) {
         return;
@@ -218,10 +218,10 @@ fn show_launcher_line(launcher: &str, config: &Config, line: &str) {
 /// caller reports where the database is); otherwise db-migrate exits 130 at once.
 pub static ACTIVE_CHILDREN: AtomicUsize = AtomicUsize::new(0);
 
-struct ActiveGuard;
+pub(crate) struct ActiveGuard;
 
 impl ActiveGuard {
-    fn new() -> ActiveGuard {
+    pub(crate) fn new() -> ActiveGuard {
         ACTIVE_CHILDREN.fetch_add(1, Ordering::SeqCst);
         ActiveGuard
     }
@@ -268,52 +268,7 @@ async fn run(
     mut on_line: impl FnMut(Stream, &str),
 ) -> Result<Output, Failure> {
     let interactive = call == Call::Migration(Input::Terminal);
-    let mut cmd = Command::new(&ws.launcher[0]);
-    cmd.args(&ws.launcher[1..])
-        .args(&invocation.argv)
-        .current_dir(&ws.root)
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONIOENCODING", "utf-8")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    if interactive {
-        // The terminal's foreground group (db-migrate's own): only that group may read it.
-        cmd.stdin(Stdio::inherit());
-    } else {
-        cmd.stdin(Stdio::null()).process_group(0);
-    }
-    // SAFETY: only async-signal-safe libc calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            for sig in [
-                libc::SIGINT,
-                libc::SIGTERM,
-                libc::SIGQUIT,
-                libc::SIGPIPE,
-                libc::SIGHUP,
-            ] {
-                libc::signal(sig, libc::SIG_DFL);
-            }
-            let mut empty: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut empty);
-            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-            #[cfg(target_os = "linux")]
-            {
-                libc::prctl(
-                    libc::PR_SET_PDEATHSIG,
-                    libc::SIGKILL as libc::c_ulong,
-                    0,
-                    0,
-                    0,
-                );
-                if libc::getppid() == 1 {
-                    libc::_exit(1);
-                }
-            }
-            Ok(())
-        });
-    }
+    let mut cmd = command(ws, &invocation.argv, interactive);
     let _active = ActiveGuard::new();
     let mut child = cmd.spawn().map_err(|e| cannot_start(ws, &e))?;
     let pid = child.id().map(|p| p as i32);
@@ -411,19 +366,7 @@ async fn run(
             }
             () = tokio::time::sleep_until(next_beat), if heartbeat.is_some() => {
                 last_output = Instant::now();
-                let total = human(started.elapsed());
-                let doing = match &running {
-                    Some((step, since)) => {
-                        format!("{step} ({} on this revision, {total} elapsed)", human(since.elapsed()))
-                    }
-                    None => format!("{}, no revision started yet ({total} elapsed)", invocation.name),
-                };
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "{}: still running {}",
-                    config.label,
-                    mask::mask(&doing)
-                );
+                say_still_running(config, running.as_ref(), started, &invocation.name);
             }
         }
     };
@@ -453,8 +396,87 @@ async fn run(
     Ok(output)
 }
 
+/// `<launcher> ARGV…` in the root, as every Alembic child starts: stdout and stderr piped, stdin
+/// null and its own process group (or, `interactive`, the terminal and db-migrate's group),
+/// default signal dispositions, and SIGKILL when db-migrate dies. Also used by the worker.
+pub(crate) fn command(ws: &Workspace, argv: &[&str], interactive: bool) -> Command {
+    let mut cmd = Command::new(&ws.launcher[0]);
+    cmd.args(&ws.launcher[1..])
+        .args(argv)
+        .current_dir(&ws.root)
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONIOENCODING", "utf-8")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if interactive {
+        // The terminal's foreground group (db-migrate's own): only that group may read it.
+        cmd.stdin(Stdio::inherit());
+    } else {
+        cmd.stdin(Stdio::null()).process_group(0);
+    }
+    // SAFETY: only async-signal-safe libc calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [
+                libc::SIGINT,
+                libc::SIGTERM,
+                libc::SIGQUIT,
+                libc::SIGPIPE,
+                libc::SIGHUP,
+            ] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            #[cfg(target_os = "linux")]
+            {
+                libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                );
+                if libc::getppid() == 1 {
+                    libc::_exit(1);
+                }
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// The heartbeat: `manager: still running upgrade a -> b  msg (45s on this revision, 2m 05s
+/// elapsed)`, or `… <name>, no revision started yet (…)`. Also the worker's.
+pub(crate) fn say_still_running(
+    config: &Config,
+    running: Option<&(String, Instant)>,
+    started: Instant,
+    name: &str,
+) {
+    let total = human(started.elapsed());
+    let doing = match running {
+        Some((step, since)) => {
+            format!(
+                "{step} ({} on this revision, {total} elapsed)",
+                human(since.elapsed())
+            )
+        }
+        None => format!("{name}, no revision started yet ({total} elapsed)"),
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "{}: still running {}",
+        config.label,
+        mask::mask(&doing)
+    );
+}
+
 /// `upgrade a -> b  message`, as the step lines show it.
-fn describe_step(step: &parse::Step) -> String {
+pub(crate) fn describe_step(step: &parse::Step) -> String {
     let ids = |ids: &[String]| {
         if ids.is_empty() {
             "(base)".to_owned()
@@ -498,7 +520,7 @@ fn is_own_py(ws: &Workspace) -> bool {
 /// The launcher could not be executed at all. For the root's `./py` say why in its terms: a
 /// Backend.AI developer expects ./py to run, so a lost execute bit or a `#!` naming a missing
 /// interpreter is the launcher's fault, not a reason to look for another Python.
-fn cannot_start(ws: &Workspace, e: &std::io::Error) -> Failure {
+pub(crate) fn cannot_start(ws: &Workspace, e: &std::io::Error) -> Failure {
     let py = ws.root.join("py");
     let in_root = |cmd: &str| match crate::workspace::shell::cd_prefix(&ws.root) {
         Some(cd) => format!("{cd}{cmd}"),
@@ -548,7 +570,7 @@ fn cannot_start(ws: &Workspace, e: &std::io::Error) -> Failure {
 
 /// A read-only call that outlived `--alembic-timeout`, named so it can be rerun by hand;
 /// `command` is what follows the launcher.
-fn timed_out(ws: &Workspace, config: &Config, command: &str) -> Failure {
+pub(crate) fn timed_out(ws: &Workspace, config: &Config, command: &str) -> Failure {
     let launcher = launcher_shown(ws);
     let command = format!("{launcher} {command}");
     let secs = ws.alembic_timeout.as_secs();
@@ -564,7 +586,7 @@ fn timed_out(ws: &Workspace, config: &Config, command: &str) -> Failure {
     )
 }
 
-async fn recv(sig: &mut Option<tokio::signal::unix::Signal>) {
+pub(crate) async fn recv(sig: &mut Option<tokio::signal::unix::Signal>) {
     match sig {
         Some(s) => {
             s.recv().await;
@@ -575,7 +597,7 @@ async fn recv(sig: &mut Option<tokio::signal::unix::Signal>) {
 
 /// First signal: pass it on to the child's group (Alembic rolls back and exits). Second: SIGKILL.
 /// `group` false: the child alone (it shares db-migrate's group under `--interactive`).
-fn forward(pid: Option<i32>, count: u32, sig: libc::c_int, group: bool) {
+pub(crate) fn forward(pid: Option<i32>, count: u32, sig: libc::c_int, group: bool) {
     if let Some(pid) = pid {
         let sig = if count >= 2 { libc::SIGKILL } else { sig };
         let target = if group { -pid } else { pid };
@@ -606,7 +628,7 @@ fn show_to_user(text: &str, complete: bool) {
 /// Send each line of `pipe` (without its line ending, `true` for complete). With
 /// `prompt_after`, text that waits that long without a newline is sent as it is (`false`): a
 /// prompt waiting for an answer.
-async fn forward_lines(
+pub(crate) async fn forward_lines(
     pipe: impl AsyncRead + Unpin,
     stream: Stream,
     tx: mpsc::UnboundedSender<(Stream, String, bool)>,
