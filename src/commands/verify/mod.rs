@@ -187,6 +187,8 @@ async fn verify_one(
                 .filter(|&i| base.by_id(&graph.rev(i).id).is_none())
                 .collect()
         }
+        // An explicit --base that cannot be used is an error even with --idempotent.
+        Err(check::NoBase::Failed(failure)) => return Err(failure),
         Err(why) if asked.is_empty() => {
             return Err(Failure::usage(
                 "verify-no-base",
