@@ -28,6 +28,7 @@ mod cleanup;
 mod cli;
 mod commands;
 mod component;
+mod docs;
 mod error;
 mod exit_code;
 mod git;
