@@ -390,6 +390,8 @@ fn missing_parent(config: &Config, id: &str, path: &str, missing: &str) -> Failu
         "code not fully pulled, or a migration file was deleted or renamed on this branch",
         format!("git pull; if {missing} was yours and removed on purpose, repoint the down_revision (or depends_on) of {id}"),
     )
+    .about(id)
+    .in_workspace(&config.root, std::path::Path::new(path), None)
 }
 
 /// Revisions whose down_revisions lead back to themselves: Alembic refuses every command.
@@ -420,6 +422,7 @@ fn duplicate(config: &Config, id: &str, paths: &[String]) -> Failure {
         "two migration files carry the same revision id (a copied file, or a rename that left the old file behind); Alembic keeps only one of them and warns",
         "delete the stray copy, or give your own migration a new id (and fix the down_revision that names it)",
     )
+    .about(id)
 }
 
 /// Paths in messages relative to the workspace root, as a developer would type them.

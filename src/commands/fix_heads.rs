@@ -137,7 +137,8 @@ async fn repoint(
                     "commit or stash your changes first (git -C {} status), or rerun with --allow-dirty",
                     repo.root().display()
                 ),
-            ));
+            )
+            .in_workspace(&config.root, &path, None));
         }
     }
     let diff = edit::unified_diff(&shown, &old_bytes, &new_bytes);
@@ -276,7 +277,8 @@ async fn repoint(
                 graph.rev(repoint.onto).id,
                 select_flag(config)
             ),
-        );
+        )
+        .in_workspace(&config.root, &path, None);
         f.database = Some(format!(
             "at {} ({}); the file is unchanged",
             describe_current(&at),

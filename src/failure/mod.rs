@@ -1,7 +1,7 @@
 //! The one shape every failure takes: what happened, the Alembic line that showed it, the cause and
 //! the next step, plus the exit code (from the kind). Rendered in one place (`render`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -82,6 +82,30 @@ impl Failure {
         self.line = line;
         self
     }
+
+    /// As `at_file`, for a path that may be absolute: made relative to the workspace `root`, and
+    /// left out when it lies outside the workspace.
+    pub fn in_workspace(self, root: &Path, path: &Path, line: Option<usize>) -> Failure {
+        match relative(root, path) {
+            Some(file) => self.at_file(file, line),
+            None => self,
+        }
+    }
+
+    /// The revision the failure is about.
+    pub fn about(mut self, revision: impl Into<String>) -> Failure {
+        self.revision = Some(revision.into());
+        self
+    }
+}
+
+/// `path` relative to the workspace `root` (a relative path is taken as one already); `None` for
+/// a file outside the workspace.
+pub fn relative(root: &Path, path: &Path) -> Option<PathBuf> {
+    if path.is_relative() {
+        return Some(path.to_path_buf());
+    }
+    path.strip_prefix(root).ok().map(Path::to_path_buf)
 }
 
 #[cfg(test)]

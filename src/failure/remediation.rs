@@ -406,15 +406,8 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
     failure
 }
 
-/// `path` relative to the workspace root (a relative path is taken as one already); `None` for a
-/// file outside the workspace.
 fn relative(config: &Config, path: &std::path::Path) -> Option<PathBuf> {
-    if path.is_relative() {
-        return Some(path.to_path_buf());
-    }
-    path.strip_prefix(&config.root)
-        .ok()
-        .map(std::path::Path::to_path_buf)
+    crate::failure::relative(&config.root, path)
 }
 
 /// The server (`host:port`) a row is about: the config's, when the row's words name it.
@@ -812,6 +805,69 @@ fix = "f"
         };
         assert!(names(Kind::ConnectionRefused));
         assert!(!names(Kind::MultipleHeads));
+    }
+
+    fn config(url: Option<&str>) -> Config {
+        Config {
+            label: "manager".into(),
+            component: Some(crate::component::Component::Manager),
+            ini_arg: "alembic.ini".into(),
+            url: url.map(|u| crate::workspace::ini::DbUrl::parse(u).unwrap()),
+            ini: crate::workspace::ini::Ini::default(),
+            root: std::path::PathBuf::from("/repo"),
+        }
+    }
+
+    fn failed(stderr: &[&str]) -> Output {
+        Output {
+            code: Some(1),
+            stderr: stderr.iter().map(|l| (*l).to_owned()).collect(),
+            launcher: Some("./py".into()),
+            ..Output::default()
+        }
+    }
+
+    #[test]
+    fn a_syntax_error_points_at_its_file_and_line() {
+        let config = config(None);
+        let output = failed(&[
+            "Traceback (most recent call last):",
+            "  File \"/repo/src/ai/backend/manager/models/alembic/versions/a1_x.py\", line 12",
+            "    op.add_column(",
+            "SyntaxError: '(' was never closed",
+        ]);
+        let f = diagnose("upgrade", &output, &Context::of(&config));
+        assert_eq!(f.kind, Kind::MigrationSyntaxError);
+        assert_eq!(
+            f.file.as_deref(),
+            Some(std::path::Path::new(
+                "src/ai/backend/manager/models/alembic/versions/a1_x.py"
+            ))
+        );
+        assert_eq!(f.line, Some(12));
+        assert_eq!(f.server, None);
+    }
+
+    #[test]
+    fn a_connection_failure_names_the_server_and_a_missing_revision_the_revision() {
+        let config = config(Some("postgresql://u:secret@db.example:8100/backend"));
+        let f = diagnose(
+            "current",
+            &failed(&["ConnectionRefusedError: [Errno 111] Connection refused"]),
+            &Context::of(&config),
+        );
+        assert_eq!(f.kind, Kind::ConnectionRefused);
+        assert_eq!(f.server.as_deref(), Some("db.example:8100"));
+        assert_eq!((f.revision, f.file), (None, None));
+
+        let f = diagnose(
+            "current",
+            &failed(&["FAILED: Can't locate revision identified by 'abc123'"]),
+            &Context::of(&config),
+        );
+        assert_eq!(f.kind, Kind::UnknownDbRevision);
+        assert_eq!(f.revision.as_deref(), Some("abc123"));
+        assert_eq!(f.server, None);
     }
 
     #[test]

@@ -250,7 +250,9 @@ impl Workspace {
                     Some(c) if ini_arg == c.ini() => format!("--component {}", c.name()),
                     _ => format!("--config {ini_arg}"),
                 };
-                return Err(bad_url(&ini_path, line, &e, &select));
+                return Err(
+                    bad_url(&ini_path, line, &e, &select).in_workspace(&self.root, &ini_path, line)
+                );
             }
         };
         Ok(Config {

@@ -102,7 +102,8 @@ pub async fn write(
             format!("cannot write {shown}: {e}"),
             "the versions directory is not writable, or the file appeared meanwhile",
             format!("write it by hand (the file shown above), then db-migrate upgrade {select}"),
-        );
+        )
+        .in_workspace(&config.root, &file.path, None);
         f.database = Some(format!(
             "at {} ({}); no file was written",
             describe_current(before),

@@ -124,7 +124,8 @@ async fn run_new_order(
             format!("cannot write {}: {e}", edit.path.display()),
             "the file or its directory is not writable",
             "make it writable, then retry",
-        )),
+        )
+        .in_workspace(&app.ws.root, edit.path, None)),
     };
     let restored = edit::write_atomically(edit.path, edit.old)
         .and_then(|()| std::fs::read(edit.path))
@@ -143,7 +144,8 @@ async fn run_new_order(
                 app.ws.root.display(),
                 edit.path.display()
             ),
-        ));
+        )
+        .in_workspace(&app.ws.root, edit.path, None));
     }
     upgraded
 }
