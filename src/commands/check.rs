@@ -110,7 +110,6 @@ pub async fn run(app: &App, configs: &[Ini], opts: &Options<'_>) -> Result<u8, F
             "[tool.db-migrate.check] in pyproject.toml has a key or value db-migrate does not know",
             "fix it (db-migrate check --explain RULE describes each rule), then retry",
         )
-        .at_file("pyproject.toml", None)
     })?;
     let repo = Repo::discover(&app.ws.root);
     if let Some(asked) = opts.base {
@@ -371,7 +370,6 @@ async fn lint_new(
                 "[tool.db-migrate.check.squawk] names a rule or version squawk does not know",
                 "fix pyproject.toml, then retry",
             )
-            .at_file("pyproject.toml", None)
         })?;
         let calls = lint::op_call_lines(&src);
         for f in sql_findings {
