@@ -92,6 +92,12 @@ impl Failure {
         }
     }
 
+    /// The server the failure is about: `url`'s `host:port`.
+    pub fn on_server(mut self, url: &crate::workspace::ini::DbUrl) -> Failure {
+        self.server = Some(url.host_port());
+        self
+    }
+
     /// The revision the failure is about.
     pub fn about(mut self, revision: impl Into<String>) -> Failure {
         self.revision = Some(revision.into());

@@ -112,7 +112,9 @@ pub async fn create(
         .unwrap_or("postgres")
         .to_owned();
     let user = component_config.get_user().unwrap_or("postgres").to_owned();
-    let admin = maintenance(&component_config).await?;
+    let admin = maintenance(&component_config)
+        .await
+        .map_err(|f| f.on_server(url))?;
     let registration = {
         let (admin, name) = (admin.clone(), name.to_owned());
         cleanup::register(move || async move {
