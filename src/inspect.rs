@@ -11,11 +11,11 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::alembic::{self, parse, Stream};
-use crate::error::Failure;
+use crate::failure::remediation::{self, Context};
+use crate::failure::{Failure, Kind};
 use crate::graph::{Graph, GraphError};
 use crate::mask;
 use crate::postgres;
-use crate::remediation::{self, Context};
 use crate::revisions::{self, ReadError};
 use crate::sqlite;
 use crate::state::{self, State};
@@ -140,11 +140,11 @@ pub async fn known(ws: &Workspace, config: &Config) -> Known {
 }
 
 /// Faults the revision files show for certain, whichever engine reads them.
-const FILE_FAULTS: [&str; 4] = [
-    "bad-revision-file",
-    "duplicate-revision",
-    "no-migration-scripts",
-    "revision-cycle",
+const FILE_FAULTS: [Kind; 4] = [
+    Kind::BadRevisionFile,
+    Kind::DuplicateRevision,
+    Kind::NoMigrationScripts,
+    Kind::RevisionCycle,
 ];
 
 /// With `auto`, a native failure (database unreachable, an inconsistent graph) is asked again
@@ -158,8 +158,8 @@ fn retry_with_alembic(
     // A server that never answered within 5 s would keep Alembic waiting a minute: report it.
     // What the files say for certain (Alembic only warns about a duplicate id) is reported too.
     if engine == Engine::Native
-        || failure.kind == "connection-timeout"
-        || FILE_FAULTS.contains(&failure.kind.as_str())
+        || failure.kind == Kind::ConnectionTimeout
+        || FILE_FAULTS.contains(&failure.kind)
     {
         return Err(failure);
     }
@@ -190,7 +190,7 @@ pub async fn load_graph(
             Ok(Native::Fallback(why)) => fallback(config, engine, &why)?,
             // The graph alone needs no database: a missing parent the files show is certain
             // (the migrating commands still ask Alembic, for its own line about it).
-            Err(failure) if failure.kind == "bad-revision-graph" => return Err(failure),
+            Err(failure) if failure.kind == Kind::BadRevisionGraph => return Err(failure),
             Err(failure) => retry_with_alembic(config, engine, verbose, failure)?,
         }
     }
@@ -256,7 +256,7 @@ fn classified(
 fn fallback(config: &Config, engine: Engine, why: &str) -> Result<(), Failure> {
     if engine == Engine::Native {
         return Err(Failure::new(
-            "native-unsupported",
+            Kind::NativeUnsupported,
             format!("the native engine cannot read {}: {why}", config.label),
             "--engine native reads revision files and alembic_version without Python, and this needs Python",
             "use --engine auto (the default) or --engine alembic",
@@ -332,7 +332,7 @@ async fn graph_native(ws: &Workspace, config: &Config) -> Result<Native<Graph>, 
             "the script package {package} is not in the checkout"
         ))),
         Err(ReadError::Invalid(why)) => Err(Failure::new(
-            "bad-revision-file",
+            Kind::BadRevisionFile,
             format!(
                 "a {} revision file is invalid: {}",
                 config.label,
@@ -381,7 +381,7 @@ async fn current_native(config: &Config) -> Result<Native<Vec<String>>, Failure>
 /// `bad-revision-graph`: the migrating commands ask Alembic for its own line about it.
 fn missing_parent(config: &Config, id: &str, path: &str, missing: &str) -> Failure {
     Failure::new(
-        "bad-revision-graph",
+        Kind::BadRevisionGraph,
         format!(
             "{} migration {id} ({}) names {missing} as its parent or dependency, but no such migration exists",
             config.label,
@@ -390,12 +390,14 @@ fn missing_parent(config: &Config, id: &str, path: &str, missing: &str) -> Failu
         "code not fully pulled, or a migration file was deleted or renamed on this branch",
         format!("git pull; if {missing} was yours and removed on purpose, repoint the down_revision (or depends_on) of {id}"),
     )
+    .about(id)
+    .in_workspace(&config.root, std::path::Path::new(path), None)
 }
 
 /// Revisions whose down_revisions lead back to themselves: Alembic refuses every command.
 fn cycle(config: &Config, ids: &[String]) -> Failure {
     Failure::new(
-        "revision-cycle",
+        Kind::RevisionCycle,
         format!(
             "the {} revisions {} form a cycle: following their down_revisions leads back to the start",
             config.label,
@@ -410,7 +412,7 @@ fn cycle(config: &Config, ids: &[String]) -> Failure {
 fn duplicate(config: &Config, id: &str, paths: &[String]) -> Failure {
     let files: Vec<String> = paths.iter().map(|p| shown_path(config, p)).collect();
     Failure::new(
-        "duplicate-revision",
+        Kind::DuplicateRevision,
         format!(
             "revision {id} of {} is defined in {} files: {}",
             config.label,
@@ -420,6 +422,7 @@ fn duplicate(config: &Config, id: &str, paths: &[String]) -> Failure {
         "two migration files carry the same revision id (a copied file, or a rename that left the old file behind); Alembic keeps only one of them and warns",
         "delete the stray copy, or give your own migration a new id (and fix the down_revision that names it)",
     )
+    .about(id)
 }
 
 /// Paths in messages relative to the workspace root, as a developer would type them.
@@ -449,7 +452,7 @@ fn require_scripts(config: &Config, graph: &Graph) -> Result<(), Failure> {
             )
         });
     Err(Failure::new(
-        "no-migration-scripts",
+        Kind::NoMigrationScripts,
         format!("no migration scripts were found for {} in {dirs}", config.label),
         "the versions directory is empty or missing: a branch without this component's migrations, or a script_location/version_locations pointing elsewhere",
         format!(
@@ -461,7 +464,7 @@ fn require_scripts(config: &Config, graph: &Graph) -> Result<(), Failure> {
 
 fn bad_graph(config: &Config, why: &str) -> Failure {
     Failure::new(
-        "bad-revision-graph",
+        Kind::BadRevisionGraph,
         format!("the {} revision graph is invalid: {why}", config.label),
         "the migration files contradict each other",
         "fix the named files (git pull first if they are not yours)",
@@ -512,7 +515,7 @@ async fn current_alembic(
     .await
     {
         Ok(output) => output,
-        Err(failure) if failure.kind == "launcher-failed" => {
+        Err(failure) if failure.kind == Kind::LauncherFailed => {
             return Ok(Err(alembic::Output {
                 code: Some(1),
                 stderr: vec![failure.message],

@@ -9,8 +9,7 @@ use std::sync::atomic::Ordering;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::alembic::runner::ACTIVE_CHILDREN;
-use crate::error::Failure;
-use crate::exit_code;
+use crate::failure::{Failure, Kind};
 
 /// Exit 130 on SIGINT/SIGTERM unless an Alembic child is running (then `run` forwards it). The
 /// interrupt is reported like every failure: one JSON document on stdout with `json` (set once at
@@ -30,15 +29,12 @@ pub async fn exit_on_signal_when_idle(json: bool) {
         if ACTIVE_CHILDREN.load(Ordering::SeqCst) == 0 {
             // A scratch database, a temporary ini: what the command would have removed itself.
             crate::cleanup::run_all(std::time::Duration::from_secs(10)).await;
-            let failure = Failure {
-                exit: exit_code::INTERRUPTED,
-                ..Failure::new(
-                    "interrupted",
-                    "interrupted: no Alembic command was running at that moment, so nothing was being applied",
-                    "db-migrate received SIGINT/SIGTERM while it prepared or waited (for the migration lock, the database, or while reading the scripts)",
-                    "db-migrate status --all shows where each database is; rerun the command when ready",
-                )
-            };
+            let failure = Failure::new(
+                Kind::Interrupted,
+                "interrupted: no Alembic command was running at that moment, so nothing was being applied",
+                "db-migrate received SIGINT/SIGTERM while it prepared or waited (for the migration lock, the database, or while reading the scripts)",
+                "db-migrate status --all shows where each database is; rerun the command when ready",
+            );
             if json {
                 // A document already on its way out stays the only one.
                 if !crate::stdout::written() {
@@ -51,7 +47,7 @@ pub async fn exit_on_signal_when_idle(json: bool) {
                     crate::render::text::failure(&failure)
                 );
             }
-            std::process::exit(i32::from(crate::stdout::finish(failure.exit)));
+            std::process::exit(i32::from(crate::stdout::finish(failure.kind.code())));
         }
     }
 }

@@ -29,8 +29,8 @@ mod cli;
 mod commands;
 mod component;
 mod docs;
-mod error;
 mod exit_code;
+mod failure;
 mod git;
 mod graph;
 mod heads;
@@ -39,7 +39,6 @@ mod interrupt;
 mod mask;
 mod plan;
 mod postgres;
-mod remediation;
 mod render;
 mod revisions;
 mod sqlite;
@@ -56,7 +55,7 @@ use clap::{CommandFactory, Parser};
 use crate::cli::{Cli, Command};
 use crate::commands::report::Kind;
 use crate::commands::App;
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::plan::Direction;
 use crate::workspace::Workspace;
 
@@ -75,7 +74,7 @@ fn main() -> ExitCode {
             let rendered = e.to_string();
             eprint!("{rendered}");
             let failure = Failure::usage(
-                "usage",
+                failure::Kind::Usage,
                 first_line(&rendered)
                     .trim_start_matches("error: ")
                     .to_owned(),
@@ -92,7 +91,7 @@ fn main() -> ExitCode {
                 .map_or_else(|| first_line(&e.to_string()), str::to_owned);
             let detail = first_line(&e.to_string());
             let failure = Failure::usage(
-                "usage",
+                failure::Kind::Usage,
                 detail.trim_start_matches("error: ").to_owned(),
                 usage_fix(&e.to_string()),
             );
@@ -131,7 +130,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             let failure = Failure::new(
-                "runtime",
+                failure::Kind::Runtime,
                 format!("cannot start the async runtime: {e}"),
                 "the system refused db-migrate a resource it needs at start (threads, file descriptors or an epoll instance)",
                 "check ulimit -n and ulimit -u, then rerun",
@@ -161,7 +160,7 @@ fn panicked(format: cli::Format, panic: &(dyn std::any::Any + Send)) -> u8 {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_owned());
     let failure = Failure::new(
-        "internal-error",
+        failure::Kind::InternalError,
         format!("db-migrate failed unexpectedly: {}", mask::mask(&what)),
         "a bug in db-migrate (the message above on stderr says where)",
         "rerun with RUST_BACKTRACE=1 DB_MIGRATE_LOG=debug and report the output as a bug",
@@ -180,7 +179,7 @@ async fn run(cli: Cli) -> u8 {
         return report(
             cli::Format::Text,
             &Failure::usage(
-                "format-github",
+                failure::Kind::FormatGithub,
                 "--format github is for check and verify",
                 "use --format text or --format json with this command",
             ),
@@ -415,7 +414,7 @@ fn interactive_without_terminal(command: &Command) -> Option<Failure> {
     Some(Failure {
         cause: cause.to_owned(),
         ..Failure::usage(
-            "interactive-needs-terminal",
+            failure::Kind::InteractiveNeedsTerminal,
             "--interactive needs a terminal on stdin; nothing was run",
             "run it from a terminal in the foreground, or drop --interactive: when a migration asks a question, the error names the environment variable that answers it",
         )
@@ -477,5 +476,5 @@ fn report(format: cli::Format, failure: &Failure) -> u8 {
             outln!("{}", render::github::failure(failure));
         }
     }
-    failure.exit
+    failure.kind.code()
 }

@@ -2,10 +2,10 @@
 //! revisions the run applies or reverts, and which targets the real run could not follow (refused
 //! before anything runs, so a dry run succeeds only for a plan the real run executes).
 
-use crate::error::Failure;
+use crate::failure::remediation::{explain, select_flag, Context};
+use crate::failure::{Failure, Kind};
 use crate::graph::Unresolved;
 use crate::inspect::Inspection;
-use crate::remediation::{explain, select_flag, Context};
 use crate::state::State;
 use crate::target::Target;
 
@@ -86,7 +86,7 @@ pub fn check_target(
             let mut ways = ids(&ways);
             ways.sort();
             let mut failure = Failure::usage(
-                "ambiguous-walk",
+                Kind::AmbiguousWalk,
                 format!(
                     "{target} is ambiguous for {}: the walk reaches {from}, where the history splits ({}); nothing was changed",
                     i.config.label,
@@ -104,17 +104,17 @@ pub fn check_target(
         }
         Err(why) if dry_run => {
             return Err(match why {
-                Unresolved::NotFound(rev) => explain("unknown-target", &ctx, &[("rev", rev)]),
+                Unresolved::NotFound(rev) => explain(Kind::UnknownTarget, &ctx, &[("rev", rev)]),
                 Unresolved::AmbiguousPrefix(_) => explain(
-                    "unknown-target",
+                    Kind::UnknownTarget,
                     &ctx,
                     &[(
                         "rev",
                         target.revision_ref().unwrap_or(target.as_str()).to_owned(),
                     )],
                 ),
-                Unresolved::MultipleHeads(_) => explain("multiple-heads", &ctx, &[]),
-                Unresolved::Overshoot => explain("relative-overshoot", &ctx, &[]),
+                Unresolved::MultipleHeads(_) => explain(Kind::MultipleHeads, &ctx, &[]),
+                Unresolved::Overshoot => explain(Kind::RelativeOvershoot, &ctx, &[]),
                 // Alembic resolves these itself; the dry run shows that it does.
                 Unresolved::AlembicDecides | Unresolved::AmbiguousWalk { .. } => return Ok(()),
             });
@@ -125,7 +125,7 @@ pub fn check_target(
         let applied = graph.ancestors(&current);
         if let Some(&d) = destination.iter().find(|d| !applied.contains(d)) {
             return Err(explain(
-                "wrong-direction",
+                Kind::WrongDirection,
                 &ctx,
                 &[
                     ("rev", graph.rev(d).id.clone()),

@@ -32,8 +32,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::alembic::parse;
-use crate::error::Failure;
-use crate::exit_code;
+use crate::failure::{Failure, Kind};
 use crate::mask;
 use crate::workspace::{Config, Workspace};
 
@@ -375,7 +374,7 @@ async fn run(
     }
     let status = status.map_err(|e| {
         Failure::new(
-            "launcher-failed",
+            Kind::LauncherFailed,
             format!("waiting for Alembic failed: {e}"),
             "the child process could not be reaped",
             "retry",
@@ -383,15 +382,12 @@ async fn run(
     })?;
     output.code = status.code();
     if call == Call::ReadOnly && output.interrupted {
-        return Err(Failure {
-            exit: exit_code::INTERRUPTED,
-            ..Failure::new(
-                "interrupted",
-                format!("{}: {} interrupted", config.label, invocation.name),
-                "db-migrate received SIGINT/SIGTERM and stopped Alembic; this call only reads, so nothing was changed",
-                "rerun the command when ready",
-            )
-        });
+        return Err(Failure::new(
+            Kind::Interrupted,
+            format!("{}: {} interrupted", config.label, invocation.name),
+            "db-migrate received SIGINT/SIGTERM and stopped Alembic; this call only reads, so nothing was changed",
+            "rerun the command when ready",
+        ));
     }
     Ok(output)
 }
@@ -528,7 +524,7 @@ pub(crate) fn cannot_start(ws: &Workspace, e: &std::io::Error) -> Failure {
     };
     if is_own_py(ws) && e.kind() == std::io::ErrorKind::PermissionDenied {
         return Failure::new(
-            "launcher-failed",
+            Kind::LauncherFailed,
             "./py is not executable, so db-migrate cannot run Alembic with it",
             format!("{} has lost its execute bit (a copy, an archive or a checkout with core.fileMode=false drops it)", py.display()),
             format!("{}   (then retry)", in_root("chmod +x py")),
@@ -546,14 +542,14 @@ pub(crate) fn cannot_start(ws: &Workspace, e: &std::io::Error) -> Failure {
         {
             if first_line.ends_with('\r') {
                 return Failure::new(
-                    "launcher-failed",
+                    Kind::LauncherFailed,
                     "./py cannot start: it has Windows (CRLF) line endings",
                     "the system reads its #! line with a trailing carriage return, and no such interpreter exists",
                     format!("{}   (then retry)", in_root(r"sed -i 's/\r$//' py")),
                 );
             }
             return Failure::new(
-                "launcher-failed",
+                Kind::LauncherFailed,
                 format!("./py cannot start: its #! line names {interpreter}, which does not exist here"),
                 "./py was written for a machine that has that interpreter",
                 format!("install {interpreter}, or change the first line of ./py to an interpreter this machine has (e.g. #!/usr/bin/env bash)"),
@@ -561,7 +557,7 @@ pub(crate) fn cannot_start(ws: &Workspace, e: &std::io::Error) -> Failure {
         }
     }
     Failure::new(
-        "launcher-failed",
+        Kind::LauncherFailed,
         format!("cannot start {}: {e}", ws.launcher.join(" ")),
         "the Python launcher could not be executed",
         "check ./py (or --python / DB_MIGRATE_PYTHON) points at a working Python with Alembic installed",
@@ -575,7 +571,7 @@ pub(crate) fn timed_out(ws: &Workspace, config: &Config, command: &str) -> Failu
     let command = format!("{launcher} {command}");
     let secs = ws.alembic_timeout.as_secs();
     Failure::new(
-        "alembic-timeout",
+        Kind::AlembicTimeout,
         format!("{}: `{command}` did not finish within {secs}s; db-migrate stopped it", config.label),
         format!("the launcher ({launcher}) or Alembic hangs: a launcher waiting for something (input, a lock, a network mount), env.py waiting for a database that never answers, or a very slow machine"),
         format!(

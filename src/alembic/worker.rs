@@ -37,11 +37,10 @@ use tokio::time::Instant;
 
 use crate::alembic::parse;
 use crate::alembic::runner::{self, ActiveGuard, Output, Stream};
-use crate::error::Failure;
-use crate::exit_code;
+use crate::failure::remediation::{self, Context};
+use crate::failure::{Failure, Kind};
 use crate::inspect;
 use crate::mask;
-use crate::remediation::{self, Context};
 use crate::workspace::{Config, Workspace};
 
 /// The worker, run by the launcher's Python (see its docstring for the protocol).
@@ -359,15 +358,12 @@ impl Worker {
         if !op.read_only() {
             return Ok(output);
         }
-        Err(Failure {
-            exit: exit_code::INTERRUPTED,
-            ..Failure::new(
-                "interrupted",
-                format!("{}: {} interrupted", self.config.label, op.name(&self.config.ini_arg)),
-                "db-migrate received SIGINT/SIGTERM and stopped Alembic; this call only reads, so nothing was changed",
-                "rerun the command when ready",
-            )
-        })
+        Err(Failure::new(
+            Kind::Interrupted,
+            format!("{}: {} interrupted", self.config.label, op.name(&self.config.ini_arg)),
+            "db-migrate received SIGINT/SIGTERM and stopped Alembic; this call only reads, so nothing was changed",
+            "rerun the command when ready",
+        ))
     }
 
     /// The worker ended during `op` without answering.
@@ -402,7 +398,7 @@ impl Worker {
             ),
         };
         Failure::new(
-            "alembic-failed",
+            Kind::AlembicFailed,
             format!(
                 "{}: Python ended during `{}` without finishing it ({how})",
                 self.config.label,
@@ -783,7 +779,7 @@ mod tests {
             .request(&Op::Upgrade("head".into()))
             .await
             .expect_err("os._exit(0) is no success");
-        assert_eq!(failure.kind, "alembic-failed");
+        assert_eq!(failure.kind, Kind::AlembicFailed);
         assert!(
             failure.message.contains("exit status 0"),
             "{}",
@@ -835,7 +831,7 @@ mod tests {
             .request(&Op::Sql("aaaa:bbbb".into()))
             .await
             .expect_err("cut");
-        assert_eq!(failure.kind, "alembic-timeout");
+        assert_eq!(failure.kind, Kind::AlembicTimeout);
         assert!(
             failure.fix.contains("--alembic-timeout 12"),
             "{}",
@@ -899,7 +895,10 @@ mod tests {
             })
             .await
             .expect_err("interrupted");
-        assert_eq!((failure.kind.as_str(), failure.exit), ("interrupted", 130));
+        assert_eq!(
+            (failure.kind, failure.kind.code()),
+            (Kind::Interrupted, 130)
+        );
     }
 
     #[tokio::test]
@@ -974,7 +973,7 @@ mod tests {
             Ok(_) => panic!("a Python without Alembic cannot serve"),
             Err(failure) => failure,
         };
-        assert_eq!(failure.kind, "alembic-missing", "{failure:?}");
+        assert_eq!(failure.kind, Kind::AlembicMissing, "{failure:?}");
         let ran = runner::read_only(&ws, &config, &["current"], |_, _| {})
             .await
             .expect("ran");

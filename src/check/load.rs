@@ -14,7 +14,7 @@ use regex::Regex;
 
 use super::rules::Facts;
 use super::{Finding, Rule, Severity};
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::graph::{Graph, GraphError};
 use crate::workspace::Config as Ini;
 

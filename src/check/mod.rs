@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::Failure;
+use crate::failure::{Failure, Kind};
 use crate::git::Repo;
 use crate::graph::{Graph, Revision};
 use crate::revisions::reader::{self, Read};
@@ -290,7 +290,7 @@ pub fn base_for(
     base_view(repo, &reference, &dirs).map_err(|why| match asked {
         // The ref exists but its files cannot be read: what was asked for was not checked.
         Some(r) => NoBase::Failed(Failure::new(
-            "base-unreadable",
+            Kind::BaseUnreadable,
             format!("cannot read the migrations at --base {r}: {why}"),
             "git failed to list or read the version directories at that ref",
             format!(
@@ -309,12 +309,12 @@ pub fn require_ref(root: &Path, repo: Option<&Repo>, asked: &str) -> Result<(), 
     match repo {
         Some(repo) if repo.has_ref(asked) => Ok(()),
         Some(_) => Err(Failure::usage(
-            "unknown-base-ref",
+            Kind::UnknownBaseRef,
             format!("--base {asked}: git cannot resolve {asked} to a commit, so nothing can be compared with it"),
             format!("list the refs with git -C {dir} branch -a (tags: git -C {dir} tag), then pass one of them to --base, or leave --base out to compare with the merge-base of the upstream branch"),
         )),
         None => Err(Failure::usage(
-            "unknown-base-ref",
+            Kind::UnknownBaseRef,
             format!("--base {asked}: {} is not in a git work tree, so there is no {asked} to compare with", root_shown(root)),
             "run it inside the git checkout, or leave --base out (the rules that need a base are then skipped, and say so)",
         )),

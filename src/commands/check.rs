@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use crate::alembic;
 use crate::check::{self, config::Config, ignore, lint, load, BaseView, Finding, NoBase, Severity};
-use crate::error::Failure;
 use crate::exit_code;
+use crate::failure::{Failure, Kind};
 use crate::git::Repo;
 use crate::graph::Graph;
 use crate::inspect::{self, relay};
@@ -88,7 +88,7 @@ pub fn explain(name: &str) -> Result<u8, Failure> {
             Ok(exit_code::OK)
         }
         None => Err(Failure::usage(
-            "unknown-rule",
+            Kind::UnknownRule,
             format!("no rule named {name}"),
             format!(
                 "one of: {} (or a squawk rule name)",
@@ -105,7 +105,7 @@ pub fn explain(name: &str) -> Result<u8, Failure> {
 pub async fn run(app: &App, configs: &[Ini], opts: &Options<'_>) -> Result<u8, Failure> {
     let settings = check::config::load(&app.ws.root).map_err(|e| {
         Failure::new(
-            "check-config",
+            Kind::CheckConfig,
             format!("the check configuration is invalid: {e}"),
             "[tool.db-migrate.check] in pyproject.toml has a key or value db-migrate does not know",
             "fix it (db-migrate check --explain RULE describes each rule), then retry",
@@ -160,7 +160,9 @@ async fn check_one(
     let mut skipped = Vec::new();
     let base = match check::base_for(config, repo, opts.base) {
         Ok(view) => Some(view),
-        Err(NoBase::Failed(failure)) if failure.exit == exit_code::USAGE => return Err(failure),
+        Err(NoBase::Failed(failure)) if failure.kind.code() == exit_code::USAGE => {
+            return Err(failure)
+        }
         Err(NoBase::Failed(failure)) => {
             return Ok(faulty(app, config, &failure, None, skipped));
         }
@@ -177,7 +179,7 @@ async fn check_one(
     let graph = match inspect::load_graph(&app.ws, config, inspect::Engine::Auto, app.verbose).await
     {
         Ok((graph, _)) => graph,
-        Err(failure) if failure.kind == "interrupted" => return Err(failure),
+        Err(failure) if failure.kind == Kind::Interrupted => return Err(failure),
         Err(failure) => return Ok(faulty(app, config, &failure, base.as_ref(), skipped)),
     };
     let component = check::Component {
@@ -207,8 +209,8 @@ async fn check_one(
                     faults.extend(unloadable);
                     linted = true;
                 }
-                Err(failure) if failure.kind == "interrupted" => return Err(failure),
-                Err(failure) if failure.kind == "check-config" => return Err(failure),
+                Err(failure) if failure.kind == Kind::Interrupted => return Err(failure),
+                Err(failure) if failure.kind == Kind::CheckConfig => return Err(failure),
                 Err(failure) => {
                     faults.push(load::fault(&app.ws.root, config, &failure));
                     skipped.push(Skipped {
@@ -363,7 +365,7 @@ async fn lint_new(
         let (sql, statements) = lint::revision_sql(&output.stdout.join("\n"));
         let sql_findings = lint::lint(&sql, &lint_settings).map_err(|e| {
             Failure::new(
-                "check-config",
+                Kind::CheckConfig,
                 format!("the squawk settings are invalid: {e}"),
                 "[tool.db-migrate.check.squawk] names a rule or version squawk does not know",
                 "fix pyproject.toml, then retry",
@@ -424,7 +426,7 @@ fn not_rendered(app: &App, config: &Ini, range: &str, id: &str) -> Failure {
     let launcher = alembic::runner::launcher_shown(&app.ws);
     let cd = crate::workspace::shell::cd_prefix(&app.ws.root).unwrap_or_default();
     Failure::new(
-        "lint-not-rendered",
+        Kind::LintNotRendered,
         format!(
             "{launcher} exited 0 but Alembic rendered no SQL for {id} of {}: the lint did not run",
             config.label

@@ -15,13 +15,13 @@ mod prove;
 
 use crate::alembic::{self, parse};
 use crate::cli::{ComponentArgs, RunArgs};
-use crate::error::Failure;
 use crate::exit_code;
+use crate::failure::remediation::select_flag;
+use crate::failure::{Failure, Kind};
 use crate::git::Repo;
 use crate::heads::{self, Explanation, Fix, Refusal, Repoint};
 use crate::inspect::{self, relay, Inspection};
 use crate::plan::Direction;
-use crate::remediation::select_flag;
 use crate::render::json::{ComponentReport, RepointReport};
 use crate::render::text;
 use crate::revisions::edit;
@@ -53,7 +53,7 @@ pub async fn run(
 ) -> Result<u8, Failure> {
     if run.sql {
         return Err(Failure::usage(
-            "fix-heads-sql",
+            Kind::FixHeadsSql,
             "fix-heads edits a file and migrates; it has no offline SQL mode",
             "drop --sql (db-migrate fix-heads --dry-run shows the diff and the database steps)",
         ));
@@ -130,14 +130,15 @@ async fn repoint(
         let dirty = repo.is_dirty(&path).unwrap_or(false);
         if dirty && !opts.allow_dirty {
             return Err(Failure::new(
-                "fix-heads-dirty",
+                Kind::FixHeadsDirty,
                 format!("{shown} has uncommitted changes; nothing was changed"),
                 "fix-heads rewrites that file, and mixing its edit with yours makes both hard to review",
                 format!(
                     "commit or stash your changes first (git -C {} status), or rerun with --allow-dirty",
                     repo.root().display()
                 ),
-            ));
+            )
+            .in_workspace(&config.root, &path, None));
         }
     }
     let diff = edit::unified_diff(&shown, &old_bytes, &new_bytes);
@@ -229,7 +230,7 @@ async fn repoint(
         ),
         prove::Outcome::NotProved(why) => (false, format!("the new order was not proved on a scratch copy: {why}")),
         prove::Outcome::Fails { of, failure } => {
-            return Err(order_fails(before, e, &repoint, &of, failure, opts.mine_first))
+            return Err(order_fails(before, e, &repoint, &of, *failure, opts.mine_first))
         }
     };
     detail(
@@ -252,7 +253,7 @@ async fn repoint(
         still_where_it_was(app, config, before, &rerun).await?;
         backup_if_asked(app, run, before)?;
         let to_fork = Target::parse(&fork_id)
-            .map_err(|e| Failure::usage("bad-target", e, "name the revision by its id"))?;
+            .map_err(|e| Failure::usage(Kind::BadTarget, e, "name the revision by its id"))?;
         let (steps, after) = execute(app, run, before, Direction::Downgrade, &to_fork)
             .await
             .map_err(|mut f| {
@@ -268,7 +269,7 @@ async fn repoint(
 
     edit::write_atomically(&path, &new_bytes).map_err(|e| {
         let mut f = Failure::new(
-            "fix-heads-write",
+            Kind::FixHeadsWrite,
             format!("cannot write {shown}: {e}"),
             "the file or its directory is not writable",
             format!(
@@ -276,7 +277,8 @@ async fn repoint(
                 graph.rev(repoint.onto).id,
                 select_flag(config)
             ),
-        );
+        )
+        .in_workspace(&config.root, &path, None);
         f.database = Some(format!(
             "at {} ({}); the file is unchanged",
             describe_current(&at),
@@ -353,13 +355,12 @@ fn order_fails(
         }
     };
     Failure {
-        kind: "fix-heads-order-fails".to_owned(),
+        kind: Kind::FixHeadsOrderFails,
         message: format!(
             "with {moved} repointed onto {}, the upgrade fails on a scratch copy of {of}; nothing was written: {}",
             g.rev(r.onto).id,
             failure.message
         ),
-        alembic_line: failure.alembic_line,
         cause: format!(
             "in the new order {first} run before {moved}, and the migration named above fails after them: it needs something they change (the alembic: line says what)"
         ),
@@ -368,7 +369,8 @@ fn order_fails(
             "at {} (untouched: the order was run on a scratch copy, dropped since)",
             describe_current(before)
         )),
-        exit: exit_code::FAILED,
+        // The Alembic line and where it points, from the failed upgrade.
+        ..failure
     }
 }
 
@@ -384,7 +386,7 @@ async fn still_where_it_was(
         return Ok(());
     }
     let mut f = Failure::new(
-        "database-moved",
+        Kind::DatabaseMoved,
         format!(
             "{} moved from {} to {} after the plan was made; nothing was changed",
             config.label,
@@ -416,7 +418,7 @@ async fn verify_one_head(app: &App, config: &Config, look_at: &str) -> Result<In
     expected.sort();
     if native.len() != 1 || !output.success() || by_alembic != expected {
         let mut f = Failure::new(
-            "fix-heads-unverified",
+            Kind::FixHeadsUnverified,
             format!(
                 "after the repoint, {} has heads {} (Alembic says {}), not one",
                 config.label,
@@ -442,7 +444,7 @@ async fn verify_one_head(app: &App, config: &Config, look_at: &str) -> Result<In
 /// A refusal: nothing changed, and what to do instead (what `status` prints as `next`).
 fn refused(i: &Inspection, why: &Refusal) -> Failure {
     Failure::new(
-        "fix-heads-refused",
+        Kind::FixHeadsRefused,
         format!(
             "fix-heads will not change {}: {}; nothing was changed",
             i.config.label,

@@ -4,12 +4,12 @@
 use crate::alembic::{self};
 use crate::cli::{ComponentArgs, Format, RunArgs};
 use crate::component::Component;
-use crate::error::Failure;
 use crate::exit_code;
+use crate::failure::remediation::select_flag;
+use crate::failure::{Failure, Kind};
 use crate::inspect::{self, relay, Inspection};
 use crate::mask;
 use crate::plan::{at_destination, check_target, plan, Direction};
-use crate::remediation::select_flag;
 use crate::render::json::{ComponentReport, Destructive};
 use crate::render::text;
 use crate::state::State;
@@ -33,7 +33,7 @@ pub async fn run(
 ) -> Result<u8, Failure> {
     if direction == Direction::Downgrade && args.all {
         return Err(Failure::usage(
-            "downgrade-all",
+            Kind::DowngradeAll,
             "downgrade --all is not supported",
             "downgrade one component at a time: db-migrate downgrade --component C TARGET",
         ));
@@ -41,14 +41,14 @@ pub async fn run(
     match (direction, target.step_from_current()) {
         (Direction::Upgrade, Some(n)) if n < 0 => {
             return Err(Failure::usage(
-                "bad-target",
+                Kind::BadTarget,
                 format!("upgrade {target} would go down: a negative step is a downgrade"),
                 format!("db-migrate downgrade {} {target}", select_flag_args(args)),
             ))
         }
         (Direction::Downgrade, Some(n)) if n > 0 => {
             return Err(Failure::usage(
-                "bad-target",
+                Kind::BadTarget,
                 format!("downgrade {target} would go up: a positive step is an upgrade"),
                 format!("db-migrate upgrade {} {target}", select_flag_args(args)),
             ))
@@ -260,14 +260,14 @@ async fn offline_sql(
     let config = &before.config;
     let usage = |why: &str| {
         Failure::usage(
-            "offline-range",
+            Kind::OfflineRange,
             format!("--sql cannot build the range for {}: {why}", config.label),
             "give an explicit revision as the target, or run without --sql",
         )
     };
     if app.format == Format::Json {
         return Err(Failure::usage(
-            "offline-json",
+            Kind::OfflineJson,
             "--sql prints SQL, not JSON",
             "drop --format json (or --sql)",
         ));

@@ -27,7 +27,7 @@ impl App {
     pub async fn wait_for_databases(
         &self,
         configs: &[crate::workspace::Config],
-    ) -> Result<(), crate::error::Failure> {
+    ) -> Result<(), crate::failure::Failure> {
         let Some(limit) = self.wait else {
             return Ok(());
         };
@@ -55,10 +55,10 @@ impl App {
                     stderr: vec![last],
                     ..Default::default()
                 };
-                let mut failure = crate::remediation::diagnose(
+                let mut failure = crate::failure::remediation::diagnose(
                     "connect",
                     &output,
-                    &crate::remediation::Context::of(config),
+                    &crate::failure::remediation::Context::of(config),
                 );
                 failure.message = format!(
                     "{} did not accept connections within {}s: {}",

@@ -6,8 +6,8 @@ use futures_util::future::join_all;
 use serde::Serialize;
 
 use crate::cli::{ComponentArgs, Format};
-use crate::error::Failure;
 use crate::exit_code;
+use crate::failure::Failure;
 use crate::graph::{Graph, Revision};
 use crate::inspect::{inspect, load_graph, Engine};
 use crate::render::json::{self, ComponentReport};

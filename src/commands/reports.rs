@@ -3,7 +3,7 @@
 //! failure, and the exit code that failure carries.
 
 use crate::cli::Format;
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::inspect;
 use crate::render::json::{self, ComponentReport, Report};
 use crate::render::text;
@@ -52,7 +52,7 @@ impl Reports {
     /// Print the JSON document (in JSON mode) and return the exit code: the first failure's, or
     /// `ok` when nothing failed.
     pub fn finish(self, app: &App, ok: u8) -> u8 {
-        let code = self.first_failure.as_ref().map_or(ok, |f| f.exit);
+        let code = self.first_failure.as_ref().map_or(ok, |f| f.kind.code());
         if app.format == Format::Json {
             outln!(
                 "{}",

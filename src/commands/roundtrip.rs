@@ -5,12 +5,12 @@
 use std::collections::HashSet;
 
 use crate::cli::{ComponentArgs, Format, RunArgs};
-use crate::error::Failure;
 use crate::exit_code;
+use crate::failure::remediation::select_flag;
+use crate::failure::{Failure, Kind};
 use crate::inspect::{self, Inspection};
 use crate::plan::Direction;
 use crate::postgres::snapshot;
-use crate::remediation::select_flag;
 use crate::render::json::{self, ComponentReport, Report, Roundtrip};
 use crate::render::text;
 use crate::state::State;
@@ -31,14 +31,14 @@ pub async fn run(
 ) -> Result<u8, Failure> {
     if args.all {
         return Err(Failure::usage(
-            "roundtrip-all",
+            Kind::RoundtripAll,
             "roundtrip --all is not supported",
             "test one component at a time: db-migrate roundtrip --component C [REVISION]",
         ));
     }
     if run.sql {
         return Err(Failure::usage(
-            "roundtrip-sql",
+            Kind::RoundtripSql,
             "roundtrip runs the migrations and compares schemas; it has no offline SQL mode",
             "drop --sql (db-migrate downgrade --sql shows a downgrade's SQL)",
         ));
@@ -53,7 +53,7 @@ pub async fn run(
     } else {
         lock(app, config, run).await?
     };
-    let pg_dump = snapshot::tool(config, "roundtrip")?;
+    let pg_dump = snapshot::tool(config, "roundtrip", Kind::RoundtripUnsupported)?;
     let before = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
     let plan = plan(&before, revision)?;
     let graph = &before.graph;
@@ -97,7 +97,7 @@ pub async fn run(
     }
     let target = |id: &str| {
         Target::parse(id)
-            .map_err(|e| Failure::usage("bad-target", e, "name the revision by its id"))
+            .map_err(|e| Failure::usage(Kind::BadTarget, e, "name the revision by its id"))
     };
     let (to_revision, to_parent) = (target(&id)?, target(&parent_target)?);
     let rerun = format!("db-migrate roundtrip {} {id}", select_flag(config));
@@ -107,7 +107,7 @@ pub async fn run(
         let now = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
         if now.current != before.current {
             let mut failure = Failure::new(
-                "database-moved",
+                Kind::DatabaseMoved,
                 format!(
                     "{} moved from {} to {} while you were answering; nothing was changed",
                     config.label,
@@ -145,7 +145,7 @@ pub async fn run(
     let (steps, after) = execute(app, run, &after, Direction::Upgrade, &to_revision)
         .await
         .map_err(|mut f| {
-            if f.kind != "interrupted" {
+            if f.kind != Kind::Interrupted {
                 f.cause = format!("the downgrade of {id} left behind something its upgrade creates, so upgrading again failed");
                 f.fix = format!("make downgrade() drop everything upgrade() creates (enum types, indexes, sequences, constraints), then rerun {rerun}");
             }
@@ -180,7 +180,7 @@ pub async fn run(
     if !diff.is_empty() {
         say(app, &diff);
         let mut failure = Failure::new(
-            "roundtrip-mismatch",
+            Kind::RoundtripMismatch,
             format!("{id}: the schema after downgrade and upgrade again differs from the schema after its first upgrade"),
             format!("{id}'s downgrade() does not exactly undo its upgrade() (the diff above: - first upgrade, + after the round trip)"),
             format!("make downgrade() reverse every operation of upgrade(), then rerun {rerun}"),
@@ -195,7 +195,7 @@ pub async fn run(
         }
         report.error = Some(failure.clone());
         finish(app, report, Some(failure.clone()));
-        return Ok(failure.exit);
+        return Ok(failure.kind.code());
     }
     detail(
         run,
@@ -245,7 +245,7 @@ fn plan(i: &Inspection, revision: &Target) -> Result<Plan, Failure> {
     let select = select_flag(&i.config);
     if i.state == State::UnknownRevision {
         return Err(Failure::new(
-            "roundtrip-unknown-revision",
+            Kind::RoundtripUnknownRevision,
             format!(
                 "{} is at {}, which the migration files do not have",
                 i.config.label,
@@ -267,7 +267,7 @@ fn plan(i: &Inspection, revision: &Target) -> Result<Plan, Failure> {
                 "it does not name exactly one revision".to_owned()
             };
             return Err(Failure::usage(
-                "roundtrip-target",
+                Kind::RoundtripTarget,
                 format!("cannot roundtrip {revision}: {why}"),
                 format!("name one revision: db-migrate roundtrip {select} <revision id>"),
             ));
@@ -282,7 +282,7 @@ fn plan(i: &Inspection, revision: &Target) -> Result<Plan, Failure> {
         .collect();
     if parents.len() > 1 {
         return Err(Failure::usage(
-            "roundtrip-merge",
+            Kind::RoundtripMerge,
             format!("{id} is a merge revision; one downgrade step from it has no single destination"),
             format!("roundtrip the revisions of each branch instead: db-migrate roundtrip {select} <revision id>"),
         ));
@@ -301,7 +301,7 @@ fn plan(i: &Inspection, revision: &Target) -> Result<Plan, Failure> {
             .map(|&r| graph.rev(r).id.clone())
             .collect();
         return Err(Failure::usage(
-            "roundtrip-not-last",
+            Kind::RoundtripNotLast,
             format!(
                 "roundtrip reverts only {id}, and one downgrade step from it would also revert {}; nothing was changed",
                 others.join(", ")

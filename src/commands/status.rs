@@ -3,10 +3,10 @@
 use futures_util::future::join_all;
 
 use crate::cli::{ComponentArgs, Format};
-use crate::error::Failure;
 use crate::exit_code;
+use crate::failure::remediation::{explain, Context};
+use crate::failure::{Failure, Kind};
 use crate::inspect::{inspect, Engine, Inspection};
-use crate::remediation::{explain, Context};
 use crate::render::json::ComponentReport;
 use crate::render::text;
 use crate::state::overlapping;
@@ -82,7 +82,7 @@ fn refuse_overlap(i: Inspection) -> Result<Inspection, Failure> {
         offline: false,
     };
     let mut failure = explain(
-        "overlapping-versions",
+        Kind::OverlappingVersions,
         &ctx,
         &[("rev", newest), ("others", older.join(", "))],
     );

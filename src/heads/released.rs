@@ -12,10 +12,10 @@ use std::sync::LazyLock;
 use regex::bytes::Regex;
 use serde::Serialize;
 
-use crate::error::Failure;
+use crate::failure::remediation::select_flag;
+use crate::failure::{Failure, Kind};
 use crate::git::Repo;
 use crate::graph::Graph;
-use crate::remediation::select_flag;
 use crate::workspace::shell::word;
 use crate::workspace::Config;
 
@@ -82,7 +82,7 @@ pub fn require_upstream(
     match Repo::discover(&config.root) {
         Some(repo) if repo.has_ref(asked) => Ok(()),
         Some(repo) => Err(Failure::usage(
-            "upstream-missing",
+            Kind::UpstreamMissing,
             format!(
                 "--upstream {asked}: no such ref in {}; nothing was changed",
                 repo.root().display()
@@ -93,7 +93,7 @@ pub fn require_upstream(
             ),
         )),
         None => Err(Failure::usage(
-            "upstream-missing",
+            Kind::UpstreamMissing,
             format!(
                 "--upstream {asked}: {} is not in a git work tree, so there is no ref to read; nothing was changed",
                 config.root.display()

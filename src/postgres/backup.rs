@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::error::Failure;
+use crate::failure::{Failure, Kind};
 use crate::postgres::pgdump::{last_error_line, PgDump, Unavailable};
 use crate::workspace::Config;
 
@@ -23,7 +23,7 @@ pub struct Backup {
 
 /// Dump the database of `config` to `requested` (or the default path when `None`).
 pub fn dump(config: &Config, revision: &str, requested: Option<&Path>) -> Result<Backup, Failure> {
-    let nothing_changed = |kind: &str, message: String, cause: &str, fix: String| {
+    let nothing_changed = |kind: Kind, message: String, cause: &str, fix: String| {
         let mut f = Failure::new(kind, message, cause, fix);
         f.database = Some("unchanged: the migration did not start".into());
         f
@@ -32,7 +32,7 @@ pub fn dump(config: &Config, revision: &str, requested: Option<&Path>) -> Result
         Ok(p) => p,
         Err(Unavailable::NotPostgres) => {
             return Err(nothing_changed(
-                "backup-unsupported",
+                Kind::BackupUnsupported,
                 format!(
                     "--backup needs a PostgreSQL database, and {} is not one",
                     config.ini_arg
@@ -43,7 +43,7 @@ pub fn dump(config: &Config, revision: &str, requested: Option<&Path>) -> Result
         }
         Err(Unavailable::Missing(program)) => {
             return Err(nothing_changed(
-                "pg-dump-missing",
+                Kind::PgDumpMissing,
                 format!("--backup needs pg_dump, and {} was not found", program.display()),
                 "the PostgreSQL client tools are not installed (or DB_MIGRATE_PG_DUMP points nowhere)",
                 "apt-get install postgresql-client (a version at least as new as the server), then retry".into(),
@@ -65,7 +65,7 @@ pub fn dump(config: &Config, revision: &str, requested: Option<&Path>) -> Result
     };
     let unwritable = |e: std::io::Error| {
         nothing_changed(
-            "backup-path",
+            Kind::BackupPath,
             format!("cannot write the backup to {}: {e}", path.display()),
             "the directory does not exist or is not writable",
             "pass --backup with a writable path, e.g. --backup /tmp/backup.dump".into(),
@@ -97,7 +97,7 @@ pub fn dump(config: &Config, revision: &str, requested: Option<&Path>) -> Result
         .stderr(Stdio::piped());
     let output = cmd.output().map_err(|e| {
         nothing_changed(
-            "pg-dump-missing",
+            Kind::PgDumpMissing,
             format!("cannot run {}: {e}", pg_dump.program().display()),
             "pg_dump could not be started",
             "check the PostgreSQL client installation".into(),
@@ -106,7 +106,7 @@ pub fn dump(config: &Config, revision: &str, requested: Option<&Path>) -> Result
     if !output.status.success() {
         let _ = std::fs::remove_file(&path);
         let mut f = nothing_changed(
-            "backup-failed",
+            Kind::BackupFailed,
             format!("the backup of {} failed, so the migration did not run", config.label),
             "pg_dump could not dump the database (see its message)",
             "fix what pg_dump reports (a client older than the server needs a newer postgresql-client), then retry".into(),

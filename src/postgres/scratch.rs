@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio_postgres::error::SqlState;
 
 use crate::cleanup::{self, Registration};
-use crate::error::Failure;
+use crate::failure::{Failure, Kind};
 use crate::postgres::connect::{connect, connect_config, error_text};
 use crate::postgres::pgdump::{last_error_line, PgDump, Unavailable};
 use crate::workspace::ini::DbUrl;
@@ -102,7 +102,7 @@ pub async fn create(
 ) -> Result<Scratch, Failure> {
     let component_config = connect_config(url).map_err(|why| {
         Failure::usage(
-            "verify-unsupported",
+            Kind::VerifyUnsupported,
             format!("verify cannot connect to this database natively: {why}"),
             "point sqlalchemy.url at the PostgreSQL server directly (TLS options are not supported by verify)",
         )
@@ -112,7 +112,9 @@ pub async fn create(
         .unwrap_or("postgres")
         .to_owned();
     let user = component_config.get_user().unwrap_or("postgres").to_owned();
-    let admin = maintenance(&component_config).await?;
+    let admin = maintenance(&component_config)
+        .await
+        .map_err(|f| f.on_server(url))?;
     let registration = {
         let (admin, name) = (admin.clone(), name.to_owned());
         cleanup::register(move || async move {
@@ -214,7 +216,7 @@ async fn maintenance(config: &tokio_postgres::Config) -> Result<tokio_postgres::
         }
     }
     Err(Failure::new(
-        "verify-no-server",
+        Kind::VerifyNoServer,
         format!("cannot connect to the server's maintenance database (postgres or template1): {last}"),
         "verify creates its scratch database from there, with the credentials of sqlalchemy.url",
         "check that the server runs and the URL's user may connect to the postgres database, then retry",
@@ -262,7 +264,7 @@ async fn drop_database(admin: &tokio_postgres::Config, name: &str) -> Result<(),
 fn cannot_create(user: &str, name: &str, server: &str, e: SqlError) -> Failure {
     if e.code == Some(SqlState::INSUFFICIENT_PRIVILEGE) {
         return Failure::new(
-            "verify-cannot-create",
+            Kind::VerifyCannotCreate,
             format!("cannot create the scratch database {name}: {}", e.text),
             format!("verify works on a scratch database on the component's server, and the role {user} may not create databases"),
             format!("let it, as a superuser: psql {server} -U postgres -d postgres -c 'ALTER ROLE {} CREATEDB', then retry", quote(user)),
@@ -270,14 +272,14 @@ fn cannot_create(user: &str, name: &str, server: &str, e: SqlError) -> Failure {
     }
     if e.code == Some(SqlState::INVALID_CATALOG_NAME) {
         return Failure::new(
-            "verify-no-database",
+            Kind::VerifyNoDatabase,
             format!("cannot copy the database into {name}: {}", e.text),
             "the configured database does not exist yet, so there is nothing to copy",
             "start from an empty database instead (--from-empty)",
         );
     }
     Failure::new(
-        "verify-cannot-create",
+        Kind::VerifyCannotCreate,
         format!("cannot create the scratch database {name}: {}", e.text),
         "PostgreSQL refused CREATE DATABASE (see its message)",
         "fix what PostgreSQL reports, then retry",
@@ -290,7 +292,7 @@ async fn dump_restore(pg_dump: &PgDump, scratch: &str) -> Result<(), Failure> {
         Ok(r) => r.with_database(scratch),
         Err(Unavailable::Missing(_) | Unavailable::NotPostgres) => {
             return Err(Failure::new(
-                "pg-dump-missing",
+                Kind::PgDumpMissing,
                 "verify needs pg_restore to copy a database that has other sessions, and it was not found",
                 "the PostgreSQL client tools are incomplete",
                 "apt-get install postgresql-client (or close the other sessions so the database can be used as a template), then retry",
@@ -319,7 +321,7 @@ async fn dump_restore(pg_dump: &PgDump, scratch: &str) -> Result<(), Failure> {
     for (tool, result) in [("pg_dump", dumped), ("pg_restore", loaded)] {
         let output = result.map_err(|e| {
             Failure::new(
-            "verify-copy-failed",
+            Kind::VerifyCopyFailed,
             format!("{tool} failed while copying the database: {e}"),
             "the copy could not be made",
             "retry, or pass --from-empty to build the scratch database from the migrations alone",
@@ -327,7 +329,7 @@ async fn dump_restore(pg_dump: &PgDump, scratch: &str) -> Result<(), Failure> {
         })?;
         if !output.status.success() {
             let mut f = Failure::new(
-                "verify-copy-failed",
+                Kind::VerifyCopyFailed,
                 format!("{tool} failed while copying the database into {scratch}"),
                 "the database could not be copied (its sessions kept it from being a template, so verify used pg_dump | pg_restore)",
                 "fix what it reports, close the other sessions so a template copy works, or pass --from-empty",
@@ -341,7 +343,7 @@ async fn dump_restore(pg_dump: &PgDump, scratch: &str) -> Result<(), Failure> {
 
 fn cannot_run(tool: &PgDump, e: &std::io::Error) -> Failure {
     Failure::new(
-        "pg-dump-missing",
+        Kind::PgDumpMissing,
         format!("cannot run {}: {e}", tool.program().display()),
         "a PostgreSQL client tool could not be started",
         "check the PostgreSQL client installation (apt-get install postgresql-client)",

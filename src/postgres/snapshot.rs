@@ -5,7 +5,7 @@ use std::process::Stdio;
 
 use similar::TextDiff;
 
-use crate::error::Failure;
+use crate::failure::{Failure, Kind};
 use crate::postgres::pgdump::{last_error_line, PgDump, Unavailable};
 use crate::workspace::Config;
 
@@ -16,12 +16,13 @@ pub struct Snapshot {
 }
 
 /// The pg_dump to snapshot `config`'s database with: checked before anything changes.
-/// `command` (`roundtrip`, `verify`) names who needs it in the messages.
-pub fn tool(config: &Config, command: &str) -> Result<PgDump, Failure> {
+/// `command` (`roundtrip`, `verify`) names who needs it in the messages; `unsupported` is its
+/// kind of failure when the database is not PostgreSQL.
+pub fn tool(config: &Config, command: &str, unsupported: Kind) -> Result<PgDump, Failure> {
     match PgDump::for_config(config) {
         Ok(p) => Ok(p),
         Err(Unavailable::NotPostgres) => Err(Failure::usage(
-            &format!("{command}-unsupported"),
+            unsupported,
             format!(
                 "{command} compares PostgreSQL schemas, and {} is not a PostgreSQL database",
                 config.ini_arg
@@ -29,7 +30,7 @@ pub fn tool(config: &Config, command: &str) -> Result<PgDump, Failure> {
             "run it against a PostgreSQL database (the halfstack's, or a scratch one)",
         )),
         Err(Unavailable::Missing(program)) => Err(Failure::new(
-            "pg-dump-missing",
+            Kind::PgDumpMissing,
             format!("{command} needs pg_dump, and {} was not found; nothing was changed", program.display()),
             "the PostgreSQL client tools are not installed (or DB_MIGRATE_PG_DUMP points nowhere)",
             "apt-get install postgresql-client (a version at least as new as the server), then retry",
@@ -47,7 +48,7 @@ pub fn take(pg_dump: &PgDump, config: &Config) -> Result<Snapshot, Failure> {
         .output()
         .map_err(|e| {
             Failure::new(
-                "pg-dump-missing",
+                Kind::PgDumpMissing,
                 format!("cannot run {}: {e}", pg_dump.program().display()),
                 "pg_dump could not be started",
                 "check the PostgreSQL client installation",
@@ -55,7 +56,7 @@ pub fn take(pg_dump: &PgDump, config: &Config) -> Result<Snapshot, Failure> {
         })?;
     if !output.status.success() {
         let mut f = Failure::new(
-            "snapshot-failed",
+            Kind::SnapshotFailed,
             format!("pg_dump --schema-only of {} failed", config.label),
             "pg_dump could not dump the schema (see its message)",
             "fix what pg_dump reports (a client older than the server needs a newer postgresql-client), then retry",

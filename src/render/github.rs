@@ -14,10 +14,18 @@ pub fn property(s: &str) -> String {
 }
 
 /// A failure of the whole run as one `::error` line (the text rendering goes to stderr as usual),
-/// so a workflow shows why the step failed even when nothing else was annotated.
-pub fn failure(f: &crate::error::Failure) -> String {
+/// so a workflow shows why the step failed even when nothing else was annotated. A failure that
+/// points at a file (and line) is annotated there.
+pub fn failure(f: &crate::failure::Failure) -> String {
+    let mut at = String::new();
+    if let Some(file) = &f.file {
+        at = format!("file={},", property(&file.to_string_lossy()));
+        if let Some(line) = f.line {
+            at.push_str(&format!("line={line},"));
+        }
+    }
     let line = format!(
-        "::error title={}::{} (fix: {})",
+        "::error {at}title={}::{} (fix: {})",
         property(&format!("db-migrate {}", f.kind)),
         data(&f.message),
         data(&f.fix)
@@ -37,10 +45,35 @@ mod tests {
 
     #[test]
     fn a_failure_is_one_error_line_with_its_fix() {
-        let f = crate::error::Failure::new("no-migration-scripts", "none\nhere", "why", "git pull");
+        let f = crate::failure::Failure::new(
+            crate::failure::Kind::NoMigrationScripts,
+            "none\nhere",
+            "why",
+            "git pull",
+        );
         assert_eq!(
             failure(&f),
             "::error title=db-migrate no-migration-scripts::none%0Ahere (fix: git pull)"
+        );
+    }
+
+    #[test]
+    fn a_failure_in_a_file_is_annotated_there() {
+        let f = crate::failure::Failure::new(
+            crate::failure::Kind::MigrationSyntaxError,
+            "does not parse",
+            "why",
+            "fix it",
+        );
+        let at_line = f.clone().at_file("versions/a,b.py", Some(7));
+        assert_eq!(
+            failure(&at_line),
+            "::error file=versions/a%2Cb.py,line=7,title=db-migrate migration-syntax-error::does not parse (fix: fix it)"
+        );
+        let whole_file = f.at_file("versions/a.py", None);
+        assert_eq!(
+            failure(&whole_file),
+            "::error file=versions/a.py,title=db-migrate migration-syntax-error::does not parse (fix: fix it)"
         );
     }
 }

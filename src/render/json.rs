@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::graph::Graph;
 use crate::graph::Revision;
 use crate::heads::released::{Evidence, Released};

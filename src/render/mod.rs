@@ -6,10 +6,10 @@ pub mod json;
 pub mod progress;
 pub mod text;
 
+use crate::failure::remediation::select_flag;
 use crate::graph::Graph;
 use crate::heads::{Fix, Merge, Repoint};
 use crate::inspect::Inspection;
-use crate::remediation::select_flag;
 use crate::state::State;
 use crate::workspace::Config;
 

@@ -2,13 +2,13 @@
 
 use std::fmt::Write;
 
-use crate::error::Failure;
+use crate::failure::remediation::select_flag;
+use crate::failure::Failure;
 use crate::graph::Graph;
 use crate::heads::released::Released;
 use crate::heads::Explanation;
 use crate::inspect::Inspection;
 use crate::mask;
-use crate::remediation::select_flag;
 use crate::render::next_step;
 use crate::state::State;
 use crate::workspace::Config;

@@ -31,10 +31,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::alembic::runner;
-use crate::error::Failure;
+use crate::failure::remediation::{self, Context};
+use crate::failure::{Failure, Kind};
 use crate::inspect;
 use crate::mask;
-use crate::remediation::{self, Context};
 use crate::workspace::{Config, Workspace};
 
 /// The comparison, run by the launcher's Python (see the script's docstring).
@@ -143,7 +143,7 @@ pub async fn compare(ws: &Workspace, config: &Config, verbose: bool) -> Result<D
             .find(|l| !l.trim().is_empty())
             .map(|l| mask::mask(l).into_owned());
         Failure::new(
-            "alembic-failed",
+            Kind::AlembicFailed,
             format!(
                 "the drift check for {} ended without its result: {why}",
                 config.label

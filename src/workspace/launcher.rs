@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::error::Failure;
+use crate::failure::{Failure, Kind};
 
 /// `./py` when the root has one; else `--python`/`DB_MIGRATE_PYTHON`; else `python3`.
 ///
@@ -39,7 +39,7 @@ pub(super) fn choose_launcher(root: &Path, python: Option<&str>) -> Result<Vec<S
     match which::which("python3") {
         Ok(path) => Ok(vec![path.to_string_lossy().into_owned()]),
         Err(_) => Err(Failure::new(
-            "no-python",
+            Kind::NoPython,
             format!("no Python to run Alembic with: {} has no executable ./py and python3 is not on PATH", root.display()),
             "db-migrate runs `<launcher> -m alembic`; it found no launcher",
             "pass --python /path/to/venv/bin/python (or set DB_MIGRATE_PYTHON)",

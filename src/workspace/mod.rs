@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::component::Component;
-use crate::error::Failure;
+use crate::failure::{Failure, Kind};
 use crate::mask;
 use ini::{DbUrl, Ini, UrlError};
 use launcher::choose_launcher;
@@ -64,7 +64,7 @@ impl Workspace {
     ) -> Result<Workspace, Failure> {
         let cwd = std::env::current_dir().map_err(|e| {
             Failure::new(
-                "workspace",
+                Kind::Workspace,
                 format!("cannot read the current directory: {e}"),
                 "the directory was removed or is not accessible",
                 "cd into your Backend.AI checkout and retry",
@@ -82,7 +82,7 @@ impl Workspace {
                     return Err(Failure {
                         cause: cause.to_owned(),
                         ..Failure::usage(
-                            "workdir-missing",
+                            Kind::WorkdirMissing,
                             format!("-C {}: no such directory", dir.display()),
                             "pass the path of your Backend.AI checkout",
                         )
@@ -97,7 +97,7 @@ impl Workspace {
                     Some(ini) => cwd.join(ini).parent().map(Path::to_path_buf).unwrap_or(cwd.clone()),
                     None => {
                         return Err(Failure::new(
-                            "no-workspace",
+                            Kind::NoWorkspace,
                             format!("no Backend.AI workspace at {} or above", cwd.display()),
                             "no directory from here upward holds alembic.ini, alembic-accountmgr.ini or alembic-appproxy.ini",
                             "cd into your Backend.AI checkout, or pass -C DIR or --config PATH",
@@ -123,7 +123,7 @@ impl Workspace {
             }
             if !ini_path.is_file() {
                 return Err(Failure::new(
-                    "config-missing",
+                    Kind::ConfigMissing,
                     format!("config {} does not exist", path.display()),
                     "the --config path is wrong",
                     "check the path; it is taken relative to the workspace root",
@@ -148,7 +148,7 @@ impl Workspace {
                 .collect();
             if found.is_empty() {
                 return Err(Failure::new(
-                    "config-missing",
+                    Kind::ConfigMissing,
                     format!("no component config in {}", self.root.display()),
                     "none of alembic.ini, alembic-accountmgr.ini, alembic-appproxy.ini exists at the root",
                     "run ./scripts/install-dev.sh, or copy the halfstack templates from configs/",
@@ -187,7 +187,7 @@ impl Workspace {
                 )
             };
             return Err(Failure::new(
-                "config-missing",
+                Kind::ConfigMissing,
                 format!(
                     "{} has no config: {} does not exist in {}",
                     component.name(),
@@ -217,19 +217,19 @@ impl Workspace {
             let template = component.map_or("the halfstack template in configs/", |c| c.template());
             match e.kind() {
                 std::io::ErrorKind::InvalidData => Failure::new(
-                    "config-not-text",
+                    Kind::ConfigNotText,
                     format!("{} is not a text file", ini_path.display()),
                     "it holds bytes that are not UTF-8 text: binary data or a corrupted file, not an Alembic ini",
                     format!("recreate it (e.g. cp {template} {ini_arg}), then retry"),
                 ),
                 std::io::ErrorKind::PermissionDenied => Failure::new(
-                    "config-unreadable",
+                    Kind::ConfigUnreadable,
                     format!("cannot read {}: permission denied", ini_path.display()),
                     "the file's permissions do not let this user read it",
                     format!("chmod u+r {}   (or run db-migrate as the file's owner)", ini_path.display()),
                 ),
                 _ => Failure::new(
-                    "config-unreadable",
+                    Kind::ConfigUnreadable,
                     format!("cannot read {}: {e}", ini_path.display()),
                     "the file could not be read",
                     "check the path and the disk, then retry",
@@ -250,7 +250,9 @@ impl Workspace {
                     Some(c) if ini_arg == c.ini() => format!("--component {}", c.name()),
                     _ => format!("--config {ini_arg}"),
                 };
-                return Err(bad_url(&ini_path, line, &e, &select));
+                return Err(
+                    bad_url(&ini_path, line, &e, &select).in_workspace(&self.root, &ini_path, line)
+                );
             }
         };
         Ok(Config {
@@ -277,7 +279,7 @@ fn bad_url(ini_path: &Path, line: Option<usize>, e: &UrlError, select: &str) -> 
         ),
     };
     Failure::new(
-        "config-bad-url",
+        Kind::ConfigBadUrl,
         format!("{place}: sqlalchemy.url: {}", e.problem),
         "db-migrate reads sqlalchemy.url exactly as written and never puts a default in place of a part that is wrong; it connected to nothing and ran nothing",
         format!("{where_}, {}; then db-migrate status {select}", e.fix),
@@ -297,7 +299,7 @@ fn not_a_config_file(path: &Path) -> Option<Failure> {
         "not a regular file"
     };
     Some(Failure::new(
-        "config-not-a-file",
+        Kind::ConfigNotAFile,
         format!("{} is {what}, not an Alembic config file", path.display()),
         "something created a directory (or special file) where the ini belongs, e.g. a Docker bind mount of a file that did not exist yet",
         format!(

@@ -9,7 +9,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::cleanup::{self, Registration};
-use crate::error::Failure;
+use crate::failure::{Failure, Kind};
 use crate::workspace::ini::{DbUrl, Ini};
 use crate::workspace::{state_dir, Config};
 
@@ -34,7 +34,7 @@ impl Drop for ScratchConfig {
 pub fn pointed_at(config: &Config, database: &str) -> Result<ScratchConfig, Failure> {
     let refuse = |why: String| {
         Failure::new(
-            "verify-config",
+            Kind::VerifyConfig,
             format!("cannot point a copy of {} at a scratch database: {why}", config.ini_arg),
             "verify runs Alembic with a copy of the ini whose sqlalchemy.url names the scratch database",
             "write sqlalchemy.url on one line in the [alembic] section as dialect://user:password@host:port/database, then retry",

@@ -4,11 +4,11 @@
 //! `heads`, and, when the database is at one of the heads it joins, upgrade it to the merge.
 
 use crate::cli::RunArgs;
-use crate::error::Failure;
+use crate::failure::remediation::select_flag;
+use crate::failure::{Failure, Kind};
 use crate::heads::{self, Merge, Refusal};
 use crate::inspect::Inspection;
 use crate::plan::Direction;
-use crate::remediation::select_flag;
 use crate::render::json::{ComponentReport, MergeReport};
 use crate::render::text;
 use crate::revisions::edit;
@@ -98,11 +98,12 @@ pub async fn write(
 
     edit::write_new(&file.path, file.text.as_bytes()).map_err(|e| {
         let mut f = Failure::new(
-            "fix-heads-write",
+            Kind::FixHeadsWrite,
             format!("cannot write {shown}: {e}"),
             "the versions directory is not writable, or the file appeared meanwhile",
             format!("write it by hand (the file shown above), then db-migrate upgrade {select}"),
-        );
+        )
+        .in_workspace(&config.root, &file.path, None);
         f.database = Some(format!(
             "at {} ({}); no file was written",
             describe_current(before),

@@ -9,8 +9,7 @@ use std::path::Path;
 
 use crate::cleanup;
 use crate::cli::RunArgs;
-use crate::error::Failure;
-use crate::exit_code;
+use crate::failure::{Failure, Kind};
 use crate::inspect;
 use crate::plan::Direction;
 use crate::postgres::scratch::{create, name_for, Source};
@@ -29,7 +28,7 @@ pub enum Outcome {
     /// Upgraded to the new head on `copy` (a copy of `of`).
     Proved { of: String },
     /// A step failed there: the real run would fail the same way.
-    Fails { of: String, failure: Failure },
+    Fails { of: String, failure: Box<Failure> },
     /// No scratch copy could be made (why).
     NotProved(String),
 }
@@ -54,7 +53,7 @@ pub async fn prove(
             "the database is not PostgreSQL, so there is no scratch copy to run it on".into(),
         ));
     };
-    let pg_dump = match snapshot::tool(config, "fix-heads") {
+    let pg_dump = match snapshot::tool(config, "fix-heads", Kind::FixHeadsUnsupported) {
         Ok(p) => p,
         Err(f) => return Ok(Outcome::NotProved(f.message)),
     };
@@ -70,12 +69,12 @@ pub async fn prove(
     };
     match probe_follows_url(app, &scratch_config, &name).await {
         Ok(_) => {}
-        Err(f) if f.exit == exit_code::INTERRUPTED => return Err(f),
+        Err(f) if f.kind == Kind::Interrupted => return Err(f),
         Err(f) => return Ok(Outcome::NotProved(f.message)),
     }
     let scratch = match create(url, &name, Source::Copy, &pg_dump).await {
         Ok(s) => s,
-        Err(f) if f.exit == exit_code::INTERRUPTED => return Err(f),
+        Err(f) if f.kind == Kind::Interrupted => return Err(f),
         Err(f) => return Ok(Outcome::NotProved(f.message)),
     };
     let result = run_new_order(app, &scratch_config.config, edit, fork).await;
@@ -89,8 +88,11 @@ pub async fn prove(
     }
     match result {
         Ok(()) => Ok(Outcome::Proved { of }),
-        Err(f) if f.exit == exit_code::INTERRUPTED => Err(f),
-        Err(failure) => Ok(Outcome::Fails { of, failure }),
+        Err(f) if f.kind == Kind::Interrupted => Err(f),
+        Err(failure) => Ok(Outcome::Fails {
+            of,
+            failure: Box::new(failure),
+        }),
     }
 }
 
@@ -106,7 +108,7 @@ async fn run_new_order(
     if let Some(fork) = fork {
         let at = inspect::inspect(&app.ws, scratch, inspect::Engine::Auto, app.verbose).await?;
         let target = Target::parse(fork)
-            .map_err(|e| Failure::usage("bad-target", e, "name the revision by its id"))?;
+            .map_err(|e| Failure::usage(Kind::BadTarget, e, "name the revision by its id"))?;
         execute(app, &run, &at, Direction::Downgrade, &target).await?;
     }
     let restore = {
@@ -118,11 +120,12 @@ async fn run_new_order(
     let upgraded = match edit::write_atomically(edit.path, edit.new) {
         Ok(()) => upgrade_to_head(app, &run, scratch).await,
         Err(e) => Err(Failure::new(
-            "fix-heads-write",
+            Kind::FixHeadsWrite,
             format!("cannot write {}: {e}", edit.path.display()),
             "the file or its directory is not writable",
             "make it writable, then retry",
-        )),
+        )
+        .in_workspace(&app.ws.root, edit.path, None)),
     };
     let restored = edit::write_atomically(edit.path, edit.old)
         .and_then(|()| std::fs::read(edit.path))
@@ -130,7 +133,7 @@ async fn run_new_order(
     restore.disarm();
     if !matches!(restored, Ok(true)) {
         return Err(Failure::new(
-            "fix-heads-restore",
+            Kind::FixHeadsRestore,
             format!(
                 "{} could not be restored after the proof on a scratch copy",
                 edit.path.display()
@@ -141,7 +144,8 @@ async fn run_new_order(
                 app.ws.root.display(),
                 edit.path.display()
             ),
-        ));
+        )
+        .in_workspace(&app.ws.root, edit.path, None));
     }
     upgraded
 }

@@ -3,8 +3,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use crate::error::Failure;
-use crate::remediation::select_flag;
+use crate::failure::remediation::select_flag;
+use crate::failure::{Failure, Kind};
 use crate::workspace::Config;
 
 /// Downgrades can drop data: ask on a terminal, require --yes otherwise. `rerun` is the command
@@ -39,7 +39,7 @@ pub fn confirm_to(q: &Question, config: &Config, rerun: &str, yes: bool) -> Resu
     let select = select_flag(config);
     if !std::io::stdin().is_terminal() {
         let mut failure = Failure::usage(
-            "confirmation-required",
+            Kind::ConfirmationRequired,
             format!(
                 "{} of {} needs confirmation, and stdin is not a terminal; nothing was changed",
                 q.action, config.label
@@ -57,7 +57,7 @@ pub fn confirm_to(q: &Question, config: &Config, rerun: &str, yes: bool) -> Resu
         Ok(())
     } else {
         Err(Failure::new(
-            "cancelled",
+            Kind::Cancelled,
             format!("{} cancelled; nothing was changed", q.action),
             "you answered no",
             format!("db-migrate status {select}"),

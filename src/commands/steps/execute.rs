@@ -4,12 +4,11 @@
 
 use crate::alembic::{self, parse};
 use crate::cli::{Format, RunArgs};
-use crate::error::Failure;
-use crate::exit_code;
+use crate::failure::remediation::{self, select_flag, Context};
+use crate::failure::{Failure, Kind};
 use crate::inspect::{self, relay, Inspection};
 use crate::mask;
 use crate::plan::{plan, Direction};
-use crate::remediation::{self, select_flag, Context};
 use crate::render::json::Step;
 use crate::render::progress::Progress;
 use crate::state::State;
@@ -86,13 +85,12 @@ pub async fn execute(
             Err(f) => format!("the database could not be checked: {}", f.message),
         };
         let mut failure = Failure::new(
-            "interrupted",
+            Kind::Interrupted,
             format!("{verb} of {} interrupted", config.label),
             "db-migrate received SIGINT/SIGTERM and stopped Alembic; PostgreSQL rolls back the unfinished transaction",
             format!("db-migrate status {}, then rerun the {verb} when ready", select_flag(config)),
         );
         failure.database = Some(at);
-        failure.exit = exit_code::INTERRUPTED;
         return Err(failure);
     }
     if !output.success() {
@@ -167,7 +165,7 @@ pub fn verify_outcome(
         "Alembic ran migrations, but not into this database: env.py may connect somewhere other than the ini's sqlalchemy.url, or a migration changed alembic_version itself".to_owned()
     };
     let mut failure = Failure::new(
-        "outcome-mismatch",
+        Kind::OutcomeMismatch,
         format!(
             "the {verb} of {} reported success, but the database is not where the plan leads: expected {promised}, found {}",
             config.label,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::cli::RunArgs;
-use crate::error::Failure;
+use crate::failure::{Failure, Kind};
 use crate::inspect::Inspection;
 use crate::mask;
 use crate::postgres;
@@ -65,7 +65,7 @@ pub async fn lock(
     match postgres::advisory_lock(&pg, key, Duration::from_secs(run.lock_timeout), waiting).await {
         Ok(lock) => Ok(Some(lock)),
         Err(postgres::LockError::TimedOut) => Err(Failure::new(
-            "lock-timeout",
+            Kind::LockTimeout,
             format!("another db-migrate still holds the {} migration lock after {}s; nothing was changed", config.label, run.lock_timeout),
             "a migration of the same database is running (or hung) elsewhere: CI job, another terminal",
             format!(

@@ -4,8 +4,7 @@
 //! every problem: the failed revision and the drift.
 
 use crate::cli::Format;
-use crate::error::Failure;
-use crate::exit_code;
+use crate::failure::{Failure, Kind};
 use crate::graph::Graph;
 use crate::postgres::pgdump::PgDump;
 use crate::postgres::scratch::{create, name_for, Source};
@@ -57,7 +56,7 @@ pub async fn drift_on_fresh_copy(
                 ..drift
             }
         }
-        Err(f) if f.exit == exit_code::INTERRUPTED => return Err(f),
+        Err(f) if f.kind == Kind::Interrupted => return Err(f),
         Err(f) => skipped(format!(
             "the proof stopped at {stopped_at}, and a fresh copy to measure it on could not be made: {}",
             f.message
@@ -94,7 +93,7 @@ async fn measure(
         eprint!(
             "{}",
             crate::render::text::failure(&Failure::new(
-                "verify-drop-failed",
+                Kind::VerifyDropFailed,
                 format!("the scratch database {name} could not be dropped: {e}"),
                 "the server refused DROP DATABASE or stopped answering",
                 format!(

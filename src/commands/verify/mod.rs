@@ -14,14 +14,14 @@ use std::collections::HashSet;
 
 use crate::check;
 use crate::cli::{Format, RunArgs};
-use crate::error::Failure;
 use crate::exit_code;
+use crate::failure::remediation::select_flag;
+use crate::failure::{Failure, Kind};
 use crate::git::Repo;
 use crate::graph::{Graph, Lookup};
 use crate::inspect;
 use crate::postgres::scratch::{create, name_for, Made, Source};
 use crate::postgres::snapshot;
-use crate::remediation::select_flag;
 use crate::render::json;
 use crate::verify::plan;
 use crate::workspace::scratch::pointed_at;
@@ -58,7 +58,7 @@ pub async fn run(app: &App, configs: &[Config], opts: &Options<'_>) -> Result<u8
             if app.format != Format::Json {
                 eprint!("{}", crate::render::text::failure(&failure));
             }
-            exit = worse(exit, failure.exit);
+            exit = worse(exit, failure.kind.code());
             report.error = Some(failure);
         }
         report.problems = report.count_problems();
@@ -72,7 +72,7 @@ pub async fn run(app: &App, configs: &[Config], opts: &Options<'_>) -> Result<u8
         let interrupted = report
             .error
             .as_ref()
-            .is_some_and(|e| e.exit == exit_code::INTERRUPTED);
+            .is_some_and(|e| e.kind == Kind::Interrupted);
         reports.push(report);
         if interrupted {
             break;
@@ -152,7 +152,7 @@ async fn verify_one(
         Some(url) => url,
         None => {
             return Err(Failure::usage(
-                "verify-unsupported",
+                Kind::VerifyUnsupported,
                 format!(
                     "verify proves migrations on a scratch PostgreSQL database, and {} is not a PostgreSQL database",
                     config.ini_arg
@@ -161,14 +161,14 @@ async fn verify_one(
             ))
         }
     };
-    let pg_dump = snapshot::tool(config, "verify")?;
+    let pg_dump = snapshot::tool(config, "verify", Kind::VerifyUnsupported)?;
     let (graph, _) =
         inspect::load_graph(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
     let heads = graph.heads();
     if heads.len() > 1 {
         let ids: Vec<&str> = heads.iter().map(|&h| graph.rev(h).id.as_str()).collect();
         return Err(Failure::new(
-            "multiple-heads",
+            Kind::MultipleHeads,
             format!(
                 "{} has {} heads ({}); verify proves one line of migrations",
                 config.label,
@@ -191,7 +191,7 @@ async fn verify_one(
         Err(check::NoBase::Failed(failure)) => return Err(failure),
         Err(why) if asked.is_empty() => {
             return Err(Failure::usage(
-                "verify-no-base",
+                Kind::VerifyNoBase,
                 format!("verify proves the revisions new relative to a base ref, and there is none: {why}"),
                 format!("pass the branch you will merge into (db-migrate verify {select} --base origin/main), or name revisions with --idempotent REV"),
             ))
@@ -207,7 +207,7 @@ async fn verify_one(
     });
     if plan.start.len() > 1 {
         return Err(Failure::new(
-            "verify-start",
+            Kind::VerifyStart,
             "the new revisions rest on several older branches; verify starts from one revision".to_owned(),
             "a new merge revision joins older branches",
             format!("verify the branches' own revisions with --idempotent REV, or db-migrate roundtrip {select} REV"),
@@ -248,18 +248,17 @@ async fn verify_one(
         Source::Copy
     };
     let started = std::time::Instant::now();
-    let scratch =
-        create(url, &name, source, &pg_dump)
-            .await
-            .map_err(|f| match f.kind.as_str() {
-                "verify-no-database" => Failure {
-                    fix: format!(
+    let scratch = create(url, &name, source, &pg_dump)
+        .await
+        .map_err(|f| match f.kind {
+            Kind::VerifyNoDatabase => Failure {
+                fix: format!(
                     "start from an empty database instead: db-migrate verify {select} --from-empty"
                 ),
-                    ..f
-                },
-                _ => f,
-            })?;
+                ..f
+            },
+            _ => f,
+        })?;
     let took = started.elapsed().as_secs_f64();
     report.scratch = Some(ScratchReport {
         database: name.clone(),
@@ -331,12 +330,12 @@ fn asked_revisions(graph: &Graph, asked: &[String], select: &str) -> Result<Vec<
         .map(|id| match graph.lookup(id) {
             Lookup::Found(i) => Ok(i),
             Lookup::NotFound => Err(Failure::usage(
-                "unknown-revision",
+                Kind::UnknownRevision,
                 format!("--idempotent {id}: no revision has this id"),
                 format!("db-migrate history {select} lists the revisions"),
             )),
             Lookup::Ambiguous(ids) => Err(Failure::usage(
-                "ambiguous-revision",
+                Kind::AmbiguousRevision,
                 format!("--idempotent {id} could be any of {}", ids.join(", ")),
                 "give more of the id",
             )),

@@ -5,8 +5,7 @@
 use std::time::Instant;
 
 use crate::cli::{Format, RunArgs};
-use crate::error::Failure;
-use crate::exit_code;
+use crate::failure::{Failure, Kind};
 use crate::graph::Graph;
 use crate::inspect::{self, relay, Inspection};
 use crate::plan::Direction;
@@ -53,7 +52,7 @@ impl Proof<'_> {
             inspect::inspect(&app.ws, &scratch.config, inspect::Engine::Auto, app.verbose).await?;
         if at.state == State::UnknownRevision {
             return Err(Failure::new(
-                "verify-unknown-revision",
+                Kind::VerifyUnknownRevision,
                 format!(
                     "the copy of the database is at {}, which the migration files do not have",
                     at.current.join(", ")
@@ -172,16 +171,16 @@ impl Proof<'_> {
                 why: Some("env.py passes no target_metadata to context.configure(), so there are no models to compare".into()),
                 ..DriftReport::default()
             },
-            Err(f) if f.exit == exit_code::INTERRUPTED => return Err(f),
+            Err(f) if f.kind == Kind::Interrupted => return Err(f),
             Err(f) => DriftReport {
                 state: "failed",
                 why: Some(match &f.alembic_line {
                     Some(line) => format!("{} ({}); alembic: {line}", f.message, f.cause),
                     None => format!("{} ({})", f.message, f.cause),
                 }),
-                fix: Some(match f.kind.as_str() {
+                fix: Some(match f.kind {
                     // Alembic's generic advice names no command; name verify's.
-                    "alembic-failed" => format!(
+                    Kind::AlembicFailed => format!(
                         "see everything the comparison printed: db-migrate -v verify {}; Alembic's own comparison, with your database at head: {} -m alembic -c {} check",
                         self.select,
                         crate::commands::steps::execute::launcher_shown(&app.ws),
@@ -211,7 +210,7 @@ impl Proof<'_> {
         let at_head = self.at().current_indices();
         if graph.heads().iter().any(|h| !at_head.contains(h)) {
             if let Err(f) = self.step(Direction::Upgrade, "head").await {
-                if f.exit == exit_code::INTERRUPTED {
+                if f.kind == Kind::Interrupted {
                     return Err(f);
                 }
                 let said = f
@@ -442,7 +441,7 @@ impl Proof<'_> {
     /// One Alembic step, timed and held to its plan by `execute`.
     async fn step(&mut self, direction: Direction, target: &str) -> Result<Timed, Failure> {
         let parsed = Target::parse(target)
-            .map_err(|e| Failure::usage("bad-target", e, "name the revision by its id"))?;
+            .map_err(|e| Failure::usage(Kind::BadTarget, e, "name the revision by its id"))?;
         let started = Instant::now();
         let (_, after) = execute(self.app, &self.run, self.at(), direction, &parsed)
             .await
@@ -482,7 +481,7 @@ impl Proof<'_> {
                     seconds: started.elapsed().as_secs_f64(),
                     ok: false,
                 });
-                if f.exit == exit_code::INTERRUPTED {
+                if f.kind == Kind::Interrupted {
                     return Err(Some(f));
                 }
                 self.refresh().await.map_err(Some)?;
@@ -517,21 +516,18 @@ impl Proof<'_> {
             ok,
         });
         if output.interrupted {
-            return Err(Some(Failure {
-                exit: exit_code::INTERRUPTED,
-                ..Failure::new(
-                    "interrupted",
-                    "verify interrupted while stamping the scratch database",
-                    "db-migrate received SIGINT/SIGTERM",
-                    "rerun db-migrate verify when ready",
-                )
-            }));
+            return Err(Some(Failure::new(
+                Kind::Interrupted,
+                "verify interrupted while stamping the scratch database",
+                "db-migrate received SIGINT/SIGTERM",
+                "rerun db-migrate verify when ready",
+            )));
         }
         if !ok {
-            let f = crate::remediation::diagnose(
+            let f = crate::failure::remediation::diagnose(
                 "stamp",
                 &output,
-                &crate::remediation::Context::of(&config),
+                &crate::failure::remediation::Context::of(&config),
             );
             r.error = Some(scratch_failure(f, &self.select));
             return Err(None);
@@ -570,9 +566,9 @@ fn record_diffs(r: &mut RevisionReport, diffs: Vec<String>) {
 /// A step's failure as the report shows it: on the scratch database, which is dropped after.
 fn scratch_failure(mut f: Failure, select: &str) -> Failure {
     f.database = None;
-    if f.exit == exit_code::INTERRUPTED {
+    if f.kind == Kind::Interrupted {
         f.fix = format!("rerun db-migrate verify {select} when ready");
-    } else if f.kind == "migration-asks-input" {
+    } else if f.kind == Kind::MigrationAsksInput {
         // verify has no terminal to answer on; an environment variable reaches the migration.
         f.fix = match f.fix.split_once("=ANSWER ") {
             Some((env, _)) => format!(

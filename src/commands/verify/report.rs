@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use std::path::Path;
 
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::graph::Graph;
 use crate::mask;
 use crate::verify::drift::Difference;
@@ -397,7 +397,12 @@ mod tests {
     }
 
     fn failure() -> Failure {
-        Failure::new("alembic-failed", "it failed", "why", "what to do")
+        Failure::new(
+            crate::failure::Kind::AlembicFailed,
+            "it failed",
+            "why",
+            "what to do",
+        )
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! says; at the end, drop it (or keep it and say how to connect).
 
 use crate::cli::Format;
-use crate::error::Failure;
+use crate::failure::{Failure, Kind};
 use crate::inspect::relay;
 use crate::postgres::pgdump::PgDump;
 use crate::postgres::scratch::Scratch;
@@ -43,14 +43,17 @@ pub async fn probe_follows_url(
     }
     if output.success() {
         return Err(Failure::new(
-            "verify-env-ignores-url",
+            Kind::VerifyEnvIgnoresUrl,
             format!("{}'s env.py does not connect to the database its ini names, so verify cannot point it at a scratch database; nothing was created or changed", config.label),
             format!("alembic current succeeded with sqlalchemy.url naming the database {name}, which does not exist: env.py builds its connection from something else (an environment variable, another config file)"),
             "make env.py use config.get_main_option(\"sqlalchemy.url\") (or the [alembic] section), as Backend.AI's does, then rerun verify",
         ));
     }
-    let mut failure =
-        crate::remediation::diagnose("current", &output, &crate::remediation::Context::of(config));
+    let mut failure = crate::failure::remediation::diagnose(
+        "current",
+        &output,
+        &crate::failure::remediation::Context::of(config),
+    );
     failure.message = format!(
         "before creating a scratch database, verify runs alembic current against it, and that failed: {}",
         failure.message
@@ -92,7 +95,7 @@ pub async fn finish_scratch(
         }
         Err(e) => {
             let failure = Failure::new(
-                "verify-drop-failed",
+                Kind::VerifyDropFailed,
                 format!("the scratch database {name} could not be dropped: {e}"),
                 "the server refused DROP DATABASE or stopped answering",
                 format!(

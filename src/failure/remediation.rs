@@ -9,28 +9,79 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::alembic::{parse, Output};
-use crate::error::Failure;
+use crate::failure::{Failure, Kind};
 use crate::graph::Graph;
 use crate::mask;
 use crate::target::Target;
 use crate::workspace::Config;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Table {
     row: Vec<RawRow>,
 }
 
+/// One row of the table as written: which failure it is, the lines that show it, and the words.
 #[derive(Debug, Deserialize)]
-struct RawRow {
-    kind: String,
+#[serde(deny_unknown_fields)]
+pub struct RawRow {
+    pub kind: Kind,
     patterns: Vec<String>,
     #[serde(default)]
     extract: Vec<String>,
     #[serde(default)]
-    applies: Option<String>,
-    message: String,
-    cause: String,
-    fix: String,
+    pub applies: Option<Condition>,
+    pub message: String,
+    pub cause: String,
+    pub fix: String,
+}
+
+/// What must hold, besides a pattern matching, for a row to apply (`applies` in the table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Condition {
+    /// `{rev}` is the target the command was given.
+    RevIsTarget,
+    /// `{rev}` is not the target.
+    RevIsNotTarget,
+    /// The run was Alembic's offline mode (`--sql`).
+    Offline,
+    /// The launcher exited non-zero and nothing it printed shows Python running Alembic (the row
+    /// applies then even when the launcher printed nothing).
+    LauncherFailedAlone,
+    /// The launcher was the workspace's `./py`.
+    LauncherIsPy,
+    /// The launcher was not `./py` (`--python`, or a system python3).
+    LauncherIsNotPy,
+    /// An online upgrade/downgrade whose migration asked a question.
+    AsksInput,
+    /// As `asks-input`, and the revision file reads an environment variable (`{env}`).
+    AsksInputEnv,
+    /// `{module}` is the config's script package, and it is absent from the checkout.
+    ModuleIsScriptPackage,
+}
+
+impl Condition {
+    /// How the generated reference page says when the row applies.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Condition::RevIsTarget => "when `{rev}` is the target given",
+            Condition::RevIsNotTarget => "when `{rev}` is not the target given",
+            Condition::Offline => "under `--sql` (Alembic's offline mode)",
+            Condition::LauncherFailedAlone => {
+                "when the launcher failed before Python ran Alembic (even if it printed nothing)"
+            }
+            Condition::LauncherIsPy => "when the launcher is the workspace's `./py`",
+            Condition::LauncherIsNotPy => "when the launcher is not `./py`",
+            Condition::AsksInput => "in an online upgrade or downgrade",
+            Condition::AsksInputEnv => {
+                "in an online upgrade or downgrade, when the revision file reads the answer from an environment variable (`{env}`)"
+            }
+            Condition::ModuleIsScriptPackage => {
+                "when `{module}` is the config's script package and it is absent from the checkout"
+            }
+        }
+    }
 }
 
 struct Row {
@@ -39,27 +90,37 @@ struct Row {
     extract: Vec<Regex>,
 }
 
-static TABLE: LazyLock<Vec<Row>> = LazyLock::new(|| {
-    let table: Table =
-        toml::from_str(include_str!("remediation.toml")).expect("remediation.toml is valid");
+/// Parse a table: an unknown kind, condition or field, or a pattern that is not a regex, is an
+/// error.
+fn load(text: &str) -> Result<Vec<Row>, String> {
+    let table: Table = toml::from_str(text).map_err(|e| e.to_string())?;
+    let compile = |patterns: &[String]| {
+        patterns
+            .iter()
+            .map(|p| Regex::new(p).map_err(|e| format!("pattern {p}: {e}")))
+            .collect::<Result<Vec<_>, _>>()
+    };
     table
         .row
         .into_iter()
-        .map(|raw| Row {
-            patterns: raw
-                .patterns
-                .iter()
-                .map(|p| Regex::new(p).expect("valid pattern"))
-                .collect(),
-            extract: raw
-                .extract
-                .iter()
-                .map(|p| Regex::new(p).expect("valid pattern"))
-                .collect(),
-            raw,
+        .map(|raw| {
+            Ok(Row {
+                patterns: compile(&raw.patterns)?,
+                extract: compile(&raw.extract)?,
+                raw,
+            })
         })
         .collect()
+}
+
+static TABLE: LazyLock<Vec<Row>> = LazyLock::new(|| {
+    load(include_str!("remediation.toml")).unwrap_or_else(|e| panic!("remediation.toml: {e}"))
 });
+
+/// The rows of the table, in order (for the generated reference page).
+pub fn rows() -> impl Iterator<Item = &'static RawRow> {
+    TABLE.iter().map(|row| &row.raw)
+}
 
 /// What is known about the failed run, for the placeholders.
 pub struct Context<'a> {
@@ -168,8 +229,8 @@ pub fn select_flag(c: &Config) -> String {
 /// Explain a failed run: the first matching row, or a generic failure with the last error line.
 pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
     if output.interrupted {
-        let mut failure = Failure::new(
-            "interrupted",
+        return Failure::new(
+            Kind::Interrupted,
             format!(
                 "interrupted while running alembic {command} for {}",
                 ctx.config.label
@@ -177,8 +238,6 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
             "db-migrate received SIGINT/SIGTERM and stopped Alembic",
             format!("db-migrate status {}", select_flag(ctx.config)),
         );
-        failure.exit = crate::exit_code::INTERRUPTED;
-        return failure;
     }
     let lines: Vec<String> = output
         .stdout
@@ -187,14 +246,14 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
         .map(|l| mask::mask(l).into_owned())
         .collect();
     let target_mentions = |rev: &str| ctx.target.is_some_and(|t| t.mentions(rev));
-    let (running, running_file) = running_step(&lines, ctx).unzip();
-    let running_file = running_file.flatten();
+    let running = running_step(&lines, ctx);
+    let running_file = running.as_ref().and_then(|r| r.path.clone());
     let launcher_failed = launcher_failed_alone(output, &lines);
     for row in TABLE.iter() {
-        let applies = row.raw.applies.as_deref();
+        let applies = row.raw.applies;
         // A launcher that failed on its own may have printed nothing at all.
         let matched = first_match(&row.patterns, &lines).or_else(|| {
-            (applies == Some("launcher-failed-alone") && launcher_failed)
+            (applies == Some(Condition::LauncherFailedAlone) && launcher_failed)
                 .then(|| (String::new(), HashMap::new()))
         });
         let Some((line, caps)) = matched else {
@@ -214,36 +273,51 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
                 }
             }
         }
-        match row.raw.applies.as_deref() {
-            Some("rev-is-target") if !named.get("rev").is_some_and(|r| target_mentions(r)) => {
+        // Where the failure points: the migration running (its file), else nothing.
+        let mut at = running
+            .as_ref()
+            .and_then(|r| r.path.as_deref())
+            .and_then(|path| relative(ctx.config, path))
+            .map(|file| (file, None));
+        match applies {
+            Some(Condition::RevIsTarget)
+                if !named.get("rev").is_some_and(|r| target_mentions(r)) =>
+            {
                 continue
             }
-            Some("rev-is-not-target") if named.get("rev").is_some_and(|r| target_mentions(r)) => {
+            Some(Condition::RevIsNotTarget)
+                if named.get("rev").is_some_and(|r| target_mentions(r)) =>
+            {
                 continue
             }
-            Some("offline") if !ctx.offline => continue,
-            Some("launcher-failed-alone") if !launcher_failed => continue,
-            Some("launcher-is-py") if output.launcher.as_deref() != Some("./py") => continue,
-            Some("launcher-is-not-py") if output.launcher.as_deref() == Some("./py") => continue,
+            Some(Condition::Offline) if !ctx.offline => continue,
+            Some(Condition::LauncherFailedAlone) if !launcher_failed => continue,
+            Some(Condition::LauncherIsPy) if output.launcher.as_deref() != Some("./py") => continue,
+            Some(Condition::LauncherIsNotPy) if output.launcher.as_deref() == Some("./py") => {
+                continue
+            }
             // A question only an online upgrade/downgrade can be given an answer for.
-            Some("asks-input" | "asks-input-env")
+            Some(Condition::AsksInput | Condition::AsksInputEnv)
                 if ctx.offline || !matches!(command, "upgrade" | "downgrade") =>
             {
                 continue
             }
-            Some(kind @ ("asks-input" | "asks-input-env")) => {
+            Some(condition @ (Condition::AsksInput | Condition::AsksInputEnv)) => {
                 let asked = asked_input(output, ctx, running_file.as_deref());
                 match asked.env {
                     Some(env) => {
                         vars.insert("env".into(), env);
                     }
-                    None if kind == "asks-input-env" => continue,
+                    None if condition == Condition::AsksInputEnv => continue,
                     None => {}
                 }
                 vars.insert("question".into(), asked.question);
                 vars.insert("file_line".into(), asked.file_line);
+                if let Some(file) = asked.file {
+                    at = Some((file, asked.line));
+                }
             }
-            Some("module-is-script-package")
+            Some(Condition::ModuleIsScriptPackage)
                 if !named
                     .get("module")
                     .is_some_and(|m| is_script_package(ctx.config, m)) =>
@@ -252,26 +326,43 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
             }
             _ => {}
         }
-        if let Some(step) = &running {
-            vars.insert("step".into(), step.clone());
+        if let Some(running) = &running {
+            vars.insert("step".into(), running.shown.clone());
         }
+        // A file and line the row's own groups name (a syntax error's traceback frame).
+        if let Some(file) = named
+            .get("file")
+            .and_then(|f| relative(ctx.config, std::path::Path::new(f)))
+        {
+            at = Some((file, named.get("line").and_then(|l| l.parse().ok())));
+        }
+        let revision = named
+            .get("rev")
+            .cloned()
+            .or_else(|| running.as_ref().and_then(|r| r.id.clone()));
         for (k, v) in named {
             vars.insert(k, v);
         }
         let fill = |t: &str| mask::mask(&fill_template(t, &vars)).into_owned();
         // The launcher's own last line, rather than the first line it happened to print.
-        let line = if applies == Some("launcher-failed-alone") {
+        let line = if applies == Some(Condition::LauncherFailedAlone) {
             last_words(&output.stderr, 1).pop()
         } else {
             Some(line)
         };
-        return Failure::new(
-            &row.raw.kind,
+        let mut failure = Failure::new(
+            row.raw.kind,
             fill(&row.raw.message),
             fill(&row.raw.cause),
             fill(&row.raw.fix),
         )
         .with_alembic_line(line.map(|l| mask::mask(&l).into_owned()));
+        failure.revision = revision;
+        failure.server = server_of(&row.raw, ctx.config);
+        if let Some((file, line)) = at {
+            failure = failure.at_file(file, line);
+        }
+        return failure;
     }
     let line = parse::failed(&output.stdout)
         .map(|f| format!("FAILED: {f}"))
@@ -289,9 +380,11 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
         Some(code) => format!("exit {code}"),
         None => "killed by a signal".to_owned(),
     };
-    let during = running.map_or_else(String::new, |step| format!(" in migration {step}"));
-    Failure::new(
-        "alembic-failed",
+    let during = running
+        .as_ref()
+        .map_or_else(String::new, |r| format!(" in migration {}", r.shown));
+    let mut failure = Failure::new(
+        Kind::AlembicFailed,
         format!(
             "alembic {command} failed for {}{during} ({status})",
             ctx.config.label
@@ -299,7 +392,32 @@ pub fn diagnose(command: &str, output: &Output, ctx: &Context) -> Failure {
         "Alembic reported an error that db-migrate does not recognise",
         "run the same db-migrate command with -v to see Alembic's full output",
     )
-    .with_alembic_line(line)
+    .with_alembic_line(line);
+    if let Some(running) = running {
+        failure.revision = running.id;
+        if let Some(file) = running
+            .path
+            .as_deref()
+            .and_then(|p| relative(ctx.config, p))
+        {
+            failure = failure.at_file(file, None);
+        }
+    }
+    failure
+}
+
+fn relative(config: &Config, path: &std::path::Path) -> Option<PathBuf> {
+    crate::failure::relative(&config.root, path)
+}
+
+/// The server (`host:port`) a row is about: the config's, when the row's words name it.
+fn server_of(row: &RawRow, config: &Config) -> Option<String> {
+    let names_it = [&row.message, &row.cause, &row.fix]
+        .iter()
+        .any(|t| t.contains("{host_port}"));
+    names_it
+        .then(|| config.url.as_ref().map(|u| u.host_port()))
+        .flatten()
 }
 
 /// What a migration that called `input()` with stdin closed asked, and where.
@@ -309,6 +427,9 @@ struct Asked {
     question: String,
     /// `path/to/rev.py:13` (the `input()` call, from the traceback), or the revision's file.
     file_line: String,
+    /// The same, typed: the file relative to the root (when it is in the workspace) and the line.
+    file: Option<PathBuf>,
+    line: Option<usize>,
     /// The environment variable the revision file reads (`os.environ.get("X")`, `os.environ["X"]`,
     /// `os.getenv("X")`), nearest before the `input()` call.
     env: Option<String>,
@@ -361,14 +482,17 @@ fn asked_input(output: &Output, ctx: &Context, running_file: Option<&std::path::
         (None, Some(path)) => shown(path),
         (None, None) => "in its file".to_owned(),
     };
+    let call_line = call.as_ref().map(|&(_, line)| line);
     let env = file.as_deref().and_then(|path| {
         let text = std::fs::read(path).ok()?;
-        env_var_read(&String::from_utf8_lossy(&text), call.map(|(_, line)| line))
+        env_var_read(&String::from_utf8_lossy(&text), call_line)
     });
     Asked {
         question,
         file_line,
         env,
+        file: file.as_deref().and_then(|p| relative(ctx.config, p)),
+        line: call_line,
     }
 }
 
@@ -479,7 +603,7 @@ fn launcher_vars(command: &str, output: &Output, config: &Config) -> Vec<(String
 /// The row of `kind` rendered for a failure db-migrate foresees itself (before or instead of an
 /// Alembic run), with `named` filling the row's own placeholders. Same words as when Alembic
 /// reports it.
-pub fn explain(kind: &str, ctx: &Context, named: &[(&str, String)]) -> Failure {
+pub fn explain(kind: Kind, ctx: &Context, named: &[(&str, String)]) -> Failure {
     let row = TABLE
         .iter()
         .find(|r| r.raw.kind == kind)
@@ -489,17 +613,33 @@ pub fn explain(kind: &str, ctx: &Context, named: &[(&str, String)]) -> Failure {
         vars.insert((*k).to_owned(), v.clone());
     }
     let fill = |t: &str| mask::mask(&fill_template(t, &vars)).into_owned();
-    Failure::new(
-        &row.raw.kind,
+    let mut failure = Failure::new(
+        row.raw.kind,
         fill(&row.raw.message),
         fill(&row.raw.cause),
         fill(&row.raw.fix),
-    )
+    );
+    failure.revision = named
+        .iter()
+        .find(|(k, _)| *k == "rev")
+        .map(|(_, v)| v.clone());
+    failure.server = server_of(&row.raw, ctx.config);
+    failure
 }
 
-/// The migration that was running when the run failed, as `A -> B (message, path/to/B.py)`,
-/// from Alembic's last `Running upgrade A -> B` line (or `-- Running …` comment under `--sql`).
-fn running_step(lines: &[String], ctx: &Context) -> Option<(String, Option<PathBuf>)> {
+/// The migration that was running when the run failed.
+struct Running {
+    /// `A -> B (message, path/to/B.py)`.
+    shown: String,
+    /// The revision running: the destination of an upgrade step, the origin of a downgrade's.
+    id: Option<String>,
+    /// Its file (absolute), when the scripts were read.
+    path: Option<PathBuf>,
+}
+
+/// The migration that was running when the run failed, from Alembic's last
+/// `Running upgrade A -> B` line (or `-- Running …` comment under `--sql`).
+fn running_step(lines: &[String], ctx: &Context) -> Option<Running> {
     let known = |id: &str| ctx.graph.is_some_and(|g| g.contains(id));
     let step = parse::last_step(lines.iter(), known)?;
     let show = |ids: &[String]| {
@@ -535,10 +675,11 @@ fn running_step(lines: &[String], ctx: &Context) -> Option<(String, Option<PathB
     } else {
         format!(" ({})", detail.join(", "))
     };
-    Some((
-        format!("{} -> {}{detail}", show(&step.from), show(&step.to)),
+    Some(Running {
+        shown: format!("{} -> {}{detail}", show(&step.from), show(&step.to)),
+        id: running.cloned(),
         path,
-    ))
+    })
 }
 
 /// The first line a pattern matches, trying unindented lines first: in a traceback the indented
@@ -597,11 +738,136 @@ mod tests {
             assert!(!row.patterns.is_empty(), "{} has no pattern", row.raw.kind);
             // A kind appears once, unless a narrowed row (`applies`) adds another way to detect it.
             assert!(
-                kinds.insert(row.raw.kind.clone()) || row.raw.applies.is_some(),
+                kinds.insert(row.raw.kind) || row.raw.applies.is_some(),
                 "{} twice",
                 row.raw.kind
             );
         }
+    }
+
+    /// A row as the table writes it, with `kind` and `applies` to be filled in.
+    const ROW: &str = r#"
+[[row]]
+kind = "KIND"
+APPLIES
+patterns = ["x"]
+message = "m"
+cause = "c"
+fix = "f"
+"#;
+
+    fn table(kind: &str, applies: Option<&str>) -> Result<Vec<Row>, String> {
+        let applies = applies.map_or_else(String::new, |a| format!("applies = \"{a}\""));
+        load(&ROW.replace("KIND", kind).replace("APPLIES", &applies))
+    }
+
+    #[test]
+    fn the_real_table_loads() {
+        let rows = load(include_str!("remediation.toml")).expect("remediation.toml loads");
+        assert_eq!(rows.len(), TABLE.len());
+        assert!(table("connection-refused", Some("rev-is-target")).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_kind_is_a_load_error() {
+        let e = table("conection-refused", None)
+            .err()
+            .expect("a load error");
+        assert!(e.contains("conection-refused"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_condition_is_a_load_error() {
+        let e = table("connection-refused", Some("rev-is-taget"))
+            .err()
+            .expect("a load error");
+        assert!(e.contains("rev-is-taget"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_field_is_a_load_error() {
+        let e = load(
+            &ROW.replace("KIND", "bad-host")
+                .replace("APPLIES", "aplies = \"offline\""),
+        )
+        .err()
+        .expect("a load error");
+        assert!(e.contains("aplies"), "{e}");
+    }
+
+    #[test]
+    fn a_row_that_names_the_server_carries_it() {
+        let rows = load(include_str!("remediation.toml")).unwrap();
+        let names = |kind| {
+            rows.iter()
+                .filter(|r| r.raw.kind == kind)
+                .any(|r| r.raw.message.contains("{host_port}"))
+        };
+        assert!(names(Kind::ConnectionRefused));
+        assert!(!names(Kind::MultipleHeads));
+    }
+
+    fn config(url: Option<&str>) -> Config {
+        Config {
+            label: "manager".into(),
+            component: Some(crate::component::Component::Manager),
+            ini_arg: "alembic.ini".into(),
+            url: url.map(|u| crate::workspace::ini::DbUrl::parse(u).unwrap()),
+            ini: crate::workspace::ini::Ini::default(),
+            root: std::path::PathBuf::from("/repo"),
+        }
+    }
+
+    fn failed(stderr: &[&str]) -> Output {
+        Output {
+            code: Some(1),
+            stderr: stderr.iter().map(|l| (*l).to_owned()).collect(),
+            launcher: Some("./py".into()),
+            ..Output::default()
+        }
+    }
+
+    #[test]
+    fn a_syntax_error_points_at_its_file_and_line() {
+        let config = config(None);
+        let output = failed(&[
+            "Traceback (most recent call last):",
+            "  File \"/repo/src/ai/backend/manager/models/alembic/versions/a1_x.py\", line 12",
+            "    op.add_column(",
+            "SyntaxError: '(' was never closed",
+        ]);
+        let f = diagnose("upgrade", &output, &Context::of(&config));
+        assert_eq!(f.kind, Kind::MigrationSyntaxError);
+        assert_eq!(
+            f.file.as_deref(),
+            Some(std::path::Path::new(
+                "src/ai/backend/manager/models/alembic/versions/a1_x.py"
+            ))
+        );
+        assert_eq!(f.line, Some(12));
+        assert_eq!(f.server, None);
+    }
+
+    #[test]
+    fn a_connection_failure_names_the_server_and_a_missing_revision_the_revision() {
+        let config = config(Some("postgresql://u:secret@db.example:8100/backend"));
+        let f = diagnose(
+            "current",
+            &failed(&["ConnectionRefusedError: [Errno 111] Connection refused"]),
+            &Context::of(&config),
+        );
+        assert_eq!(f.kind, Kind::ConnectionRefused);
+        assert_eq!(f.server.as_deref(), Some("db.example:8100"));
+        assert_eq!((f.revision, f.file), (None, None));
+
+        let f = diagnose(
+            "current",
+            &failed(&["FAILED: Can't locate revision identified by 'abc123'"]),
+            &Context::of(&config),
+        );
+        assert_eq!(f.kind, Kind::UnknownDbRevision);
+        assert_eq!(f.revision.as_deref(), Some("abc123"));
+        assert_eq!(f.server, None);
     }
 
     #[test]
@@ -621,18 +887,18 @@ mod tests {
             offline: false,
         };
         for (kind, named) in [
-            ("unknown-target", vec![("rev", "ffff".to_owned())]),
-            ("multiple-heads", vec![]),
-            ("relative-overshoot", vec![]),
+            (Kind::UnknownTarget, vec![("rev", "ffff".to_owned())]),
+            (Kind::MultipleHeads, vec![]),
+            (Kind::RelativeOvershoot, vec![]),
             (
-                "wrong-direction",
+                Kind::WrongDirection,
                 vec![
                     ("rev", "a1".to_owned()),
                     ("direction", "downgrade".to_owned()),
                 ],
             ),
             (
-                "overlapping-versions",
+                Kind::OverlappingVersions,
                 vec![("rev", "a2".to_owned()), ("others", "a1".to_owned())],
             ),
         ] {
