@@ -3,7 +3,6 @@
 //! failure becomes a `Failure` that says where the database was left and what went wrong.
 
 use crate::alembic::{self, parse};
-use crate::cli::{Format, RunArgs};
 use crate::error::Failure;
 use crate::exit_code;
 use crate::inspect::{self, relay, Inspection};
@@ -12,6 +11,8 @@ use crate::plan::{plan, Direction};
 use crate::remediation::{self, select_flag, Context};
 use crate::render::json::Step;
 use crate::render::progress::Progress;
+use crate::render::Format;
+use crate::settings::RunOptions;
 use crate::state::State;
 use crate::target::Target;
 use crate::workspace::Workspace;
@@ -25,7 +26,7 @@ use crate::commands::App;
 /// where the database was left.
 pub async fn execute(
     app: &App,
-    run: &RunArgs,
+    run: &RunOptions,
     before: &Inspection,
     direction: Direction,
     target: &Target,
