@@ -660,6 +660,22 @@ mod tests {
     }
 
     #[test]
+    fn the_workspace_is_found_from_config_when_one_is_named() {
+        let config = |args: &[&str]| task(args).config().map(Path::to_path_buf);
+        assert_eq!(
+            config(&["status", "--config", "a/x.ini"]),
+            Some("a/x.ini".into())
+        );
+        assert_eq!(
+            config(&["check", "--config", "x.ini"]),
+            Some("x.ini".into())
+        );
+        assert_eq!(config(&["verify", "--all"]), None);
+        assert_eq!(config(&["check"]), None);
+        assert_eq!(config(&["man"]), None);
+    }
+
+    #[test]
     fn interactive_needs_a_terminal_in_the_foreground() {
         let piped = Env {
             stdin_terminal: false,
