@@ -2,12 +2,14 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::component::Component;
 use crate::exit_code::HELP_TABLE;
+use crate::failure::Failure;
 use crate::inspect::Engine;
 use crate::plan::Direction;
+use crate::render::Format;
 use crate::target::Target;
 use crate::workspace::Selection;
 
@@ -42,7 +44,7 @@ pub struct GlobalArgs {
     /// Output format (default text; `check` and `verify` default to github when
     /// GITHUB_ACTIONS=true).
     #[arg(long, value_enum, global = true)]
-    pub format: Option<Format>,
+    pub format: Option<FormatArg>,
     /// Show Alembic's full (masked) output, tracebacks included.
     #[arg(short, long, global = true)]
     pub verbose: bool,
@@ -88,25 +90,21 @@ pub struct RunArgs {
     pub interactive: bool,
 }
 
+/// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum FormatArg {
     Text,
     Json,
     /// GitHub Actions annotations (`check` and `verify`).
     Github,
 }
 
-impl GlobalArgs {
-    /// The format asked for; `check` in GitHub Actions defaults to annotations.
-    pub fn format_for(&self, command: &Command) -> Format {
-        match (self.format, command) {
-            (Some(f), _) => f,
-            (None, Command::Check { .. } | Command::Verify { .. })
-                if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") =>
-            {
-                Format::Github
-            }
-            (None, _) => Format::Text,
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Github => Format::Github,
         }
     }
 }
@@ -384,5 +382,26 @@ impl From<ComponentArg> for Component {
             ComponentArg::Accountmgr => Component::Accountmgr,
             ComponentArg::Appproxy => Component::Appproxy,
         }
+    }
+}
+
+/// `completions SHELL`: the script, generated from these definitions.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "db-migrate", &mut script);
+    String::from_utf8_lossy(&script).into_owned()
+}
+
+/// `man`: the page (roff), generated from these definitions.
+pub fn man() -> Result<String, Failure> {
+    let mut page = Vec::new();
+    match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+        Ok(()) => Ok(String::from_utf8_lossy(&page).into_owned()),
+        Err(e) => Err(Failure::new(
+            crate::failure::Kind::InternalError,
+            format!("cannot render the man page: {e}"),
+            "a bug in db-migrate: writing the page to memory cannot fail otherwise",
+            "report the message above as a bug",
+        )),
     }
 }

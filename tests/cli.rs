@@ -586,6 +586,72 @@ fn usage_errors_with_format_json_are_json_on_stdout() {
     }
 }
 
+/// With `--format github`, a usage error the parser caught keeps clap's text on stderr and adds
+/// one `::error` on stdout, so the workflow shows why the step failed; `--format github` on a
+/// command other than check and verify is itself a usage error, said as text.
+#[test]
+fn usage_errors_with_format_github_annotate_and_format_github_is_for_check_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(bare_cmd(dir.path()).args(["--format=github", "check", "--bogus"]));
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert!(
+        r.stderr
+            .starts_with("error: unexpected argument '--bogus' found\n"),
+        "{}",
+        r.shown
+    );
+    assert!(r.stderr.contains("Usage: "), "{}", r.shown);
+    assert_eq!(
+        r.stdout,
+        "::error title=db-migrate usage::unexpected argument '--bogus' found (fix: db-migrate --help)\n",
+        "{}",
+        r.shown
+    );
+    let r =
+        run(bare_cmd(dir.path()).args(["check", "--component", "manger", "--format", "github"]));
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert!(
+        r.stderr
+            .contains("  tip: a similar value exists: 'manager'\n"),
+        "{}",
+        r.shown
+    );
+    assert_eq!(
+        r.stdout,
+        "::error title=db-migrate usage::invalid value 'manger' for '--component <COMPONENT>' (fix: possible values: manager, accountmgr, appproxy; a similar value exists: 'manager'; db-migrate --help)\n",
+        "{}",
+        r.shown
+    );
+
+    let r = run(bare_cmd(dir.path()).args(["status", "--format", "github"]));
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert_eq!(r.stdout, "", "{}", r.shown);
+    assert_eq!(
+        r.stderr,
+        "error: --format github is for check and verify\ncause: invalid command line\nfix: use --format text or --format json with this command\n"
+    );
+}
+
+/// An argument that is not UTF-8 is a usage error like any other (it used to panic, exit 101,
+/// when the parser rejected the command line).
+#[test]
+fn a_command_line_that_is_not_utf8_is_a_usage_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = std::ffi::OsStr::from_bytes(b"\xff");
+    let r = run(bare_cmd(dir.path()).arg(bad));
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert!(
+        r.stderr.starts_with("error: unrecognized subcommand"),
+        "{}",
+        r.shown
+    );
+    let r = run(bare_cmd(dir.path()).args(["--format", "json"]).arg(bad));
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    let doc: Value = serde_json::from_str(&r.stdout).expect(&r.shown);
+    assert_eq!(doc["error"]["kind"], "usage", "{doc:#}");
+}
+
 #[test]
 fn completions_load_in_bash_and_the_man_page_renders() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -18,26 +18,11 @@ use crate::git::Repo;
 use crate::graph::Graph;
 use crate::inspect::{self, relay};
 use crate::mask;
+use crate::render::Format;
+use crate::settings::CheckOptions as Options;
 use crate::workspace::Config as Ini;
 
 use super::App;
-
-/// How findings are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
-    Text,
-    Json,
-    /// `::error file=…,line=…,title=…::message` workflow commands.
-    Github,
-}
-
-pub struct Options<'a> {
-    pub base: Option<&'a str>,
-    pub output: Output,
-    pub strict: bool,
-    /// Skip the SQL lint (the static rules only: what the pre-commit hook runs).
-    pub no_lint: bool,
-}
 
 #[derive(Serialize)]
 struct Report {
@@ -102,7 +87,8 @@ pub fn explain(name: &str) -> Result<u8, Failure> {
     }
 }
 
-pub async fn run(app: &App, configs: &[Ini], opts: &Options<'_>) -> Result<u8, Failure> {
+pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
+    let configs = &app.ws.configs(&opts.selection)?;
     let settings = check::config::load(&app.ws.root).map_err(|e| {
         Failure::new(
             Kind::CheckConfig,
@@ -112,7 +98,7 @@ pub async fn run(app: &App, configs: &[Ini], opts: &Options<'_>) -> Result<u8, F
         )
     })?;
     let repo = Repo::discover(&app.ws.root);
-    if let Some(asked) = opts.base {
+    if let Some(asked) = opts.base.as_deref() {
         check::require_ref(&app.ws.root, repo.as_ref(), asked)?;
     }
     let mut reports = Vec::new();
@@ -135,10 +121,10 @@ pub async fn run(app: &App, configs: &[Ini], opts: &Options<'_>) -> Result<u8, F
         strict: opts.strict,
         failed_by_warnings,
     };
-    match opts.output {
-        Output::Text => out!("{}", render_text(&report)),
-        Output::Github => out!("{}", render_github(&report)),
-        Output::Json => outln!("{}", crate::render::json::to_string(&report)),
+    match app.format {
+        Format::Text => out!("{}", render_text(&report)),
+        Format::Github => out!("{}", render_github(&report)),
+        Format::Json => outln!("{}", crate::render::json::to_string(&report)),
     }
     Ok(if errors > 0 || failed_by_warnings {
         exit_code::FAILED
@@ -155,10 +141,10 @@ async fn check_one(
     config: &Ini,
     settings: &Config,
     repo: Option<&Repo>,
-    opts: &Options<'_>,
+    opts: &Options,
 ) -> Result<ComponentReport, Failure> {
     let mut skipped = Vec::new();
-    let base = match check::base_for(config, repo, opts.base) {
+    let base = match check::base_for(config, repo, opts.base.as_deref()) {
         Ok(view) => Some(view),
         Err(NoBase::Failed(failure)) if failure.kind.code() == exit_code::USAGE => {
             return Err(failure)

@@ -14,7 +14,6 @@ mod merge;
 mod prove;
 
 use crate::alembic::{self, parse};
-use crate::cli::{ComponentArgs, RunArgs};
 use crate::exit_code;
 use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
@@ -25,6 +24,7 @@ use crate::plan::Direction;
 use crate::render::json::{ComponentReport, RepointReport};
 use crate::render::text;
 use crate::revisions::edit;
+use crate::settings::{FixHeadsOptions as Options, RunOptions};
 use crate::state::State;
 use crate::target::Target;
 use crate::workspace::Config;
@@ -36,21 +36,8 @@ use super::steps::{
 };
 use super::App;
 
-pub struct Options<'a> {
-    pub upstream: Option<&'a str>,
-    pub yes: bool,
-    pub allow_dirty: bool,
-    /// Put the developer's branch first: repoint the other branch's first migration instead
-    /// (only while none of that branch is in a release).
-    pub mine_first: bool,
-}
-
-pub async fn run(
-    app: &App,
-    args: &ComponentArgs,
-    run: &RunArgs,
-    opts: &Options<'_>,
-) -> Result<u8, Failure> {
+pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
+    let run = &opts.run;
     if run.sql {
         return Err(Failure::usage(
             Kind::FixHeadsSql,
@@ -58,9 +45,9 @@ pub async fn run(
             "drop --sql (db-migrate fix-heads --dry-run shows the diff and the database steps)",
         ));
     }
-    let configs = app.ws.configs(&args.selection())?;
+    let configs = app.ws.configs(&opts.selection)?;
     for config in &configs {
-        heads::released::require_upstream(config, "fix-heads", opts.upstream)?;
+        heads::released::require_upstream(config, "fix-heads", opts.upstream.as_deref())?;
     }
     app.wait_for_databases(&configs).await?;
     let mut reports = Reports::default();
@@ -79,8 +66,8 @@ pub async fn run(
 async fn fix_one(
     app: &App,
     config: &Config,
-    run: &RunArgs,
-    opts: &Options<'_>,
+    run: &RunOptions,
+    opts: &Options,
 ) -> Result<ComponentReport, Failure> {
     let mut before = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
     if before.state != State::Diverged {
@@ -96,7 +83,7 @@ async fn fix_one(
         );
         return Ok(ComponentReport::from_inspection(&before));
     }
-    before.explain_divergence(opts.upstream);
+    before.explain_divergence(opts.upstream.as_deref());
     detail(run, app, &text::status(&before));
     let e = before.explanation.clone().expect("diverged is explained");
     match &e.plan {
@@ -116,8 +103,8 @@ async fn fix_one(
 async fn repoint(
     app: &App,
     config: &Config,
-    run: &RunArgs,
-    opts: &Options<'_>,
+    run: &RunOptions,
+    opts: &Options,
     before: &Inspection,
     e: &Explanation,
     repoint: Repoint,

@@ -2,8 +2,6 @@
 //! streamed live, then re-check and print the final state. On failure, say where the database is.
 
 use crate::alembic::{self};
-use crate::cli::{ComponentArgs, Format, RunArgs};
-use crate::component::Component;
 use crate::exit_code;
 use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
@@ -11,10 +9,11 @@ use crate::inspect::{self, relay, Inspection};
 use crate::mask;
 use crate::plan::{at_destination, check_target, plan, Direction};
 use crate::render::json::{ComponentReport, Destructive};
-use crate::render::text;
+use crate::render::{text, Format};
+use crate::settings::{MigrateOptions, RunOptions};
 use crate::state::State;
 use crate::target::Target;
-use crate::workspace::Config;
+use crate::workspace::{Config, Selection};
 
 use super::reports::Reports;
 use super::steps::{
@@ -23,15 +22,15 @@ use super::steps::{
 };
 use super::App;
 
-pub async fn run(
-    app: &App,
-    args: &ComponentArgs,
-    run: &RunArgs,
-    direction: Direction,
-    target: &Target,
-    yes: bool,
-) -> Result<u8, Failure> {
-    if direction == Direction::Downgrade && args.all {
+pub async fn run(app: &App, opts: &MigrateOptions) -> Result<u8, Failure> {
+    let (args, run, direction, target, yes) = (
+        &opts.selection,
+        &opts.run,
+        opts.direction,
+        &opts.target,
+        opts.yes,
+    );
+    if direction == Direction::Downgrade && *args == Selection::All {
         return Err(Failure::usage(
             Kind::DowngradeAll,
             "downgrade --all is not supported",
@@ -55,7 +54,7 @@ pub async fn run(
         }
         _ => {}
     }
-    let configs = app.ws.configs(&args.selection())?;
+    let configs = app.ws.configs(args)?;
     app.wait_for_databases(&configs).await?;
     let mut reports = Reports::default();
     for (n, config) in configs.iter().enumerate() {
@@ -86,18 +85,18 @@ pub async fn run(
 }
 
 /// The component selection as typed, for a suggested command.
-fn select_flag_args(args: &ComponentArgs) -> String {
-    match &args.config {
-        Some(path) => format!("--config {}", path.display()),
-        None if args.all => "--all".to_owned(),
-        None => format!("--component {}", Component::from(args.component).name()),
+fn select_flag_args(selection: &Selection) -> String {
+    match selection {
+        Selection::Config(path) => format!("--config {}", path.display()),
+        Selection::All => "--all".to_owned(),
+        Selection::Component(component) => format!("--component {}", component.name()),
     }
 }
 
 async fn migrate_one(
     app: &App,
     config: &Config,
-    run: &RunArgs,
+    run: &RunOptions,
     direction: Direction,
     target: &Target,
     yes: bool,
@@ -161,7 +160,7 @@ enum Prepared {
 async fn prepare(
     app: &App,
     config: &Config,
-    run: &RunArgs,
+    run: &RunOptions,
     direction: Direction,
     target: &Target,
 ) -> Result<Prepared, Failure> {
@@ -217,7 +216,7 @@ async fn prepare(
 /// Back up if asked, run the plan, print the final state.
 async fn apply(
     app: &App,
-    run: &RunArgs,
+    run: &RunOptions,
     direction: Direction,
     target: &Target,
     ready: Ready,

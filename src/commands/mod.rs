@@ -1,4 +1,5 @@
-//! One module per subcommand. Each returns the exit code, or a failure for `run` to render.
+//! One module per subcommand, each taking its resolved options ([`crate::settings`]) and
+//! returning the exit code, or a failure for `main` to render.
 
 pub mod check;
 pub mod fix_heads;
@@ -10,8 +11,87 @@ pub mod status;
 mod steps;
 pub mod verify;
 
-use crate::cli::Format;
+use crate::exit_code;
+use crate::failure::Failure;
+use crate::render::Format;
+use crate::settings::{Settings, Task};
 use crate::workspace::Workspace;
+
+/// Do what `settings` ask: the answers that need no workspace first, then discover the workspace
+/// and run the command.
+pub async fn run(settings: &Settings) -> Result<u8, Failure> {
+    match &settings.task {
+        Task::Completions(shell) => {
+            out!("{}", crate::cli::completions(*shell));
+            return Ok(exit_code::OK);
+        }
+        Task::Man => {
+            out!("{}", crate::cli::man()?);
+            return Ok(exit_code::OK);
+        }
+        Task::Explain(rule) => return check::explain(rule),
+        _ => {}
+    }
+    let ws = Workspace::discover(
+        settings.workdir.as_deref(),
+        settings.task.config(),
+        settings.python.as_deref(),
+    )?;
+    let app = App {
+        ws: Workspace {
+            alembic_timeout: settings.alembic_timeout,
+            ..ws
+        },
+        format: settings.format,
+        verbose: settings.verbose,
+        wait: settings.wait,
+    };
+    match &settings.task {
+        Task::Status(opts) => status::run(&app, opts).await,
+        Task::Migrate(opts) => migrate::run(&app, opts).await,
+        Task::Roundtrip(opts) => roundtrip::run(&app, opts).await,
+        Task::FixHeads(opts) => fix_heads::run(&app, opts).await,
+        Task::Check(opts) => check::run(&app, opts).await,
+        Task::Verify(opts) => verify::run(&app, opts).await,
+        Task::Report(opts) => report::run(&app, opts).await,
+        // Answered before a workspace is looked for.
+        Task::Completions(_) | Task::Man | Task::Explain(_) => Ok(exit_code::OK),
+    }
+}
+
+/// The async runtime: one thread, because children are spawned from the main thread, which lives
+/// as long as the process, so the parent-death signal fires only when db-migrate itself dies.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                crate::failure::Kind::Runtime,
+                format!("cannot start the async runtime: {e}"),
+                "the system refused db-migrate a resource it needs at start (threads, file descriptors or an epoll instance)",
+                "check ulimit -n and ulimit -u, then rerun",
+            )
+        })
+}
+
+/// A bug that unwound to `main`, as a failure (the panic hook has printed where on stderr).
+pub fn panicked(panic: &(dyn std::any::Any + Send)) -> Failure {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    Failure::new(
+        crate::failure::Kind::InternalError,
+        format!(
+            "db-migrate failed unexpectedly: {}",
+            crate::mask::mask(&what)
+        ),
+        "a bug in db-migrate (the message above on stderr says where)",
+        "rerun with RUST_BACKTRACE=1 DB_MIGRATE_LOG=debug and report the output as a bug",
+    )
+}
 
 /// What every command needs.
 pub struct App {
@@ -40,13 +120,7 @@ impl App {
                 continue;
             };
             if let Err(last) = crate::postgres::wait_until_ready(&pg, limit, || {
-                if self.format == crate::cli::Format::Text {
-                    eprintln!(
-                        "{}: waiting up to {}s for the database to accept connections…",
-                        config.label,
-                        limit.as_secs()
-                    );
-                }
+                crate::render::progress::waiting_for_database(self.format, &config.label, limit);
             })
             .await
             {

@@ -5,24 +5,17 @@ use std::fmt::Write;
 use futures_util::future::join_all;
 use serde::Serialize;
 
-use crate::cli::{ComponentArgs, Format};
 use crate::exit_code;
 use crate::failure::Failure;
 use crate::graph::{Graph, Revision};
 use crate::inspect::{inspect, load_graph, Engine};
 use crate::render::json::{self, ComponentReport};
-use crate::render::text;
+use crate::render::{text, Format};
+use crate::settings::{ReportKind as Kind, ReportOptions};
 use crate::workspace::Config;
 
 use super::reports::Reports;
 use super::App;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Current,
-    Heads,
-    History,
-}
 
 #[derive(Serialize)]
 struct GraphReport {
@@ -44,14 +37,9 @@ struct GraphReports {
     error: Option<Failure>,
 }
 
-pub async fn run(
-    app: &App,
-    args: &ComponentArgs,
-    kind: Kind,
-    engine: Engine,
-    upstream: Option<&str>,
-) -> Result<u8, Failure> {
-    let configs = app.ws.configs(&args.selection())?;
+pub async fn run(app: &App, opts: &ReportOptions) -> Result<u8, Failure> {
+    let (kind, engine, upstream) = (opts.kind, opts.engine, opts.upstream.as_deref());
+    let configs = app.ws.configs(&opts.selection)?;
     for config in &configs {
         crate::heads::released::require_upstream(config, "heads", upstream)?;
     }

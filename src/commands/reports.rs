@@ -2,11 +2,11 @@
 //! (failures on stderr in text mode), then one JSON document with every component and the first
 //! failure, and the exit code that failure carries.
 
-use crate::cli::Format;
 use crate::failure::Failure;
 use crate::inspect;
 use crate::render::json::{self, ComponentReport, Report};
 use crate::render::text;
+use crate::render::Format;
 use crate::workspace::Config;
 
 use super::App;

@@ -4,7 +4,6 @@
 
 use std::collections::HashSet;
 
-use crate::cli::{ComponentArgs, Format, RunArgs};
 use crate::exit_code;
 use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
@@ -12,9 +11,11 @@ use crate::inspect::{self, Inspection};
 use crate::plan::Direction;
 use crate::postgres::snapshot;
 use crate::render::json::{self, ComponentReport, Report, Roundtrip};
-use crate::render::text;
+use crate::render::{text, Format};
+use crate::settings::RoundtripOptions;
 use crate::state::State;
 use crate::target::Target;
+use crate::workspace::Selection;
 
 use super::steps::{
     backup_if_asked, confirm, describe_current, describe_destruction, describe_sessions,
@@ -22,14 +23,9 @@ use super::steps::{
 };
 use super::App;
 
-pub async fn run(
-    app: &App,
-    args: &ComponentArgs,
-    run: &RunArgs,
-    revision: &Target,
-    yes: bool,
-) -> Result<u8, Failure> {
-    if args.all {
+pub async fn run(app: &App, opts: &RoundtripOptions) -> Result<u8, Failure> {
+    let (run, revision, yes) = (&opts.run, &opts.revision, opts.yes);
+    if opts.selection == Selection::All {
         return Err(Failure::usage(
             Kind::RoundtripAll,
             "roundtrip --all is not supported",
@@ -43,7 +39,7 @@ pub async fn run(
             "drop --sql (db-migrate downgrade --sql shows a downgrade's SQL)",
         ));
     }
-    let configs = app.ws.configs(&args.selection())?;
+    let configs = app.ws.configs(&opts.selection)?;
     app.wait_for_databases(&configs).await?;
     let config = &configs[0];
     // With --yes nothing waits for a person: hold the lock from planning on. Otherwise ask first

@@ -2,27 +2,23 @@
 
 use futures_util::future::join_all;
 
-use crate::cli::{ComponentArgs, Format};
 use crate::exit_code;
 use crate::failure::remediation::{explain, Context};
 use crate::failure::{Failure, Kind};
-use crate::inspect::{inspect, Engine, Inspection};
+use crate::inspect::{inspect, Inspection};
 use crate::render::json::ComponentReport;
 use crate::render::text;
+use crate::render::Format;
+use crate::settings::StatusOptions;
 use crate::state::overlapping;
 use crate::state::State;
 
 use super::reports::Reports;
 use super::App;
 
-pub async fn run(
-    app: &App,
-    args: &ComponentArgs,
-    engine: Engine,
-    upstream: Option<&str>,
-    check: bool,
-) -> Result<u8, Failure> {
-    let configs = app.ws.configs(&args.selection())?;
+pub async fn run(app: &App, opts: &StatusOptions) -> Result<u8, Failure> {
+    let (engine, upstream, check) = (opts.engine, opts.upstream.as_deref(), opts.check);
+    let configs = app.ws.configs(&opts.selection)?;
     for config in &configs {
         crate::heads::released::require_upstream(config, "status", upstream)?;
     }

@@ -7,11 +7,66 @@ pub mod progress;
 pub mod text;
 
 use crate::failure::remediation::select_flag;
+use crate::failure::Failure;
 use crate::graph::Graph;
 use crate::heads::{Fix, Merge, Repoint};
 use crate::inspect::Inspection;
 use crate::state::State;
 use crate::workspace::Config;
+
+/// How a run speaks: text for people, one JSON document for CI, or GitHub Actions annotations
+/// (`check` and `verify`) with the text beside them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Github,
+}
+
+/// A failure of the whole run, in `format`; returns its exit code. Text goes to stderr, JSON to
+/// stdout (one document), GitHub to both (the text on stderr, one `::error` on stdout).
+pub fn failure(format: Format, failure: &Failure) -> u8 {
+    worded_failure(format, failure, &text::failure(failure))
+}
+
+/// [`failure`], with the text for people already worded: clap's usage errors keep clap's
+/// wording (usage line, tips) on stderr. The one place that decides where a failure goes.
+pub fn worded_failure(format: Format, failure: &Failure, text: &str) -> u8 {
+    match format {
+        Format::Json => outln!("{}", json::failure(failure)),
+        Format::Text => eprint!("{text}"),
+        Format::Github => {
+            eprint!("{text}");
+            outln!("{}", github::failure(failure));
+        }
+    }
+    failure.kind.code()
+}
+
+/// A bug that unwound to `main`: the panic hook has printed the message on stderr; a JSON reader
+/// still gets one document (unless one was already written), and the exit code stays one of the
+/// documented ones.
+pub fn panicked(format: Format, failure: &Failure) -> u8 {
+    if format == Format::Json && !crate::stdout::written() {
+        self::failure(Format::Json, failure);
+    }
+    crate::exit_code::FAILED
+}
+
+/// clap's own answer: `--help` and `--version` on stdout (exit 0), a usage error for people on
+/// stderr (exit 2), in clap's words and colours.
+pub fn clap(e: &clap::Error) -> u8 {
+    if let Err(io) = e.print() {
+        if !e.use_stderr() {
+            crate::stdout::record(&io);
+        }
+    }
+    if e.use_stderr() {
+        crate::exit_code::USAGE
+    } else {
+        crate::exit_code::OK
+    }
+}
 
 /// The exact next command (or action) for a component in its state.
 pub fn next_step(i: &Inspection) -> String {

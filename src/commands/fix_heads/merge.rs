@@ -3,7 +3,6 @@
 //! new file first (`--dry-run` stops there), verify one head natively and by Alembic's own
 //! `heads`, and, when the database is at one of the heads it joins, upgrade it to the merge.
 
-use crate::cli::RunArgs;
 use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
 use crate::heads::{self, Merge, Refusal};
@@ -12,6 +11,7 @@ use crate::plan::Direction;
 use crate::render::json::{ComponentReport, MergeReport};
 use crate::render::text;
 use crate::revisions::edit;
+use crate::settings::RunOptions;
 use crate::target::Target;
 use crate::workspace::Config;
 
@@ -24,8 +24,8 @@ use super::{refused, still_where_it_was, verify_one_head, Options};
 pub async fn write(
     app: &App,
     config: &Config,
-    run: &RunArgs,
-    opts: &Options<'_>,
+    run: &RunOptions,
+    opts: &Options,
     before: &Inspection,
     merge: &Merge,
 ) -> Result<ComponentReport, Failure> {

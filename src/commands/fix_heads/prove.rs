@@ -8,13 +8,13 @@
 use std::path::Path;
 
 use crate::cleanup;
-use crate::cli::RunArgs;
 use crate::failure::{Failure, Kind};
 use crate::inspect;
 use crate::plan::Direction;
 use crate::postgres::scratch::{create, name_for, Source};
 use crate::postgres::snapshot;
 use crate::revisions::edit;
+use crate::settings::RunOptions;
 use crate::target::Target;
 use crate::workspace::scratch::pointed_at;
 use crate::workspace::Config;
@@ -150,7 +150,7 @@ async fn run_new_order(
     upgraded
 }
 
-async fn upgrade_to_head(app: &App, run: &RunArgs, scratch: &Config) -> Result<(), Failure> {
+async fn upgrade_to_head(app: &App, run: &RunOptions, scratch: &Config) -> Result<(), Failure> {
     // The file changed: read the graph again.
     let now = inspect::inspect(&app.ws, scratch, inspect::Engine::Auto, app.verbose).await?;
     let head = Target::parse("head").expect("valid target");
@@ -159,8 +159,8 @@ async fn upgrade_to_head(app: &App, run: &RunArgs, scratch: &Config) -> Result<(
 }
 
 /// The scratch copy's steps are not the user's: no progress, no plan printed.
-fn quiet() -> RunArgs {
-    RunArgs {
+fn quiet() -> RunOptions {
+    RunOptions {
         dry_run: false,
         quiet: true,
         sql: false,

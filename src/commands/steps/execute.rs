@@ -3,7 +3,6 @@
 //! failure becomes a `Failure` that says where the database was left and what went wrong.
 
 use crate::alembic::{self, parse};
-use crate::cli::{Format, RunArgs};
 use crate::failure::remediation::{self, select_flag, Context};
 use crate::failure::{Failure, Kind};
 use crate::inspect::{self, relay, Inspection};
@@ -11,6 +10,8 @@ use crate::mask;
 use crate::plan::{plan, Direction};
 use crate::render::json::Step;
 use crate::render::progress::Progress;
+use crate::render::Format;
+use crate::settings::RunOptions;
 use crate::state::State;
 use crate::target::Target;
 use crate::workspace::Workspace;
@@ -24,7 +25,7 @@ use crate::commands::App;
 /// where the database was left.
 pub async fn execute(
     app: &App,
-    run: &RunArgs,
+    run: &RunOptions,
     before: &Inspection,
     direction: Direction,
     target: &Target,

@@ -3,18 +3,18 @@
 
 use std::time::Duration;
 
-use crate::cli::RunArgs;
 use crate::failure::{Failure, Kind};
 use crate::inspect::Inspection;
 use crate::mask;
 use crate::postgres;
+use crate::settings::RunOptions;
 use crate::workspace::Config;
 
 use super::output::detail;
 use crate::commands::App;
 
 /// `--backup`: dump the database before anything changes; a failed dump stops the run.
-pub fn backup_if_asked(app: &App, run: &RunArgs, before: &Inspection) -> Result<(), Failure> {
+pub fn backup_if_asked(app: &App, run: &RunOptions, before: &Inspection) -> Result<(), Failure> {
     let config = &before.config;
     if let Some(requested) = &run.backup {
         let requested = Some(std::path::Path::new(requested)).filter(|p| !p.as_os_str().is_empty());
@@ -38,7 +38,7 @@ pub fn backup_if_asked(app: &App, run: &RunArgs, before: &Inspection) -> Result<
 pub async fn lock(
     app: &App,
     config: &Config,
-    run: &RunArgs,
+    run: &RunOptions,
 ) -> Result<Option<postgres::MigrationLock>, Failure> {
     let Some(url) = &config.url else {
         return Ok(None);

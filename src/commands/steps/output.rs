@@ -3,8 +3,9 @@
 
 use std::io::Write;
 
-use crate::cli::{Format, RunArgs};
 use crate::mask;
+use crate::render::Format;
+use crate::settings::RunOptions;
 
 use crate::commands::App;
 
@@ -21,7 +22,7 @@ pub fn say(app: &App, text: &str) {
 }
 
 /// Plan, steps and notes: everything but errors and the final state, which `-q` keeps.
-pub fn detail(run: &RunArgs, app: &App, text: &str) {
+pub fn detail(run: &RunOptions, app: &App, text: &str) {
     if !run.quiet {
         say(app, text);
     }

@@ -3,11 +3,11 @@
 //! (no round trips), then dropped — also on Ctrl-C, by the same cleanup jobs. One run shows
 //! every problem: the failed revision and the drift.
 
-use crate::cli::Format;
 use crate::failure::{Failure, Kind};
 use crate::graph::Graph;
 use crate::postgres::pgdump::PgDump;
 use crate::postgres::scratch::{create, name_for, Source};
+use crate::render::Format;
 use crate::workspace::ini::DbUrl;
 use crate::workspace::scratch::pointed_at;
 use crate::workspace::Config;

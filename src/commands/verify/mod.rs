@@ -13,7 +13,6 @@ pub(crate) mod scratch;
 use std::collections::HashSet;
 
 use crate::check;
-use crate::cli::{Format, RunArgs};
 use crate::exit_code;
 use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
@@ -23,6 +22,8 @@ use crate::inspect;
 use crate::postgres::scratch::{create, name_for, Made, Source};
 use crate::postgres::snapshot;
 use crate::render::json;
+use crate::render::Format;
+use crate::settings::{RunOptions, VerifyOptions as Options};
 use crate::verify::plan;
 use crate::workspace::scratch::pointed_at;
 use crate::workspace::Config;
@@ -32,15 +33,9 @@ use proof::Proof;
 use report::{ComponentReport, ScratchReport};
 use scratch::{finish_scratch, probe_follows_url};
 
-pub struct Options<'a> {
-    pub base: Option<&'a str>,
-    pub keep: bool,
-    pub from_empty: bool,
-    /// `--idempotent REV`: revisions to run twice besides the marked backports.
-    pub idempotent: &'a [String],
-}
-
-pub async fn run(app: &App, configs: &[Config], opts: &Options<'_>) -> Result<u8, Failure> {
+pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
+    let configs = &app.ws.configs(&opts.selection)?;
+    app.wait_for_databases(configs).await?;
     let repo = Repo::discover(&app.ws.root);
     let mut reports = Vec::new();
     let mut exit = exit_code::OK;
@@ -144,7 +139,7 @@ async fn verify_one(
     app: &App,
     config: &Config,
     repo: Option<&Repo>,
-    opts: &Options<'_>,
+    opts: &Options,
     report: &mut ComponentReport,
 ) -> Result<(), Failure> {
     let select = select_flag(config);
@@ -179,8 +174,8 @@ async fn verify_one(
             format!("db-migrate fix-heads {select}, then rerun db-migrate verify {select}"),
         ));
     }
-    let asked = asked_revisions(&graph, opts.idempotent, &select)?;
-    let new: HashSet<usize> = match check::base_for(config, repo, opts.base) {
+    let asked = asked_revisions(&graph, &opts.idempotent, &select)?;
+    let new: HashSet<usize> = match check::base_for(config, repo, opts.base.as_deref()) {
         Ok(base) => {
             report.base = Some(base.reference.clone());
             (0..graph.len())
@@ -343,8 +338,8 @@ fn asked_revisions(graph: &Graph, asked: &[String], select: &str) -> Result<Vec<
         .collect()
 }
 
-fn quiet_run() -> RunArgs {
-    RunArgs {
+fn quiet_run() -> RunOptions {
+    RunOptions {
         dry_run: false,
         quiet: true,
         sql: false,

@@ -4,13 +4,14 @@
 
 use std::time::Instant;
 
-use crate::cli::{Format, RunArgs};
 use crate::failure::{Failure, Kind};
 use crate::graph::Graph;
 use crate::inspect::{self, relay, Inspection};
 use crate::plan::Direction;
 use crate::postgres::pgdump::PgDump;
 use crate::postgres::snapshot::{self, Snapshot};
+use crate::render::Format;
+use crate::settings::RunOptions;
 use crate::state::State;
 use crate::target::Target;
 use crate::verify::drift::{self, Drift};
@@ -25,7 +26,7 @@ use crate::commands::steps::execute;
 /// The proof on the scratch database: where it is, and how to move and look at it.
 pub struct Proof<'a> {
     pub app: &'a App,
-    pub run: RunArgs,
+    pub run: RunOptions,
     /// pg_dump of the scratch database.
     pub pg_dump: PgDump,
     pub at: Option<Inspection>,

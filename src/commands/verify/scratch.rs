@@ -1,11 +1,11 @@
 //! The scratch database's edges: before it exists, make sure Alembic goes where the scratch ini
 //! says; at the end, drop it (or keep it and say how to connect).
 
-use crate::cli::Format;
 use crate::failure::{Failure, Kind};
 use crate::inspect::relay;
 use crate::postgres::pgdump::PgDump;
 use crate::postgres::scratch::Scratch;
+use crate::render::Format;
 use crate::workspace::scratch::ScratchConfig;
 
 use super::report::ComponentReport;
