@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::exit_code;
 
-#[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, thiserror::Error)]
 #[error("{message}")]
 pub struct Failure {
     /// Stable identifier, e.g. `multiple-heads`, `connection-refused`, `config-missing`.

@@ -41,6 +41,7 @@ mod plan;
 mod postgres;
 mod remediation;
 mod render;
+mod report;
 mod revisions;
 mod sqlite;
 mod state;
@@ -193,6 +194,10 @@ async fn run(cli: Cli) -> u8 {
             out!("{}", String::from_utf8_lossy(&script));
             return exit_code::OK;
         }
+        Command::Schema => {
+            out!("{}", report::schema());
+            return exit_code::OK;
+        }
         Command::Man => {
             let mut page = Vec::new();
             return match clap_mangen::Man::new(Cli::command()).render(&mut page) {
@@ -231,7 +236,7 @@ async fn run(cli: Cli) -> u8 {
         | Command::History { components, .. }
         | Command::Verify { components, .. } => components.config.clone(),
         Command::Check { config, .. } => config.clone(),
-        Command::Completions { .. } | Command::Man => None,
+        Command::Completions { .. } | Command::Man | Command::Schema => None,
     };
     if let Some(failure) = interactive_without_terminal(&cli.command) {
         return report(format, &failure);
@@ -363,7 +368,7 @@ async fn run(cli: Cli) -> u8 {
             }
         }
         // Answered before a workspace is looked for.
-        Command::Completions { .. } | Command::Man => Ok(exit_code::OK),
+        Command::Completions { .. } | Command::Man | Command::Schema => Ok(exit_code::OK),
         Command::Current { components, engine } => {
             commands::report::run(&app, components, Kind::Current, engine.engine.into(), None).await
         }

@@ -8,8 +8,6 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
 
-use serde::Serialize;
-
 use crate::alembic;
 use crate::check::{self, config::Config, ignore, lint, load, BaseView, Finding, NoBase, Severity};
 use crate::error::Failure;
@@ -18,6 +16,7 @@ use crate::git::Repo;
 use crate::graph::Graph;
 use crate::inspect::{self, relay};
 use crate::mask;
+use crate::report::check::{ComponentReport, Report, Skipped};
 use crate::workspace::Config as Ini;
 
 use super::App;
@@ -37,34 +36,6 @@ pub struct Options<'a> {
     pub strict: bool,
     /// Skip the SQL lint (the static rules only: what the pre-commit hook runs).
     pub no_lint: bool,
-}
-
-#[derive(Serialize)]
-struct Report {
-    components: Vec<ComponentReport>,
-    errors: usize,
-    warnings: usize,
-    /// `--strict` was given: warnings fail the run too.
-    strict: bool,
-    /// The run fails only because `--strict` counts its warnings.
-    failed_by_warnings: bool,
-}
-
-#[derive(Serialize)]
-struct ComponentReport {
-    component: String,
-    config: String,
-    /// The base ref compared with, when there is one.
-    base: Option<String>,
-    /// Rules that did not run, with why (no base, lint not asked for).
-    skipped: Vec<Skipped>,
-    findings: Vec<Finding>,
-}
-
-#[derive(Serialize)]
-struct Skipped {
-    rule: String,
-    why: String,
 }
 
 /// `check --explain RULE`: the rule's documentation.
@@ -123,7 +94,7 @@ pub async fn run(app: &App, configs: &[Ini], opts: &Options<'_>) -> Result<u8, F
         reports
             .iter()
             .flat_map(|r| &r.findings)
-            .filter(|f| f.severity == s)
+            .filter(|f| f.severity == s.into())
             .count()
     };
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
@@ -245,7 +216,7 @@ async fn check_one(
         config: config.ini_arg.clone(),
         base: base.map(|b| b.reference),
         skipped,
-        findings,
+        findings: findings.into_iter().map(Into::into).collect(),
     })
 }
 
@@ -271,7 +242,7 @@ fn faulty(
         config: config.ini_arg.clone(),
         base: base.map(|b| b.reference.clone()),
         skipped,
-        findings: vec![load::fault(&app.ws.root, config, failure)],
+        findings: vec![load::fault(&app.ws.root, config, failure).into()],
     }
 }
 
@@ -552,10 +523,7 @@ fn render_github(report: &Report) -> String {
     let mut out = String::new();
     for r in &report.components {
         for f in &r.findings {
-            let level = match f.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            };
+            let level = f.severity.as_str();
             out.push_str(&format!(
                 "::{level} file={},line={},title={}::{}\n",
                 escape_prop(&f.file.to_string_lossy()),
