@@ -55,6 +55,7 @@ impl From<crate::heads::released::Released> for Released {
 /// How released-ness was told.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "by", rename_all = "kebab-case")]
+#[schemars(deny_unknown_fields)]
 pub enum Evidence {
     /// The file exists on this ref (`upstream`). Stable.
     Git {

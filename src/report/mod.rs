@@ -51,3 +51,59 @@ pub fn schema() -> String {
     text.push('\n');
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// `docs/json.md` promises that every field says whether it is stable: a field added without
+    /// saying so fails here. (`Failure`'s fields are described in `docs/json.md` until its own
+    /// module documents them.)
+    #[test]
+    fn every_field_says_whether_it_is_stable() {
+        let schema: Value = serde_json::from_str(&super::schema()).expect("the schema is JSON");
+        let defs = schema["$defs"].as_object().expect("$defs");
+        let mut silent = Vec::new();
+        for (name, def) in defs.iter().filter(|(name, _)| *name != "Failure") {
+            let mut objects = vec![def];
+            // Tagged enums (Evidence) keep their objects' properties under oneOf.
+            objects.extend(def["oneOf"].as_array().into_iter().flatten());
+            for object in objects {
+                for (field, property) in object["properties"].as_object().into_iter().flatten() {
+                    let description = property["description"].as_str().unwrap_or("");
+                    let tag = field == "by" && property.get("const").is_some();
+                    if !tag && !description.contains("Stable") && !description.contains("Unstable")
+                    {
+                        silent.push(format!("{name}.{field}"));
+                    }
+                }
+            }
+        }
+        assert!(
+            silent.is_empty(),
+            "fields that do not say whether they are stable: {silent:?}"
+        );
+    }
+
+    /// The five documents, and nothing else, at the top.
+    #[test]
+    fn the_schema_offers_every_document() {
+        let schema: Value = serde_json::from_str(&super::schema()).expect("the schema is JSON");
+        let refs: Vec<&str> = schema["anyOf"]
+            .as_array()
+            .expect("anyOf")
+            .iter()
+            .map(|d| d["$ref"].as_str().expect("a $ref"))
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                "#/$defs/ComponentsDocument",
+                "#/$defs/GraphDocument",
+                "#/$defs/CheckDocument",
+                "#/$defs/VerifyDocument",
+                "#/$defs/FailureDocument",
+            ]
+        );
+    }
+}
