@@ -225,6 +225,20 @@ fn check_and_verify_validate() {
         doc["components"][0]["revisions"][0]["roundtrip"], "ok",
         "{doc:#}"
     );
+
+    // Models with a table no migration makes: the drift and its differences validate too.
+    ws.with_models(
+        Manager,
+        "import sqlalchemy as sa\n\nmetadata = sa.MetaData()\n\n\
+         sa.Table(\"keypairs\", metadata, sa.Column(\"id\", sa.Integer, primary_key=True))\n",
+    );
+    let doc = valid(&ws, &["verify", "--base", "main"], 1);
+    let drift = &doc["components"][0]["drift"];
+    assert_eq!(drift["state"], "differs", "{doc:#}");
+    assert!(
+        !drift["differences"].as_array().unwrap().is_empty(),
+        "{doc:#}"
+    );
 }
 
 #[test]
