@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use futures_util::future::join_all;
+
 use crate::cli::{ComponentArgs, Format};
 use crate::error::Failure;
 use crate::exit_code;
@@ -12,7 +14,6 @@ use crate::render::text;
 use crate::report::divergence::DivergenceReport;
 use crate::report::graph::{self as graph_report, GraphReport};
 use crate::workspace::Config;
-use futures_util::future::join_all;
 
 use super::reports::Reports;
 use super::App;
