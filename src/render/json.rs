@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::error::Failure;
 use crate::mask;
+use crate::report::failure::Failure;
 use crate::report::failure::FailureDocument;
 
 // The types moved to `crate::report`; re-exported here for the commands that build them.

@@ -5,7 +5,9 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::error::Failure;
+/// The error object of every document (defined with the failures themselves; its schema is
+/// derived there). The one path the report modules import it by.
+pub use crate::error::Failure;
 
 /// A run that failed as a whole. Stable.
 #[derive(Serialize, JsonSchema)]

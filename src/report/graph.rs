@@ -4,9 +4,8 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::error::Failure;
-
 use super::divergence::DivergenceReport;
+use super::failure::Failure;
 use super::status::Engine;
 
 /// The heads/history document.

@@ -5,11 +5,11 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::error::Failure;
 use crate::inspect::{Inspection, Known};
 use crate::render::next_step;
 
 use super::divergence::DivergenceReport;
+use super::failure::Failure;
 use super::fix_heads::{MergeReport, RepointReport};
 use super::graph::Revision;
 

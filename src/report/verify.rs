@@ -8,9 +8,10 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::error::Failure;
 use crate::graph::Graph;
 use crate::verify::plan::{Idempotent, Subject};
+
+use super::failure::Failure;
 
 /// The verify document.
 #[derive(Serialize, JsonSchema)]
