@@ -303,6 +303,8 @@ pub enum Command {
     },
     /// Print the man page (roff): `db-migrate man > db-migrate.1`.
     Man,
+    /// Print the JSON Schema of every `--format json` document: `db-migrate schema > s.json`.
+    Schema,
     /// The revision(s) the database is at.
     Current {
         #[command(flatten)]

@@ -1,9 +1,6 @@
 //! The three Backend.AI components that keep their schema with Alembic.
 
-use serde::Serialize;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Component {
     Manager,
     Accountmgr,

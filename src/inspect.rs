@@ -8,7 +8,6 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde::Serialize;
 
 use crate::alembic::{self, parse, Stream};
 use crate::failure::remediation::{self, Context};
@@ -29,8 +28,7 @@ static UNKNOWN_DB_REVISION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^Can't locate revision identified by '([^']*)'").expect("valid regex")
 });
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     /// Native unless something is not understood statically, then Alembic.
     Auto,

@@ -43,6 +43,7 @@ mod plan;
 mod postgres;
 
 mod render;
+mod report;
 mod revisions;
 mod settings;
 mod sqlite;

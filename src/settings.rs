@@ -48,6 +48,8 @@ pub enum Task {
     Report(ReportOptions),
     Completions(clap_complete::Shell),
     Man,
+    /// `schema`: the JSON Schema of every `--format json` document.
+    Schema,
     /// `check --explain RULE`.
     Explain(String),
 }
@@ -268,7 +270,7 @@ impl Task {
             Task::Check(o) => &o.selection,
             Task::Verify(o) => &o.selection,
             Task::Report(o) => &o.selection,
-            Task::Completions(_) | Task::Man | Task::Explain(_) => return None,
+            Task::Completions(_) | Task::Man | Task::Schema | Task::Explain(_) => return None,
         };
         match selection {
             Selection::Config(path) => Some(path),
@@ -427,6 +429,7 @@ fn task(command: Command) -> Task {
         }),
         Command::Completions { shell } => Task::Completions(shell),
         Command::Man => Task::Man,
+        Command::Schema => Task::Schema,
         Command::Current { components, engine } => Task::Report(ReportOptions {
             kind: ReportKind::Current,
             selection: components.selection(),

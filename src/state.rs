@@ -1,11 +1,8 @@
 //! Classify a component into exactly one of the five states.
 
-use serde::Serialize;
-
 use crate::graph::Graph;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     /// The database is at the single head.
     UpToDate,

@@ -26,16 +26,13 @@ pub mod rules;
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 use crate::failure::{Failure, Kind};
 use crate::git::Repo;
 use crate::graph::{Graph, Revision};
 use crate::revisions::reader::{self, Read};
 use crate::workspace::shell;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     Error,
     Warning,
@@ -57,7 +54,7 @@ impl std::fmt::Display for Severity {
 }
 
 /// One thing a rule found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub rule: &'static str,
     pub severity: Severity,

@@ -8,8 +8,6 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
 
-use serde::Serialize;
-
 use crate::alembic;
 use crate::check::{self, config::Config, ignore, lint, load, BaseView, Finding, NoBase, Severity};
 use crate::exit_code;
@@ -19,38 +17,11 @@ use crate::graph::Graph;
 use crate::inspect::{self, relay};
 use crate::mask;
 use crate::render::Format;
+use crate::report::check::{ComponentReport, Report, Skipped};
 use crate::settings::CheckOptions as Options;
 use crate::workspace::Config as Ini;
 
 use super::App;
-
-#[derive(Serialize)]
-struct Report {
-    components: Vec<ComponentReport>,
-    errors: usize,
-    warnings: usize,
-    /// `--strict` was given: warnings fail the run too.
-    strict: bool,
-    /// The run fails only because `--strict` counts its warnings.
-    failed_by_warnings: bool,
-}
-
-#[derive(Serialize)]
-struct ComponentReport {
-    component: String,
-    config: String,
-    /// The base ref compared with, when there is one.
-    base: Option<String>,
-    /// Rules that did not run, with why (no base, lint not asked for).
-    skipped: Vec<Skipped>,
-    findings: Vec<Finding>,
-}
-
-#[derive(Serialize)]
-struct Skipped {
-    rule: String,
-    why: String,
-}
 
 /// `check --explain RULE`: the rule's documentation.
 pub fn explain(name: &str) -> Result<u8, Failure> {
@@ -109,7 +80,7 @@ pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
         reports
             .iter()
             .flat_map(|r| &r.findings)
-            .filter(|f| f.severity == s)
+            .filter(|f| f.severity == s.into())
             .count()
     };
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
@@ -233,7 +204,7 @@ async fn check_one(
         config: config.ini_arg.clone(),
         base: base.map(|b| b.reference),
         skipped,
-        findings,
+        findings: findings.into_iter().map(Into::into).collect(),
     })
 }
 
@@ -259,7 +230,7 @@ fn faulty(
         config: config.ini_arg.clone(),
         base: base.map(|b| b.reference.clone()),
         skipped,
-        findings: vec![load::fault(&app.ws.root, config, failure)],
+        findings: vec![load::fault(&app.ws.root, config, failure).into()],
     }
 }
 
@@ -540,10 +511,7 @@ fn render_github(report: &Report) -> String {
     let mut out = String::new();
     for r in &report.components {
         for f in &r.findings {
-            let level = match f.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            };
+            let level = f.severity.as_str();
             out.push_str(&format!(
                 "::{level} file={},line={},title={}::{}\n",
                 escape_prop(&f.file.to_string_lossy()),

@@ -29,6 +29,10 @@ pub async fn run(settings: &Settings) -> Result<u8, Failure> {
             out!("{}", crate::cli::man()?);
             return Ok(exit_code::OK);
         }
+        Task::Schema => {
+            out!("{}", crate::report::schema());
+            return Ok(exit_code::OK);
+        }
         Task::Explain(rule) => return check::explain(rule),
         _ => {}
     }
@@ -55,7 +59,7 @@ pub async fn run(settings: &Settings) -> Result<u8, Failure> {
         Task::Verify(opts) => verify::run(&app, opts).await,
         Task::Report(opts) => report::run(&app, opts).await,
         // Answered before a workspace is looked for.
-        Task::Completions(_) | Task::Man | Task::Explain(_) => Ok(exit_code::OK),
+        Task::Completions(_) | Task::Man | Task::Schema | Task::Explain(_) => Ok(exit_code::OK),
     }
 }
 

@@ -3,7 +3,6 @@
 use std::fmt::Write;
 
 use futures_util::future::join_all;
-use serde::Serialize;
 
 use crate::exit_code;
 use crate::failure::Failure;
@@ -11,31 +10,13 @@ use crate::graph::{Graph, Revision};
 use crate::inspect::{inspect, load_graph, Engine};
 use crate::render::json::{self, ComponentReport};
 use crate::render::{text, Format};
+use crate::report::divergence::DivergenceReport;
+use crate::report::graph::{self as graph_report, GraphReport};
 use crate::settings::{ReportKind as Kind, ReportOptions};
 use crate::workspace::Config;
 
 use super::reports::Reports;
 use super::App;
-
-#[derive(Serialize)]
-struct GraphReport {
-    component: String,
-    config: String,
-    engine: Engine,
-    heads: Vec<String>,
-    /// `heads`: the head revisions; `history`: every revision, newest first.
-    revisions: Vec<Revision>,
-    /// `heads` with several heads: each head's branch back to the fork point.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    divergence: Option<json::DivergenceReport>,
-}
-
-#[derive(Serialize)]
-struct GraphReports {
-    components: Vec<GraphReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<Failure>,
-}
 
 pub async fn run(app: &App, opts: &ReportOptions) -> Result<u8, Failure> {
     let (kind, engine, upstream) = (opts.kind, opts.engine, opts.upstream.as_deref());
@@ -92,12 +73,12 @@ pub async fn run(app: &App, opts: &ReportOptions) -> Result<u8, Failure> {
                 reports.push(GraphReport {
                     divergence: explanation
                         .as_ref()
-                        .map(|e| json::DivergenceReport::new(config, &graph, e)),
-                    engine: used,
+                        .map(|e| DivergenceReport::new(config, &graph, e)),
+                    engine: used.into(),
                     component: config.label.clone(),
                     config: config.ini_arg.clone(),
                     heads,
-                    revisions,
+                    revisions: revisions.iter().map(Into::into).collect(),
                 });
             }
             Err(f) => {
@@ -116,7 +97,7 @@ pub async fn run(app: &App, opts: &ReportOptions) -> Result<u8, Failure> {
     if app.format == Format::Json {
         outln!(
             "{}",
-            json::to_string(&GraphReports {
+            json::to_string(&graph_report::Report {
                 components: reports,
                 error: first_failure
             })

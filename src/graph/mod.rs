@@ -8,18 +8,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
-
 use crate::target::Target;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Revision {
     pub id: String,
     /// `down_revision`: empty for a base, several for a merge point.
     pub parents: Vec<String>,
     pub depends_on: Vec<String>,
     pub branch_labels: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     pub message: String,
 }

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use regex::bytes::Regex;
-use serde::Serialize;
 
 use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
@@ -25,8 +24,7 @@ pub const PLACEHOLDER: &str = "NEXT_RELEASE_VERSION";
 static PART_OF: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)#\s*Part of:\s*([^\r\n]*?)\s*$").expect("valid regex"));
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Released {
     Yes,
     No,
@@ -35,8 +33,7 @@ pub enum Released {
 }
 
 /// How released-ness was told.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "by", rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Evidence {
     /// The file exists on this ref.
     Git { upstream: String },

@@ -10,11 +10,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde::Serialize;
-
 use super::tokenize::{for_each_line, Flow, Line, Tok};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// 1-based line in the revision file.
     pub line: usize,

@@ -60,7 +60,8 @@ pub struct Difference {
 }
 
 impl Difference {
-    /// `+ column users.email VARCHAR(64)`.
+    /// `+ column users.email VARCHAR(64)` (the report's `Difference::line` is what prints).
+    #[cfg(test)]
     pub fn line(&self) -> String {
         format!("{} {}", self.sign, self.text)
     }

@@ -163,7 +163,7 @@ impl Proof<'_> {
                     ),
                     &format!("rerun db-migrate verify {}", self.select),
                 )),
-                differences,
+                differences: differences.iter().map(Into::into).collect(),
                 why: Some("the models have changes no migration makes (or the reverse)".into()),
                 ..DriftReport::default()
             },

@@ -1,0 +1,291 @@
+//! The components document: `{"components": [{…}], "error"?: {…}}`, printed by status, upgrade,
+//! downgrade, migrate, roundtrip, fix-heads and current. One object per component selected, in
+//! order; `error` is the first failure, which also sets the exit code.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::inspect::{Inspection, Known};
+use crate::render::next_step;
+
+use super::divergence::DivergenceReport;
+use super::failure::Failure;
+use super::fix_heads::{MergeReport, RepointReport};
+use super::graph::Revision;
+
+/// The components document.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(rename = "ComponentsDocument")]
+pub struct Report {
+    /// One entry per component selected, in the order they were run. Stable.
+    pub components: Vec<ComponentReport>,
+    /// The first failure of the run (absent when nothing failed); the exit code follows its
+    /// `kind`. Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Failure>,
+}
+
+/// A component's `state`: one of the five, or `skipped` when `upgrade --all` stopped before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "ComponentState")]
+pub enum ReportState {
+    Classified(State),
+    Skipped(Skipped),
+}
+
+/// `skipped`: the component was not attempted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "SkippedState")]
+pub enum Skipped {
+    Skipped,
+}
+
+/// Where a component's database stands against its migration scripts: exactly one of five.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// The database is at the single head.
+    UpToDate,
+    /// The database is at an ancestor of the head; `pending` lists what `upgrade heads` would run.
+    Behind,
+    /// The scripts have two or more heads (takes precedence: `upgrade head` cannot work).
+    Diverged,
+    /// The database has no alembic_version row (fresh database).
+    NoRevision,
+    /// The database holds a revision the scripts don't have.
+    UnknownRevision,
+}
+
+impl From<crate::state::State> for State {
+    fn from(s: crate::state::State) -> State {
+        use crate::state::State as S;
+        match s {
+            S::UpToDate => State::UpToDate,
+            S::Behind => State::Behind,
+            S::Diverged => State::Diverged,
+            S::NoRevision => State::NoRevision,
+            S::UnknownRevision => State::UnknownRevision,
+        }
+    }
+}
+
+/// The engine that read the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// The revision files and `alembic_version`, read directly (milliseconds).
+    Native,
+    /// `alembic current` and `alembic history --verbose` (seconds).
+    Alembic,
+}
+
+impl From<crate::inspect::Engine> for Engine {
+    fn from(e: crate::inspect::Engine) -> Engine {
+        use crate::inspect::Engine as E;
+        match e {
+            E::Alembic => Engine::Alembic,
+            // `auto` is a choice, never a result: what ran is recorded, and auto runs native
+            // unless it hands over to Alembic.
+            E::Native | E::Auto => Engine::Native,
+        }
+    }
+}
+
+/// One component. `current`, `heads`, `pending` and `pending_revisions` are absent when they are
+/// not known (a failed component whose database or files could not be read), never empty for
+/// "unknown".
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(rename = "Component")]
+pub struct ComponentReport {
+    /// The component's name: `manager`, `accountmgr`, `appproxy`, or the ini's stem. Stable.
+    pub component: String,
+    /// The ini file, as given to `-c` (relative to the workspace root). Stable.
+    pub config: String,
+    /// One of the five states, or `skipped`; absent when the component failed before it could
+    /// be classified. Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<ReportState>,
+    /// `native` or `alembic`: which engine read the state. Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
+    /// The revisions in the database's alembic_version table, sorted. Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<Vec<String>>,
+    /// The head revisions of the migration scripts. Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heads: Option<Vec<String>>,
+    /// Pending revision ids, in apply order. Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Vec<String>>,
+    /// The pending revisions in full, in apply order. Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_revisions: Option<Vec<Revision>>,
+    /// Why the component was not attempted (`state: skipped`). Unstable: wording.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// The next command to run (or action to take), for people. Unstable: wording.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// What the reverted revisions' downgrade() destroys (downgrades only). Stable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub destructive: Vec<Destructive>,
+    /// Steps Alembic ran (upgrade/downgrade), in order. Stable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<Step>,
+    /// A diverged component's branches back to the fork point, and what `fix-heads` would do.
+    /// Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub divergence: Option<Box<DivergenceReport>>,
+    /// `fix-heads`: the repoint made (or, with `--dry-run`, that would be made). Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repoint: Option<Box<RepointReport>>,
+    /// `fix-heads`: the empty merge migration written (or, with `--dry-run`, that would be).
+    /// Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge: Option<Box<MergeReport>>,
+    /// `roundtrip`: the revision tested and whether the schema came back identical. Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roundtrip: Option<Roundtrip>,
+    /// Why this component failed. Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Failure>,
+}
+
+/// One thing a reverted revision's `downgrade()` destroys, found statically.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Destructive {
+    /// The revision whose downgrade does it. Stable.
+    pub revision: String,
+    /// Its file, relative to the workspace root. Stable.
+    pub file: String,
+    /// 1-based line in that file. Stable.
+    pub line: usize,
+    /// What it does, e.g. `drops table sessions`. Unstable: wording.
+    pub operation: String,
+}
+
+/// `roundtrip`'s verdict.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Roundtrip {
+    /// The revision tested. Stable.
+    pub revision: String,
+    /// The schema after downgrade + re-upgrade equals the schema after the first upgrade. Stable.
+    pub identical: bool,
+    /// Normalised `pg_dump --schema-only` lines compared. Stable.
+    pub schema_lines: usize,
+    /// Unified diff, first upgrade (`-`) against the round trip (`+`); empty when identical.
+    /// Unstable: format.
+    pub diff: String,
+}
+
+/// One step Alembic ran.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Step {
+    /// `upgrade`, `downgrade` (or `stamp_revision`, as Alembic names a stamp). Stable.
+    #[schemars(extend("enum" = ["upgrade", "downgrade", "stamp_revision"]))]
+    pub direction: String,
+    /// The revisions before the step. Stable.
+    pub from: Vec<String>,
+    /// The revisions after the step. Stable.
+    pub to: Vec<String>,
+    /// The migration's message. Stable.
+    pub message: String,
+}
+
+impl ComponentReport {
+    pub fn from_inspection(i: &Inspection) -> ComponentReport {
+        ComponentReport {
+            component: i.config.label.clone(),
+            config: i.config.ini_arg.clone(),
+            state: Some(ReportState::Classified(i.state.into())),
+            engine: Some(i.engine.into()),
+            current: Some(i.current.clone()),
+            heads: Some(i.head_ids()),
+            pending: Some(
+                i.pending
+                    .iter()
+                    .map(|&p| i.graph.rev(p).id.clone())
+                    .collect(),
+            ),
+            pending_revisions: Some(
+                i.pending
+                    .iter()
+                    .map(|&p| Revision::from(i.graph.rev(p)))
+                    .collect(),
+            ),
+            skipped: None,
+            repoint: None,
+            merge: None,
+            divergence: i
+                .explanation
+                .as_ref()
+                .map(|e| Box::new(DivergenceReport::new(&i.config, &i.graph, e))),
+            next: Some(next_step(i)),
+            destructive: Vec::new(),
+            applied: Vec::new(),
+            roundtrip: None,
+            error: None,
+        }
+    }
+
+    /// A component that failed, with whatever is still known about it.
+    pub fn failed(label: &str, config: &str, failure: &Failure, known: &Known) -> ComponentReport {
+        let mut report = match known {
+            Known::Inspection(i) => ComponentReport {
+                next: None,
+                ..ComponentReport::from_inspection(i)
+            },
+            Known::Graph(graph) => ComponentReport {
+                heads: Some(
+                    graph
+                        .heads()
+                        .into_iter()
+                        .map(|h| graph.rev(h).id.clone())
+                        .collect(),
+                ),
+                ..ComponentReport::empty(label, config)
+            },
+            Known::Nothing => ComponentReport::empty(label, config),
+        };
+        report.error = Some(failure.clone());
+        report
+    }
+
+    /// A component `upgrade --all` did not attempt because an earlier one failed.
+    pub fn skipped(label: &str, config: &str, why: String) -> ComponentReport {
+        ComponentReport {
+            state: Some(ReportState::Skipped(Skipped::Skipped)),
+            skipped: Some(why),
+            ..ComponentReport::empty(label, config)
+        }
+    }
+
+    fn empty(label: &str, config: &str) -> ComponentReport {
+        ComponentReport {
+            component: label.to_owned(),
+            config: config.to_owned(),
+            state: None,
+            engine: None,
+            current: None,
+            heads: None,
+            pending: None,
+            pending_revisions: None,
+            skipped: None,
+            repoint: None,
+            merge: None,
+            divergence: None,
+            next: None,
+            destructive: Vec::new(),
+            applied: Vec::new(),
+            roundtrip: None,
+            error: None,
+        }
+    }
+}
