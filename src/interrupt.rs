@@ -3,14 +3,15 @@
 //! forwards the signal instead and the command reports where the database was left. Before it
 //! exits, the handler runs the [`crate::cleanup`] jobs still registered.
 
-use std::io::Write as _;
 use std::sync::atomic::Ordering;
 
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::alembic::runner::ACTIVE_CHILDREN;
+use crate::cli::Format;
 use crate::error::Failure;
 use crate::exit_code;
+use crate::render::events::{Event, Reporter};
 
 /// Exit 130 on SIGINT/SIGTERM unless an Alembic child is running (then `run` forwards it). The
 /// interrupt is reported like every failure: one JSON document on stdout with `json` (set once at
@@ -39,18 +40,8 @@ pub async fn exit_on_signal_when_idle(json: bool) {
                     "db-migrate status --all shows where each database is; rerun the command when ready",
                 )
             };
-            if json {
-                // A document already on its way out stays the only one.
-                if !crate::stdout::written() {
-                    outln!("{}", crate::render::json::failure(&failure));
-                }
-            } else {
-                let _ = write!(
-                    std::io::stderr(),
-                    "{}",
-                    crate::render::text::failure(&failure)
-                );
-            }
+            let format = if json { Format::Json } else { Format::Text };
+            Reporter::new(format, false).emit(Event::Interrupted(&failure));
             std::process::exit(i32::from(crate::stdout::finish(failure.exit)));
         }
     }

@@ -3,6 +3,7 @@
 
 use crate::alembic::{self};
 use crate::cli::{ComponentArgs, Format, RunArgs};
+use crate::commands::steps::output::reporter;
 use crate::component::Component;
 use crate::error::Failure;
 use crate::exit_code;
@@ -10,6 +11,7 @@ use crate::inspect::{self, relay, Inspection};
 use crate::mask;
 use crate::plan::{at_destination, check_target, plan, Direction};
 use crate::remediation::select_flag;
+use crate::render::events::Event;
 use crate::render::json::{ComponentReport, Destructive};
 use crate::render::text;
 use crate::state::State;
@@ -183,7 +185,7 @@ async fn prepare(
         header.push_str(&describe_sessions(config).await);
     }
     if run.sql {
-        eprint!("{}", mask::mask(&header));
+        reporter(app).emit(Event::PlanBesideSql(&header));
     } else {
         detail(run, app, &header);
     }

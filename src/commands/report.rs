@@ -6,10 +6,12 @@ use futures_util::future::join_all;
 use serde::Serialize;
 
 use crate::cli::{ComponentArgs, Format};
+use crate::commands::steps::output::reporter;
 use crate::error::Failure;
 use crate::exit_code;
 use crate::graph::{Graph, Revision};
 use crate::inspect::{inspect, load_graph, Engine};
+use crate::render::events::Event;
 use crate::render::json::{self, ComponentReport};
 use crate::render::text;
 use crate::workspace::Config;
@@ -113,9 +115,7 @@ pub async fn run(
                 });
             }
             Err(f) => {
-                if app.format == Format::Text {
-                    eprint!("{}", text::failure(&f));
-                }
+                reporter(app).emit(Event::GraphFailed(&f));
                 first_failure.get_or_insert(f);
             }
         }

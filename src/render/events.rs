@@ -13,9 +13,6 @@
 //! This module depends on no domain type (it sees revision ids and messages as text), so the
 //! domain can depend on it.
 
-// The commands emit the rest of these events in the commits that follow.
-#![allow(dead_code)]
-
 use std::io::{BufRead as _, IsTerminal, Write as _};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;

@@ -14,6 +14,7 @@ use std::collections::HashSet;
 
 use crate::check;
 use crate::cli::{Format, RunArgs};
+use crate::commands::steps::output::reporter;
 use crate::error::Failure;
 use crate::exit_code;
 use crate::git::Repo;
@@ -22,6 +23,7 @@ use crate::inspect;
 use crate::postgres::scratch::{create, name_for, Made, Source};
 use crate::postgres::snapshot;
 use crate::remediation::select_flag;
+use crate::render::events::Event;
 use crate::render::json;
 use crate::verify::plan;
 use crate::workspace::scratch::pointed_at;
@@ -55,9 +57,7 @@ pub async fn run(app: &App, configs: &[Config], opts: &Options<'_>) -> Result<u8
         };
         let result = verify_one(app, config, repo.as_ref(), opts, &mut report).await;
         if let Err(failure) = result {
-            if app.format != Format::Json {
-                eprint!("{}", crate::render::text::failure(&failure));
-            }
+            reporter(app).emit(Event::ComponentFailed(&failure));
             exit = worse(exit, failure.exit);
             report.error = Some(failure);
         }

@@ -6,6 +6,7 @@ use crate::error::Failure;
 use crate::inspect::relay;
 use crate::postgres::pgdump::PgDump;
 use crate::postgres::scratch::Scratch;
+use crate::render::events::{Event, Reporter};
 use crate::workspace::scratch::ScratchConfig;
 
 use super::report::ComponentReport;
@@ -102,7 +103,7 @@ pub async fn finish_scratch(
             );
             if failed {
                 // The earlier failure is the one to report; this one is said on the side.
-                eprint!("{}", crate::render::text::failure(&failure));
+                Reporter::process().emit(Event::FailureAside(&failure));
                 Ok(())
             } else {
                 Err(failure)
