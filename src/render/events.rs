@@ -376,7 +376,7 @@ impl Reporter {
             Event::Interrupted(failure) => {
                 if self.format == Format::Json {
                     // A document already on its way out stays the only one.
-                    if !crate::stdout::written() {
+                    if !crate::render::stdout::written() {
                         outln!("{}", crate::render::json::failure(failure));
                     }
                 } else {

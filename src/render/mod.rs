@@ -5,6 +5,7 @@ pub mod events;
 pub mod github;
 pub mod json;
 pub mod progress;
+pub mod stdout;
 pub mod text;
 
 use crate::graph::Graph;
