@@ -195,8 +195,7 @@ pub fn set_verbose(verbose: bool) {
     VERBOSE.store(verbose, Ordering::Relaxed);
 }
 
-/// Launcher lines already shown: concurrent calls (`current` and `history`, every component of
-/// `--all`) start the same launcher, which may say the same thing each time.
+/// Launcher lines already shown ([`first_time`]).
 static LAUNCHER_LINES_SHOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Renders [`Event`]s for one format: text and GitHub on stderr (with the progress bar on a
@@ -263,9 +262,53 @@ impl Reporter {
         Some(answer)
     }
 
+    /// Show `event`, if this format, `-v` and `-q` show it.
     pub fn emit(&self, event: Event<'_>) {
+        // What depends on the terminal, on earlier events or on stdout's state.
         match event {
-            Event::StepStarted { step, done } => {
+            Event::StepsFinished => {
+                if let Some(progress) = &self.progress {
+                    progress.finish();
+                }
+                return;
+            }
+            Event::LauncherLine { line, .. } if !first_time(line.trim_end()) => return,
+            Event::Interrupted(_)
+                if self.format == Format::Json && crate::render::stdout::written() =>
+            {
+                // A document already on its way out stays the only one.
+                return;
+            }
+            _ => {}
+        }
+        let Some((stream, text)) = self.render(&event) else {
+            return;
+        };
+        match (event, &self.progress) {
+            (Event::StepStarted { step, .. }, Some(progress)) => {
+                // Above the bar when there is one; `text` is the plain line otherwise.
+                let running = format!("{} {}", ids(step.to), step.message);
+                if let Event::StepStarted { done, .. } = event {
+                    progress.started(&text, done, &mask::mask(&running), |t| write(stream, t));
+                }
+            }
+            (Event::LauncherLine { .. }, _) if std::io::stderr().is_terminal() => {
+                // Clear the line first: a progress bar may be drawn there.
+                write(stream, &format!("\r\x1b[2K{text}"));
+            }
+            _ => write(stream, &text),
+        }
+    }
+
+    /// The text of `event` and where it goes, or `None` when this format, `-v` or `-q` shows
+    /// nothing. With its line ending; what comes from outside (Alembic's lines, the launcher's,
+    /// error texts, the plan) is masked.
+    pub fn render(&self, event: &Event<'_>) -> Option<(Stream, String)> {
+        let (stream, text) = match *event {
+            Event::StepStarted { step, .. } => {
+                if self.quiet {
+                    return None;
+                }
                 let line = format!(
                     "  {:<9} {} -> {}  {}\n",
                     step.direction,
@@ -273,20 +316,9 @@ impl Reporter {
                     ids(step.to),
                     step.message
                 );
-                let running = format!("{} {}", ids(step.to), step.message);
-                let say = |t: &str| self.say(t, true);
-                match &self.progress {
-                    Some(progress) => {
-                        progress.started(&mask::mask(&line), done, &mask::mask(&running), say)
-                    }
-                    None => say(&line),
-                }
+                (self.human(), mask::mask(&line).into_owned())
             }
-            Event::StepsFinished => {
-                if let Some(progress) = &self.progress {
-                    progress.finish();
-                }
-            }
+            Event::StepsFinished => return None,
             Event::Heartbeat {
                 component,
                 running,
@@ -301,135 +333,155 @@ impl Reporter {
                     ),
                     None => format!("{call}, no revision started yet ({total} elapsed)"),
                 };
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "{component}: still running {}",
-                    mask::mask(&doing)
-                );
+                (
+                    Stream::Stderr,
+                    format!("{component}: still running {}\n", mask::mask(&doing)),
+                )
             }
             Event::LauncherLine {
                 component,
                 launcher,
                 line,
-            } => self.launcher_line(component, launcher, line),
+            } => {
+                // Under -v the relay shows every line already.
+                if line.trim().is_empty() || self.verbose {
+                    return None;
+                }
+                (
+                    Stream::Stderr,
+                    format!("{component}: {launcher}: {}\n", mask::mask(line.trim_end())),
+                )
+            }
             Event::Relayed {
                 component,
                 command,
                 line,
             } => {
-                if self.verbose {
-                    eprintln!("[{component} {command}] {}", mask::mask(line));
+                if !self.verbose {
+                    return None;
                 }
+                (
+                    Stream::Stderr,
+                    format!("[{component} {command}] {}\n", mask::mask(line)),
+                )
             }
             Event::MigrationSays { text, complete } => {
                 // With -v the relay shows it already.
                 if self.verbose {
-                    return;
+                    return None;
                 }
-                let mut err = std::io::stderr();
-                let _ = write!(
-                    err,
-                    "{}{}",
-                    mask::mask(text),
-                    if complete { "\n" } else { "" }
-                );
-                let _ = err.flush();
+                let end = if complete { "\n" } else { "" };
+                (Stream::Stderr, format!("{}{end}", mask::mask(text)))
             }
             Event::Note(note) => {
-                if !note.verbose_only() || self.verbose {
-                    eprintln!("{}", note.text());
+                if note.verbose_only() && !self.verbose {
+                    return None;
                 }
+                (Stream::Stderr, format!("{}\n", note.text()))
             }
             Event::WaitingForLock {
                 component,
                 timeout_secs,
             } => {
-                if !self.quiet {
-                    eprintln!(
-                        "{component}: another db-migrate is migrating this database; waiting up to {timeout_secs}s for it to finish…"
-                    );
+                if self.quiet {
+                    return None;
                 }
+                (
+                    Stream::Stderr,
+                    format!("{component}: another db-migrate is migrating this database; waiting up to {timeout_secs}s for it to finish…\n"),
+                )
             }
             Event::WaitingForDatabase {
                 component,
                 limit_secs,
             } => {
-                if self.format == Format::Text {
-                    eprintln!(
-                        "{component}: waiting up to {limit_secs}s for the database to accept connections…"
-                    );
+                if self.format != Format::Text {
+                    return None;
                 }
+                (
+                    Stream::Stderr,
+                    format!("{component}: waiting up to {limit_secs}s for the database to accept connections…\n"),
+                )
             }
-            Event::Said { text, detail } => self.say(text, detail),
-            Event::PlanBesideSql(text) => eprint!("{}", mask::mask(text)),
-            Event::ComponentFailed(failure) => {
-                if self.format != Format::Json {
-                    eprint!("{}", text::failure(failure));
+            Event::Said { text, detail } => {
+                if detail && self.quiet {
+                    return None;
                 }
+                (self.human(), mask::mask(text).into_owned())
+            }
+            Event::PlanBesideSql(text) => (Stream::Stderr, mask::mask(text).into_owned()),
+            Event::ComponentFailed(failure) => {
+                if self.format == Format::Json {
+                    return None;
+                }
+                (Stream::Stderr, text::failure(failure))
             }
             Event::GraphFailed(failure) => {
-                if self.format == Format::Text {
-                    eprint!("{}", text::failure(failure));
+                if self.format != Format::Text {
+                    return None;
                 }
+                (Stream::Stderr, text::failure(failure))
             }
-            Event::FailureAside(failure) => eprint!("{}", text::failure(failure)),
+            Event::FailureAside(failure) => (Stream::Stderr, text::failure(failure)),
             Event::Interrupted(failure) => {
                 if self.format == Format::Json {
-                    // A document already on its way out stays the only one.
-                    if !crate::render::stdout::written() {
-                        outln!("{}", crate::render::json::failure(failure));
-                    }
+                    (
+                        Stream::Stdout,
+                        format!("{}\n", crate::render::json::failure(failure)),
+                    )
                 } else {
-                    let _ = write!(std::io::stderr(), "{}", text::failure(failure));
+                    (Stream::Stderr, text::failure(failure))
                 }
             }
-        }
-    }
-
-    /// Human output: stdout in text, stderr in JSON (stdout stays one document); `detail` is
-    /// dropped by `-q`.
-    fn say(&self, text: &str, detail: bool) {
-        if detail && self.quiet {
-            return;
-        }
-        let text = mask::mask(text);
-        match self.format {
-            Format::Text | Format::Github => {
-                out!("{text}");
-                let _ = std::io::stdout().flush();
-            }
-            Format::Json => eprint!("{text}"),
-        }
-    }
-
-    /// `manager: ./py: …`, each distinct line once per run, not under `-v` (the relay shows
-    /// every line already).
-    fn launcher_line(&self, component: &str, launcher: &str, line: &str) {
-        let line = line.trim_end();
-        if line.trim().is_empty() || self.verbose {
-            return;
-        }
-        {
-            let mut shown = LAUNCHER_LINES_SHOWN
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if shown.iter().any(|l| l == line) {
-                return;
-            }
-            shown.push(line.to_owned());
-        }
-        // On a terminal, clear the line first: a progress bar may be drawn there.
-        let clear = if std::io::stderr().is_terminal() {
-            "\r\x1b[2K"
-        } else {
-            ""
         };
-        let _ = writeln!(
-            std::io::stderr(),
-            "{clear}{component}: {launcher}: {}",
-            mask::mask(line)
-        );
+        Some((stream, text))
     }
+
+    /// Where human output goes: stdout in text, stderr in JSON (stdout stays one document).
+    fn human(&self) -> Stream {
+        match self.format {
+            Format::Text | Format::Github => Stream::Stdout,
+            Format::Json => Stream::Stderr,
+        }
+    }
+}
+
+/// Where a rendered event is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Write and flush (a prompt or a step line must show now); a broken stderr does not panic.
+fn write(stream: Stream, text: &str) {
+    match stream {
+        Stream::Stdout => {
+            out!("{text}");
+            let _ = std::io::stdout().flush();
+        }
+        Stream::Stderr => {
+            let mut err = std::io::stderr();
+            let _ = err.write_all(text.as_bytes());
+            let _ = err.flush();
+        }
+    }
+}
+
+/// Each distinct launcher line once per run: concurrent calls (`current` and `history`, every
+/// component of `--all`) start the same launcher, which may say the same thing each time.
+fn first_time(line: &str) -> bool {
+    if line.trim().is_empty() {
+        return true;
+    }
+    let mut shown = LAUNCHER_LINES_SHOWN
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if shown.iter().any(|l| l == line) {
+        return false;
+    }
+    shown.push(line.to_owned());
+    true
 }
 
 /// `45s`, `2m 05s`, `1h 02m 05s`.
@@ -445,6 +497,151 @@ fn human(elapsed: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One of every event a command emits, in the order a run might emit them.
+    fn transcript(reporter: &Reporter) -> String {
+        let from: Vec<String> = vec!["1f2e3d4c5b6a".into()];
+        let to: Vec<String> = vec!["a1b2c3d4e5f6".into()];
+        let step = Step {
+            direction: "upgrade",
+            from: &from,
+            to: &to,
+            message: "add the users table",
+        };
+        let failure = Failure::new(
+            "launcher-failed",
+            "cannot start ./py: No such file or directory",
+            "the Python launcher could not be executed",
+            "check ./py points at a working Python",
+        );
+        let events = [
+            Event::Note(Note::PyNotExecutable {
+                instead: "/usr/bin/python3",
+            }),
+            Event::LauncherLine {
+                component: "manager",
+                launcher: "./py",
+                line: "Bootstrapping the virtualenv…  ",
+            },
+            Event::Note(Note::AlembicEngine {
+                component: "manager",
+                why: "env.py reads postgresql://u:secret@db/x",
+            }),
+            Event::Note(Note::NativeRetry {
+                component: "manager",
+                message: "connection refused",
+            }),
+            Event::WaitingForDatabase {
+                component: "manager",
+                limit_secs: 30,
+            },
+            Event::WaitingForLock {
+                component: "manager",
+                timeout_secs: 60,
+            },
+            Event::Note(Note::NoLockNotNative {
+                component: "manager",
+            }),
+            Event::Note(Note::NoLockUnreachable {
+                component: "manager",
+                error: "timed out",
+            }),
+            Event::Said {
+                text: "manager (alembic.ini): upgrade to head\n",
+                detail: true,
+            },
+            Event::Relayed {
+                component: "manager",
+                command: "upgrade",
+                line: "INFO  [alembic.runtime.migration] Running upgrade 1f2e3d4c5b6a -> a1b2c3d4e5f6, add the users table",
+            },
+            Event::StepStarted { step, done: 0 },
+            Event::MigrationSays {
+                text: "Drop the old column? ",
+                complete: false,
+            },
+            Event::Heartbeat {
+                component: "manager",
+                running: Some((&step.describe(), Duration::from_secs(45))),
+                call: "alembic upgrade head",
+                elapsed: Duration::from_secs(125),
+            },
+            Event::Heartbeat {
+                component: "manager",
+                running: None,
+                call: "alembic upgrade head",
+                elapsed: Duration::from_secs(30),
+            },
+            Event::Note(Note::WorkerRestarted {
+                component: "manager",
+            }),
+            Event::StepsFinished,
+            Event::Said {
+                text: "manager (alembic.ini): up to date\n",
+                detail: false,
+            },
+            Event::PlanBesideSql("manager (alembic.ini): upgrade to head --sql\n"),
+            Event::ComponentFailed(&failure),
+            Event::GraphFailed(&failure),
+            Event::FailureAside(&failure),
+            Event::Note(Note::ScratchNotDropped {
+                name: "db_migrate_verify_1",
+                error: "server closed the connection",
+                psql_args: "-h db -U postgres postgres",
+            }),
+            Event::Interrupted(&failure),
+        ];
+        let mut out = String::new();
+        for event in &events {
+            if let Some((stream, text)) = reporter.render(event) {
+                let name = match stream {
+                    Stream::Stdout => "stdout",
+                    Stream::Stderr => "stderr",
+                };
+                for line in text.split_inclusive('\n') {
+                    out.push_str(&format!("{name}| {line}"));
+                }
+                if !text.ends_with('\n') {
+                    out.push_str("⏎ (no newline)\n");
+                }
+            }
+        }
+        out
+    }
+
+    fn with_password() {
+        crate::mask::add_secret("secret");
+    }
+
+    #[test]
+    fn text() {
+        with_password();
+        insta::assert_snapshot!(transcript(&Reporter::new(Format::Text, false)));
+    }
+
+    #[test]
+    fn text_verbose() {
+        with_password();
+        insta::assert_snapshot!(transcript(&Reporter::new(Format::Text, true)));
+    }
+
+    #[test]
+    fn text_quiet() {
+        with_password();
+        insta::assert_snapshot!(transcript(&Reporter::new(Format::Text, false).quiet(true)));
+    }
+
+    #[test]
+    fn json() {
+        with_password();
+        insta::assert_snapshot!(transcript(&Reporter::new(Format::Json, false)));
+    }
+
+    #[test]
+    fn github() {
+        with_password();
+        insta::assert_snapshot!(transcript(&Reporter::new(Format::Github, false)));
+    }
 
     #[test]
     fn elapsed_time_reads_like_a_clock() {
@@ -466,15 +663,8 @@ mod tests {
     }
 
     #[test]
-    fn notes_for_verbose_only_are_the_debugging_ones() {
-        assert!(!Note::AlembicEngine {
-            component: "manager",
-            why: "x"
-        }
-        .verbose_only());
-        assert!(Note::WorkerRestarted {
-            component: "manager"
-        }
-        .verbose_only());
+    fn a_launcher_line_is_shown_once_per_run() {
+        assert!(first_time("events test: building the venv"));
+        assert!(!first_time("events test: building the venv"));
     }
 }
