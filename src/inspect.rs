@@ -13,13 +13,11 @@ use crate::alembic::{self, parse, Stream};
 use crate::failure::remediation::{self, Context};
 use crate::failure::{Failure, Kind};
 use crate::graph::{Graph, GraphError};
-use crate::mask;
-use crate::postgres;
+use crate::render::events::{Event, Note, Reporter};
 use crate::revisions::{self, ReadError};
-use crate::sqlite;
 use crate::state::{self, State};
-use crate::workspace::site_packages;
-use crate::workspace::{Config, Workspace};
+use crate::workspace::{site_packages, Config, Workspace};
+use crate::{postgres, sqlite};
 
 static DUPLICATE_WARNING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"UserWarning: Revision (\S+) is present more than once").expect("valid regex")
@@ -79,11 +77,14 @@ impl Inspection {
 
 /// A line printer for `-v`: every Alembic line, masked, on stderr, tagged with its origin.
 pub fn relay(verbose: bool, label: &str, command: &str) -> impl FnMut(Stream, &str) {
-    let tag = format!("[{label} {command}]");
+    let reporter = Reporter::process().verbose(verbose);
+    let (label, command) = (label.to_owned(), command.to_owned());
     move |_, line| {
-        if verbose {
-            eprintln!("{tag} {}", mask::mask(line));
-        }
+        reporter.emit(Event::Relayed {
+            component: &label,
+            command: &command,
+            line,
+        });
     }
 }
 
@@ -162,13 +163,12 @@ fn retry_with_alembic(
         return Err(failure);
     }
     // The run fails either way, and the failure is reported: the retry is said under -v only.
-    if verbose {
-        eprintln!(
-            "{}: the native engine failed ({}); asking Alembic",
-            config.label,
-            mask::mask(&failure.message)
-        );
-    }
+    Reporter::process()
+        .verbose(verbose)
+        .emit(Event::Note(Note::NativeRetry {
+            component: &config.label,
+            message: &failure.message,
+        }));
     Ok(())
 }
 
@@ -261,11 +261,10 @@ fn fallback(config: &Config, engine: Engine, why: &str) -> Result<(), Failure> {
         ));
     }
     // Always said: the Alembic engine costs seconds where the native one costs milliseconds.
-    eprintln!(
-        "{}: using the Alembic engine: {} (it takes seconds where the native engine takes milliseconds)",
-        config.label,
-        mask::mask(why)
-    );
+    Reporter::process().emit(Event::Note(Note::AlembicEngine {
+        component: &config.label,
+        why,
+    }));
     Ok(())
 }
 

@@ -3,13 +3,14 @@
 //! forwards the signal instead and the command reports where the database was left. Before it
 //! exits, the handler runs the [`crate::cleanup`] jobs still registered.
 
-use std::io::Write as _;
 use std::sync::atomic::Ordering;
 
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::alembic::runner::ACTIVE_CHILDREN;
 use crate::failure::{Failure, Kind};
+use crate::render::events::{Event, Reporter};
+use crate::render::Format;
 
 /// Exit 130 on SIGINT/SIGTERM unless an Alembic child is running (then `run` forwards it). The
 /// interrupt is reported like every failure: one JSON document on stdout with `json` (set once at
@@ -35,19 +36,11 @@ pub async fn exit_on_signal_when_idle(json: bool) {
                 "db-migrate received SIGINT/SIGTERM while it prepared or waited (for the migration lock, the database, or while reading the scripts)",
                 "db-migrate status --all shows where each database is; rerun the command when ready",
             );
-            if json {
-                // A document already on its way out stays the only one.
-                if !crate::stdout::written() {
-                    outln!("{}", crate::render::json::failure(&failure));
-                }
-            } else {
-                let _ = write!(
-                    std::io::stderr(),
-                    "{}",
-                    crate::render::text::failure(&failure)
-                );
-            }
-            std::process::exit(i32::from(crate::stdout::finish(failure.kind.code())));
+            let format = if json { Format::Json } else { Format::Text };
+            Reporter::new(format, false).emit(Event::Interrupted(&failure));
+            std::process::exit(i32::from(crate::render::stdout::finish(
+                failure.kind.code(),
+            )));
         }
     }
 }

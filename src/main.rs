@@ -9,17 +9,17 @@
 /// never returns an error, so a migration is not stopped half-way because its output broke.
 macro_rules! out {
     ($($t:tt)*) => {
-        $crate::stdout::write(format_args!($($t)*), false)
+        $crate::render::stdout::write(format_args!($($t)*), false)
     };
 }
 
 /// `out!` with a newline.
 macro_rules! outln {
     () => {
-        $crate::stdout::write(format_args!(""), true)
+        $crate::render::stdout::write(format_args!(""), true)
     };
     ($($t:tt)*) => {
-        $crate::stdout::write(format_args!($($t)*), true)
+        $crate::render::stdout::write(format_args!($($t)*), true)
     };
 }
 
@@ -48,7 +48,6 @@ mod revisions;
 mod settings;
 mod sqlite;
 mod state;
-mod stdout;
 mod target;
 mod verify;
 mod workspace;
@@ -105,5 +104,5 @@ fn main() -> ExitCode {
 
 /// The exit code once stdout's fate is known (a lost write turns a success into exit 1).
 fn exit(code: u8) -> ExitCode {
-    ExitCode::from(stdout::finish(code))
+    ExitCode::from(render::stdout::finish(code))
 }

@@ -19,10 +19,8 @@
 //! question, and `input()`'s prompt, which ends without a newline) is shown on stderr as it
 //! comes.
 
-use std::io::{IsTerminal, Write as _};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
@@ -33,7 +31,7 @@ use tokio::time::Instant;
 
 use crate::alembic::parse;
 use crate::failure::{Failure, Kind};
-use crate::mask;
+use crate::render::events::{self, Event, Reporter};
 use crate::workspace::{Config, Workspace};
 
 /// What an Alembic call does, which decides how long db-migrate waits for it.
@@ -172,45 +170,19 @@ pub(crate) fn heartbeat_interval() -> Duration {
 
 /// `-v`: every line is relayed already (`[manager current] …`), so the launcher's own lines are
 /// not shown a second time. Set once at startup.
-static VERBOSE: AtomicBool = AtomicBool::new(false);
-
 pub fn set_verbose(verbose: bool) {
-    VERBOSE.store(verbose, Ordering::Relaxed);
+    events::set_verbose(verbose);
 }
-
-/// Launcher lines already shown: concurrent calls (`current` and `history`, every component of
-/// `--all`) start the same launcher, which may say the same thing each time.
-static LAUNCHER_LINES_SHOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// A line the launcher wrote on stderr before Alembic started (a `./py` building its virtualenv,
 /// pants bootstrapping): shown as `manager: ./py: …`, so a slow first run is not silent. Each
 /// distinct line once per db-migrate run.
 pub(crate) fn show_launcher_line(launcher: &str, config: &Config, line: &str) {
-    let line = line.trim_end();
-    if line.trim().is_empty() || VERBOSE.load(Ordering::Relaxed) {
-        return;
-    }
-    {
-        let mut shown = LAUNCHER_LINES_SHOWN
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if shown.iter().any(|l| l == line) {
-            return;
-        }
-        shown.push(line.to_owned());
-    }
-    // On a terminal, clear the line first: a progress bar may be drawn there.
-    let clear = if std::io::stderr().is_terminal() {
-        "\r\x1b[2K"
-    } else {
-        ""
-    };
-    let _ = writeln!(
-        std::io::stderr(),
-        "{clear}{}: {launcher}: {}",
-        config.label,
-        mask::mask(line)
-    );
+    Reporter::process().emit(Event::LauncherLine {
+        component: &config.label,
+        launcher,
+        line,
+    });
 }
 
 /// Alembic children running now. While one runs, SIGINT/SIGTERM are forwarded to it (and the
@@ -300,7 +272,7 @@ async fn run(
         Call::Migration(_) => None,
     };
     let heartbeat = match call {
-        Call::Migration(_) if !std::io::stderr().is_terminal() => Some(heartbeat_interval()),
+        Call::Migration(_) if Reporter::wants_heartbeats() => Some(heartbeat_interval()),
         _ => None,
     };
     let mut last_output = started;
@@ -453,50 +425,23 @@ pub(crate) fn say_still_running(
     started: Instant,
     name: &str,
 ) {
-    let total = human(started.elapsed());
-    let doing = match running {
-        Some((step, since)) => {
-            format!(
-                "{step} ({} on this revision, {total} elapsed)",
-                human(since.elapsed())
-            )
-        }
-        None => format!("{name}, no revision started yet ({total} elapsed)"),
-    };
-    let _ = writeln!(
-        std::io::stderr(),
-        "{}: still running {}",
-        config.label,
-        mask::mask(&doing)
-    );
+    Reporter::process().emit(Event::Heartbeat {
+        component: &config.label,
+        running: running.map(|(step, since)| (step.as_str(), since.elapsed())),
+        call: name,
+        elapsed: started.elapsed(),
+    });
 }
 
 /// `upgrade a -> b  message`, as the step lines show it.
 pub(crate) fn describe_step(step: &parse::Step) -> String {
-    let ids = |ids: &[String]| {
-        if ids.is_empty() {
-            "(base)".to_owned()
-        } else {
-            ids.join(",")
-        }
-    };
-    format!(
-        "{} {} -> {}  {}",
-        step.direction,
-        ids(&step.from),
-        ids(&step.to),
-        step.message
-    )
-}
-
-/// `45s`, `2m 05s`, `1h 02m 05s`.
-fn human(elapsed: Duration) -> String {
-    let secs = elapsed.as_secs();
-    match (secs / 3600, secs / 60 % 60, secs % 60) {
-        (0, 0, s) => format!("{s}s"),
-        (0, m, s) => format!("{m}m {s:02}s"),
-        (h, m, s) => format!("{h}h {m:02}m {s:02}s"),
+    events::Step {
+        direction: &step.direction,
+        from: &step.from,
+        to: &step.to,
+        message: &step.message,
     }
+    .describe()
 }
 
 /// The launcher as a person types it in the root: `./py`, or the `--python` command.
@@ -608,17 +553,7 @@ pub(crate) fn forward(pid: Option<i32>, count: u32, sig: libc::c_int, group: boo
 /// question, `input()`'s prompt), shown on stderr as it comes (stdout may be JSON). With `-v`
 /// the relay shows it already.
 fn show_to_user(text: &str, complete: bool) {
-    if VERBOSE.load(Ordering::Relaxed) {
-        return;
-    }
-    let mut err = std::io::stderr();
-    let _ = write!(
-        err,
-        "{}{}",
-        mask::mask(text),
-        if complete { "\n" } else { "" }
-    );
-    let _ = err.flush();
+    Reporter::process().emit(Event::MigrationSays { text, complete });
 }
 
 /// Send each line of `pipe` (without its line ending, `true` for complete). With
@@ -718,12 +653,5 @@ mod tests {
         assert_eq!(call.argv, ["-c", script, "alembic.ini"]);
         assert_eq!(call.name, "./py -c <script> alembic.ini");
         assert_eq!(call.command, "-c <script> alembic.ini");
-    }
-
-    #[test]
-    fn elapsed_time_reads_like_a_clock() {
-        assert_eq!(human(Duration::from_secs(7)), "7s");
-        assert_eq!(human(Duration::from_secs(125)), "2m 05s");
-        assert_eq!(human(Duration::from_secs(3725)), "1h 02m 05s");
     }
 }

@@ -25,7 +25,6 @@
 // below exercise all of it against the real Alembic.
 #![cfg_attr(not(test), allow(dead_code))]
 
-use std::io::IsTerminal as _;
 use std::process::Stdio;
 
 use serde::Deserialize;
@@ -39,9 +38,9 @@ use crate::alembic::parse;
 use crate::alembic::runner::{self, ActiveGuard, Output, Stream};
 use crate::failure::remediation::{self, Context};
 use crate::failure::{Failure, Kind};
-use crate::inspect;
-use crate::mask;
+use crate::render::events::{Event, Note, Reporter};
 use crate::workspace::{Config, Workspace};
+use crate::{inspect, mask};
 
 /// The worker, run by the launcher's Python (see its docstring for the protocol).
 const SCRIPT: &str = include_str!("worker.py");
@@ -223,12 +222,11 @@ impl Worker {
             }
         }
         if self.process.is_none() {
-            if self.verbose {
-                eprintln!(
-                    "[{}] starting a new Alembic worker (the last one ended)",
-                    self.config.label
-                );
-            }
+            Reporter::process()
+                .verbose(self.verbose)
+                .emit(Event::Note(Note::WorkerRestarted {
+                    component: &self.config.label,
+                }));
             self.process = Some(self.spawn().await?);
         }
         let id = self.next_id;
@@ -250,7 +248,7 @@ impl Worker {
         // As the runner: a migration off a terminal says which revision runs after every
         // heartbeat interval of silence.
         let heartbeat =
-            (!op.read_only() && !std::io::stderr().is_terminal()).then(runner::heartbeat_interval);
+            (!op.read_only() && Reporter::wants_heartbeats()).then(runner::heartbeat_interval);
         let mut last_output = started;
         let mut running: Option<(String, Instant)> = None;
         let name = op.name(&self.config.ini_arg);
@@ -460,9 +458,11 @@ impl Worker {
                                 runner::show_launcher_line(&launcher, config, &line);
                             }
                         }
-                        if self.verbose {
-                            eprintln!("[{} worker] {}", config.label, mask::mask(&line));
-                        }
+                        Reporter::process().verbose(self.verbose).emit(Event::Relayed {
+                            component: &config.label,
+                            command: "worker",
+                            line: &line,
+                        });
                         match stream {
                             Stream::Stdout => output.stdout.push(line),
                             Stream::Stderr => output.stderr.push(line),

@@ -1,19 +1,20 @@
 //! `upgrade`, `downgrade` and `migrate`: plan, confirm (downgrades), run Alembic with its steps
 //! streamed live, then re-check and print the final state. On failure, say where the database is.
 
-use crate::alembic::{self};
-use crate::exit_code;
+use crate::alembic;
+use crate::commands::steps::output::reporter;
 use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
 use crate::inspect::{self, relay, Inspection};
-use crate::mask;
 use crate::plan::{at_destination, check_target, plan, Direction};
+use crate::render::events::Event;
 use crate::render::json::{ComponentReport, Destructive};
 use crate::render::{text, Format};
 use crate::settings::{MigrateOptions, RunOptions};
 use crate::state::State;
 use crate::target::Target;
 use crate::workspace::{Config, Selection};
+use crate::{exit_code, mask};
 
 use super::reports::Reports;
 use super::steps::{
@@ -182,7 +183,7 @@ async fn prepare(
         header.push_str(&describe_sessions(config).await);
     }
     if run.sql {
-        eprint!("{}", mask::mask(&header));
+        reporter(app).emit(Event::PlanBesideSql(&header));
     } else {
         detail(run, app, &header);
     }

@@ -124,7 +124,12 @@ impl App {
                 continue;
             };
             if let Err(last) = crate::postgres::wait_until_ready(&pg, limit, || {
-                crate::render::progress::waiting_for_database(self.format, &config.label, limit);
+                crate::render::events::Reporter::new(self.format, false).emit(
+                    crate::render::events::Event::WaitingForDatabase {
+                        component: &config.label,
+                        limit_secs: limit.as_secs(),
+                    },
+                );
             })
             .await
             {

@@ -4,10 +4,12 @@ use std::fmt::Write;
 
 use futures_util::future::join_all;
 
+use crate::commands::steps::output::reporter;
 use crate::exit_code;
 use crate::failure::Failure;
 use crate::graph::{Graph, Revision};
 use crate::inspect::{inspect, load_graph, Engine};
+use crate::render::events::Event;
 use crate::render::json::{self, ComponentReport};
 use crate::render::{text, Format};
 use crate::report::divergence::DivergenceReport;
@@ -82,9 +84,7 @@ pub async fn run(app: &App, opts: &ReportOptions) -> Result<u8, Failure> {
                 });
             }
             Err(f) => {
-                if app.format == Format::Text {
-                    eprint!("{}", text::failure(&f));
-                }
+                reporter(app).emit(Event::GraphFailed(&f));
                 first_failure.get_or_insert(f);
             }
         }

@@ -2,10 +2,11 @@
 //! (failures on stderr in text mode), then one JSON document with every component and the first
 //! failure, and the exit code that failure carries.
 
+use crate::commands::steps::output::reporter;
 use crate::failure::Failure;
 use crate::inspect;
+use crate::render::events::Event;
 use crate::render::json::{self, ComponentReport, Report};
-use crate::render::text;
 use crate::render::Format;
 use crate::workspace::Config;
 
@@ -26,8 +27,9 @@ impl Reports {
 
     /// A component that failed: said now in text mode; in JSON with what is still known of it.
     pub async fn failed(&mut self, app: &App, config: &Config, failure: Failure) {
+        reporter(app).emit(Event::ComponentFailed(&failure));
         match app.format {
-            Format::Text | Format::Github => eprint!("{}", text::failure(&failure)),
+            Format::Text | Format::Github => {}
             Format::Json => {
                 let known = inspect::known(&app.ws, config).await;
                 self.components.push(ComponentReport::failed(

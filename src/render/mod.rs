@@ -1,9 +1,11 @@
 //! Everything db-migrate prints goes through here: text for people, JSON for CI. Every string is
 //! masked on the way out.
 
+pub mod events;
 pub mod github;
 pub mod json;
 pub mod progress;
+pub mod stdout;
 pub mod text;
 
 use crate::failure::remediation::select_flag;
@@ -47,7 +49,7 @@ pub fn worded_failure(format: Format, failure: &Failure, text: &str) -> u8 {
 /// still gets one document (unless one was already written), and the exit code stays one of the
 /// documented ones.
 pub fn panicked(format: Format, failure: &Failure) -> u8 {
-    if format == Format::Json && !crate::stdout::written() {
+    if format == Format::Json && !crate::render::stdout::written() {
         self::failure(Format::Json, failure);
     }
     crate::exit_code::FAILED
@@ -58,7 +60,7 @@ pub fn panicked(format: Format, failure: &Failure) -> u8 {
 pub fn clap(e: &clap::Error) -> u8 {
     if let Err(io) = e.print() {
         if !e.use_stderr() {
-            crate::stdout::record(&io);
+            crate::render::stdout::record(&io);
         }
     }
     if e.use_stderr() {

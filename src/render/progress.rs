@@ -66,14 +66,3 @@ impl Drop for Progress {
         self.finish();
     }
 }
-
-/// `--wait`: a database does not accept connections yet (said in text mode only).
-pub fn waiting_for_database(format: super::Format, label: &str, limit: Duration) {
-    if format == super::Format::Text {
-        eprintln!(
-            "{}: waiting up to {}s for the database to accept connections…",
-            label,
-            limit.as_secs()
-        );
-    }
-}

@@ -5,6 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::failure::{Failure, Kind};
+use crate::render::events::{Event, Note, Reporter};
 
 /// `./py` when the root has one; else `--python`/`DB_MIGRATE_PYTHON`; else `python3`.
 ///
@@ -23,9 +24,9 @@ pub(super) fn choose_launcher(root: &Path, python: Option<&str>) -> Result<Vec<S
     match (py_mode, python) {
         (Some(mode), _) if mode & 0o111 != 0 => return Ok(vec![py.to_string_lossy().into_owned()]),
         (Some(_), None) => return Ok(vec![py.to_string_lossy().into_owned()]),
-        (Some(_), Some(cmd)) => eprintln!(
-            "note: ./py is not executable, so Alembic runs with {cmd} instead (chmod +x py to use ./py)"
-        ),
+        (Some(_), Some(cmd)) => {
+            Reporter::process().emit(Event::Note(Note::PyNotExecutable { instead: cmd }));
+        }
         (None, _) => {}
     }
     if let Some(cmd) = python {

@@ -13,6 +13,7 @@ use crate::inspect;
 use crate::plan::Direction;
 use crate::postgres::scratch::{create, name_for, Source};
 use crate::postgres::snapshot;
+use crate::render::events::{Event, Note, Reporter};
 use crate::revisions::edit;
 use crate::settings::RunOptions;
 use crate::target::Target;
@@ -81,10 +82,11 @@ pub async fn prove(
     let dropped = scratch.drop().await;
     drop(scratch_config);
     if let Err(e) = dropped {
-        eprintln!(
-            "warning: the scratch database {name} could not be dropped ({e}); drop it by hand: psql {} -c 'DROP DATABASE \"{name}\" WITH (FORCE)'",
-            pg_dump.with_database("postgres").connection_args()
-        );
+        Reporter::process().emit(Event::Note(Note::ScratchNotDropped {
+            name: &name,
+            error: &e.to_string(),
+            psql_args: &pg_dump.with_database("postgres").connection_args(),
+        }));
     }
     match result {
         Ok(()) => Ok(Outcome::Proved { of }),

@@ -1,10 +1,9 @@
 //! Asking before something destructive: on a terminal a question, without one `--yes` or a
 //! refusal that changes nothing.
 
-use std::io::{BufRead, IsTerminal, Write};
-
 use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
+use crate::render::events::Reporter;
 use crate::workspace::Config;
 
 /// Downgrades can drop data: ask on a terminal, require --yes otherwise. `rerun` is the command
@@ -37,7 +36,7 @@ pub fn confirm_to(q: &Question, config: &Config, rerun: &str, yes: bool) -> Resu
         return Ok(());
     }
     let select = select_flag(config);
-    if !std::io::stdin().is_terminal() {
+    let Some(answer) = Reporter::process().ask(q.prompt) else {
         let mut failure = Failure::usage(
             Kind::ConfirmationRequired,
             format!(
@@ -48,11 +47,7 @@ pub fn confirm_to(q: &Question, config: &Config, rerun: &str, yes: bool) -> Resu
         );
         failure.cause = format!("{}, and without a terminal db-migrate cannot ask", q.why);
         return Err(failure);
-    }
-    eprint!("{}", q.prompt);
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
+    };
     if matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {

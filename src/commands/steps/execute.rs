@@ -6,18 +6,16 @@ use crate::alembic::{self, parse};
 use crate::failure::remediation::{self, select_flag, Context};
 use crate::failure::{Failure, Kind};
 use crate::inspect::{self, relay, Inspection};
-use crate::mask;
 use crate::plan::{plan, Direction};
+use crate::render::events::{self, Event};
 use crate::render::json::Step;
-use crate::render::progress::Progress;
-use crate::render::Format;
 use crate::settings::RunOptions;
 use crate::state::State;
 use crate::target::Target;
 use crate::workspace::Workspace;
 
 use super::describe::describe_current;
-use super::output::detail;
+use super::output::run_reporter;
 use crate::commands::App;
 
 /// Run `alembic <verb> <target>` for the inspected component, each step shown as it happens,
@@ -33,10 +31,8 @@ pub async fn execute(
     let config = &before.config;
     let verb = direction.verb();
     let planned = plan(before, direction, target);
-    let progress = Progress::new(
-        planned.as_ref().map(Vec::len),
-        app.format == Format::Text && !run.quiet && !app.verbose && !run.interactive,
-    );
+    let reporter =
+        run_reporter(app, run).with_progress(planned.as_ref().map(Vec::len), run.interactive);
     let input = match run.interactive {
         true => alembic::Input::Terminal,
         false => alembic::Input::Closed,
@@ -47,27 +43,15 @@ pub async fn execute(
     let output = alembic::migration(&app.ws, config, input, &args, |stream, line| {
         on_line(stream, line);
         if let Some(step) = parse::step(line, |id| before.graph.contains(id)) {
-            let show = |ids: &[String]| {
-                if ids.is_empty() {
-                    "(base)".to_owned()
-                } else {
-                    ids.join(",")
-                }
-            };
-            let text = format!(
-                "  {:<9} {} -> {}  {}\n",
-                step.direction,
-                show(&step.from),
-                show(&step.to),
-                step.message
-            );
-            let running = format!("{} {}", show(&step.to), step.message);
-            progress.started(
-                &mask::mask(&text),
-                steps.len(),
-                &mask::mask(&running),
-                |t| detail(run, app, t),
-            );
+            reporter.emit(Event::StepStarted {
+                step: events::Step {
+                    direction: &step.direction,
+                    from: &step.from,
+                    to: &step.to,
+                    message: &step.message,
+                },
+                done: steps.len(),
+            });
             steps.push(Step {
                 direction: step.direction,
                 from: step.from,
@@ -77,7 +61,7 @@ pub async fn execute(
         }
     })
     .await?;
-    progress.finish();
+    reporter.emit(Event::StepsFinished);
 
     let after = inspect::refresh(&app.ws, before, app.verbose).await;
     if output.interrupted {

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use crate::failure::{Failure, Kind};
 use crate::inspect::Inspection;
-use crate::mask;
 use crate::postgres;
+use crate::render::events::{Event, Note};
 use crate::settings::RunOptions;
 use crate::workspace::Config;
 
-use super::output::detail;
+use super::output::{detail, reporter, run_reporter};
 use crate::commands::App;
 
 /// `--backup`: dump the database before anything changes; a failed dump stops the run.
@@ -44,23 +44,17 @@ pub async fn lock(
         return Ok(None);
     };
     let Ok(pg) = postgres::connect_config(url) else {
-        if app.verbose {
-            eprintln!(
-                "{}: no migration lock (the URL is not one db-migrate connects to natively)",
-                config.label
-            );
-        }
+        reporter(app).emit(Event::Note(Note::NoLockNotNative {
+            component: &config.label,
+        }));
         return Ok(None);
     };
     let key = postgres::lock_key(url.database.as_deref().unwrap_or_default(), &config.label);
     let waiting = || {
-        if run.quiet {
-            return;
-        }
-        eprintln!(
-            "{}: another db-migrate is migrating this database; waiting up to {}s for it to finish…",
-            config.label, run.lock_timeout
-        )
+        run_reporter(app, run).emit(Event::WaitingForLock {
+            component: &config.label,
+            timeout_secs: run.lock_timeout,
+        });
     };
     match postgres::advisory_lock(&pg, key, Duration::from_secs(run.lock_timeout), waiting).await {
         Ok(lock) => Ok(Some(lock)),
@@ -76,9 +70,10 @@ pub async fn lock(
         // Unreachable database: the inspection that follows asks Alembic and reports it in
         // Alembic's words; there is nothing to lock against.
         Err(postgres::LockError::Failed(text)) => {
-            if app.verbose {
-                eprintln!("{}: no migration lock ({})", config.label, mask::mask(&text));
-            }
+            reporter(app).emit(Event::Note(Note::NoLockUnreachable {
+                component: &config.label,
+                error: &text,
+            }));
             Ok(None)
         }
     }

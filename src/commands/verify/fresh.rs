@@ -7,6 +7,7 @@ use crate::failure::{Failure, Kind};
 use crate::graph::Graph;
 use crate::postgres::pgdump::PgDump;
 use crate::postgres::scratch::{create, name_for, Source};
+use crate::render::events::{Event, Reporter};
 use crate::render::Format;
 use crate::workspace::ini::DbUrl;
 use crate::workspace::scratch::pointed_at;
@@ -90,18 +91,15 @@ async fn measure(
     let drift = fresh.drift_straight_to_head(&scratch_config, graph).await;
     let dropped = scratch.drop().await;
     if let Err(e) = &dropped {
-        eprint!(
-            "{}",
-            crate::render::text::failure(&Failure::new(
-                Kind::VerifyDropFailed,
-                format!("the scratch database {name} could not be dropped: {e}"),
-                "the server refused DROP DATABASE or stopped answering",
-                format!(
-                    "drop it by hand: psql {} -c 'DROP DATABASE \"{name}\" WITH (FORCE)'",
-                    origin.pg_dump.with_database("postgres").connection_args()
-                ),
-            ))
-        );
+        Reporter::process().emit(Event::FailureAside(&Failure::new(
+            Kind::VerifyDropFailed,
+            format!("the scratch database {name} could not be dropped: {e}"),
+            "the server refused DROP DATABASE or stopped answering",
+            format!(
+                "drop it by hand: psql {} -c 'DROP DATABASE \"{name}\" WITH (FORCE)'",
+                origin.pg_dump.with_database("postgres").connection_args()
+            ),
+        )));
     }
     Ok((drift?, dropped.is_ok()))
 }

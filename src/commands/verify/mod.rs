@@ -12,21 +12,20 @@ pub(crate) mod scratch;
 
 use std::collections::HashSet;
 
-use crate::check;
-use crate::exit_code;
+use crate::commands::steps::output::reporter;
 use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
 use crate::git::Repo;
 use crate::graph::{Graph, Lookup};
-use crate::inspect;
 use crate::postgres::scratch::{create, name_for, Made, Source};
 use crate::postgres::snapshot;
-use crate::render::json;
-use crate::render::Format;
+use crate::render::events::Event;
+use crate::render::{json, Format};
 use crate::settings::{RunOptions, VerifyOptions as Options};
 use crate::verify::plan;
 use crate::workspace::scratch::pointed_at;
 use crate::workspace::Config;
+use crate::{check, exit_code, inspect};
 
 use super::App;
 use proof::Proof;
@@ -50,9 +49,7 @@ pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
         };
         let result = verify_one(app, config, repo.as_ref(), opts, &mut report).await;
         if let Err(failure) = result {
-            if app.format != Format::Json {
-                eprint!("{}", crate::render::text::failure(&failure));
-            }
+            reporter(app).emit(Event::ComponentFailed(&failure));
             exit = worse(exit, failure.kind.code());
             report.error = Some(failure);
         }

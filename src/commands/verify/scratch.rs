@@ -5,6 +5,7 @@ use crate::failure::{Failure, Kind};
 use crate::inspect::relay;
 use crate::postgres::pgdump::PgDump;
 use crate::postgres::scratch::Scratch;
+use crate::render::events::{Event, Reporter};
 use crate::render::Format;
 use crate::workspace::scratch::ScratchConfig;
 
@@ -105,7 +106,7 @@ pub async fn finish_scratch(
             );
             if failed {
                 // The earlier failure is the one to report; this one is said on the side.
-                eprint!("{}", crate::render::text::failure(&failure));
+                Reporter::process().emit(Event::FailureAside(&failure));
                 Ok(())
             } else {
                 Err(failure)

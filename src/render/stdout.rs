@@ -1,5 +1,5 @@
-//! The one path every stdout write takes, and what it remembers about failures (ripgrep's
-//! "errored" flag, for output).
+//! The one path every stdout write takes (the `out!`/`outln!` macros), and what it remembers
+//! about failures (ripgrep's "errored" flag, for output).
 
 use std::io::{self, Write as _};
 use std::sync::atomic::{AtomicBool, Ordering};
