@@ -3,6 +3,9 @@
 //!
 //! Regenerate every page: `UPDATE_DOCS=1 cargo test --bin db-migrate docs::`
 
+#[cfg(test)]
+mod rules;
+
 /// Compare `generated` with the committed file at `path` (relative to the repository root), or
 /// write it when `UPDATE_DOCS=1`. A stale page fails with the command that regenerates it.
 #[cfg(test)]
