@@ -4,6 +4,8 @@
 //! Regenerate every page: `UPDATE_DOCS=1 cargo test --bin db-migrate docs::`
 
 #[cfg(test)]
+mod commands;
+#[cfg(test)]
 mod links;
 #[cfg(test)]
 mod rules;
