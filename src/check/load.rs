@@ -21,7 +21,7 @@ use crate::workspace::Config as Ini;
 pub const COMPONENT_FAULT: Rule = Rule {
     name: "component-fault",
     default_severity: Severity::Error,
-    summary: "the component's migrations could be read and checked (one component's fault never hides the others)",
+    summary: "The component's migrations could be read and checked (one component's fault never hides the others).",
     explain: "\
 A component whose revision files do not form one graph cannot be checked at all: a cycle, a
 down_revision naming a revision that does not exist, two files with the same revision id, an empty
@@ -35,7 +35,7 @@ disabled or ignored: fix the fault (git pull first if the files are not yours)."
 pub const UNLOADABLE_FILE: Rule = Rule {
     name: "unloadable-file",
     default_severity: Severity::Error,
-    summary: "every revision file is Python that Alembic can import (UTF-8 unless it declares an encoding)",
+    summary: "Every revision file is Python that Alembic can import (UTF-8 unless it declares an encoding).",
     explain: "\
 Alembic imports every revision file on every command. Python reads source as UTF-8 unless the
 first two lines declare another encoding (`# -*- coding: latin-1 -*-`, PEP 263), so a file saved
