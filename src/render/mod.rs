@@ -4,6 +4,8 @@
 pub mod github;
 pub mod json;
 pub mod progress;
+#[cfg(test)]
+pub(crate) mod snapshot_tests;
 pub mod text;
 
 use crate::graph::Graph;
