@@ -17,6 +17,9 @@ use crate::workspace::Config;
 use super::reports::Reports;
 use super::App;
 
+#[cfg(test)]
+mod snapshot_tests;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Current,
