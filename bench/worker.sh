@@ -11,30 +11,15 @@
 # Makes a small Backend.AI-shaped workspace (bench/make_workspace.py) whose env.py imports a
 # module that takes IMPORT_SECS to import, standing in for the manager's models (2.5-3.5 s on the
 # real tree, issue 21). Needs no db-migrate binary, so unlike bench/common.sh it builds nothing:
-# it starts a throwaway PostgreSQL and uses the tests' venv when it exists (else makes one).
+# it starts a throwaway PostgreSQL (bench/postgres.sh) and uses the tests' venv when it exists (else makes one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 n=${N:-5}
 import_secs=${IMPORT_SECS:-2.5}
 
-work=$(mktemp -d /tmp/db-migrate-bench-worker.XXXXXX)
-chmod 755 "$work"
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-as_pg=()
-if [[ $(id -u) -eq 0 ]]; then as_pg=(runuser -u postgres --); fi
-pw=bench-$RANDOM$RANDOM
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$work/pg"
-echo "$pw" >"$work/pg/pw"
-[[ $(id -u) -eq 0 ]] && chown -R postgres "$work/pg"
-cleanup() {
-  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg/data" -m fast stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"${as_pg[@]}" "$pgbin/initdb" -D "$work/pg/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 --pwfile="$work/pg/pw" >/dev/null
-"${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg/data" -o "-p $port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off" -l "$work/pg/log" -w start >/dev/null
+bench_name=worker
+source bench/postgres.sh
 
 venv=$(ls -d "$repo"/target/test-venv-*/ 2>/dev/null | grep -v partial | head -n 1 || true)
 if [[ -z $venv ]]; then
