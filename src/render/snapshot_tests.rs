@@ -224,6 +224,27 @@ fn status_no_revision() {
 }
 
 #[test]
+fn status_no_revision_in_a_checkout_with_the_backend_ai_script() {
+    // The manager's schema comes from the models there (`schema oneshot`), not from base.
+    let root = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(root.path().join("backend.ai"), "#!/bin/sh\n").expect("writable");
+    let mut i = no_revision();
+    i.config.root = root.path().to_path_buf();
+    let shown = text::status(&i).replace(&*root.path().to_string_lossy(), "[ROOT]");
+    insta::assert_snapshot!("status_no_revision_oneshot_text", shown);
+}
+
+#[test]
+fn status_of_a_config_outside_the_components_quotes_its_path() {
+    // `--config` with a space in the path: the next step must work when pasted.
+    let mut i = behind();
+    i.config.label = "my alembic.ini".into();
+    i.config.component = None;
+    i.config.ini_arg = "configs/my alembic.ini".into();
+    insta::assert_snapshot!("status_behind_config_text", text::status(&i));
+}
+
+#[test]
 fn status_unknown_revision() {
     let i = unknown_revision();
     insta::assert_snapshot!("status_unknown_revision_text", text::status(&i));
@@ -393,6 +414,9 @@ fn a_password_is_masked_in_every_format() {
         "sqlalchemy.exc.OperationalError: cannot connect to {URL}"
     ));
     f.database = Some(format!("unknown: {URL} did not answer"));
+    // A password read from a config is masked wherever it appears, not only inside a URL.
+    crate::mask::add_secret("develove");
+    f.cause = "the user or password (develove) in sqlalchemy.url of alembic.ini is wrong".into();
     let shown = every_format(&f);
     assert!(!shown.contains("develove"), "{shown}");
     insta::assert_snapshot!("failure_masks_the_password", shown);
