@@ -16,8 +16,13 @@ use crate::heads::released::{Evidence, Released, Releases};
 use crate::heads::{self, Explanation};
 use crate::inspect::{Engine, Inspection, Known};
 use crate::remediation::{self, Context};
-use crate::render::json::{self, ComponentReport, Report};
 use crate::render::{github, text};
+
+/// The serialized output types and their writer (`json::to_string` masks, as every output is),
+/// re-exported here so that every snapshot test imports them from this one place while they move.
+pub(crate) use crate::render::json::{
+    self, ComponentReport, Destructive, MergeReport, RepointReport, Report, Step,
+};
 use crate::workspace::ini::{DbUrl, Ini};
 use crate::workspace::Config;
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{render_github, render_text, ComponentReport, Report, Skipped};
 use crate::check::{Finding, Severity};
 use crate::component::Component;
-use crate::render::json;
+use crate::render::snapshot_tests::json;
 use crate::render::snapshot_tests::{config, failure, ROOT, VERSIONS};
 use crate::workspace::Config;
 

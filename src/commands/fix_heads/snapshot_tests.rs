@@ -10,10 +10,10 @@ use super::{order_fails, refused};
 use crate::heads::released::Released;
 use crate::heads::{Fix, Refusal};
 use crate::inspect::Inspection;
-use crate::render::json::{self, ComponentReport, MergeReport, RepointReport};
 use crate::render::snapshot_tests::{
     diagnosed, diverged, explained, inspection, status_json, VERSIONS,
 };
+use crate::render::snapshot_tests::{json, ComponentReport, MergeReport, RepointReport};
 use crate::render::text;
 use crate::revisions::edit;
 

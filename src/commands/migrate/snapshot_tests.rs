@@ -10,8 +10,8 @@
 use crate::commands::steps::{describe_destruction, describe_plan};
 use crate::inspect::Inspection;
 use crate::plan::{plan, Direction};
-use crate::render::json::{ComponentReport, Destructive, Step};
 use crate::render::snapshot_tests::{inspection, linear, status_json};
+use crate::render::snapshot_tests::{ComponentReport, Destructive, Step};
 use crate::revisions::destructive;
 use crate::target::Target;
 

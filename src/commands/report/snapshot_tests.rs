@@ -7,7 +7,7 @@
 use super::{render_graph, GraphReport, GraphReports, Kind};
 use crate::graph::{Graph, Revision};
 use crate::inspect::Engine;
-use crate::render::json;
+use crate::render::snapshot_tests::json;
 use crate::render::snapshot_tests::{config, diverged, linear, rev};
 
 /// A history with a branch label, a merge point and a `depends_on`: every mark `history` shows.

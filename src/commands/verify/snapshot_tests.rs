@@ -12,7 +12,7 @@ use super::report::{
     self, ComponentReport, DriftReport, Report, RevisionReport, ScratchReport, Slow, Timed,
 };
 use super::summary;
-use crate::render::json;
+use crate::render::snapshot_tests::json;
 use crate::render::snapshot_tests::{diagnosed, failure, VERSIONS};
 use crate::verify::drift::{self, Difference};
 
