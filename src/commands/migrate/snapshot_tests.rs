@@ -115,3 +115,65 @@ fn downgrade_from_no_revision_plans_nothing() {
     let (text, _) = planned(&before, Direction::Downgrade, "base");
     insta::assert_snapshot!("downgrade_from_base_plan_text", text);
 }
+
+fn both_formats(f: &crate::error::Failure) -> String {
+    format!(
+        "--- text\n{}--- json\n{}\n",
+        crate::render::text::failure(f),
+        crate::render::snapshot_tests::json::failure(f)
+    )
+}
+
+fn alembic_output(stdout: &[&str], stderr: &[&str], code: i32) -> crate::alembic::Output {
+    crate::alembic::Output {
+        code: Some(code),
+        stdout: stdout.iter().map(|l| (*l).to_owned()).collect(),
+        stderr: stderr.iter().map(|l| (*l).to_owned()).collect(),
+        interrupted: false,
+        launcher: Some("./py".into()),
+    }
+}
+
+#[test]
+fn an_upgrade_that_exits_0_without_migrating_is_a_failure() {
+    let before = inspection(linear(), &["4b7b650bc30e"]);
+    let target = Target::parse("head").expect("a valid target");
+    let planned = plan(&before, Direction::Upgrade, &target).expect("a plan");
+    let ws = crate::workspace::Workspace {
+        root: before.config.root.clone(),
+        launcher: vec![format!("{}/py", crate::render::snapshot_tests::ROOT)],
+        alembic_timeout: crate::workspace::DEFAULT_ALEMBIC_TIMEOUT,
+    };
+    // Alembic started (its context line) but ran no step: env.py never ran the migrations.
+    let output = alembic_output(
+        &[],
+        &["INFO  [alembic.runtime.migration] Context impl PostgresqlImpl."],
+        0,
+    );
+    let failure = crate::commands::steps::execute::verify_outcome(
+        &ws,
+        &before,
+        &before,
+        Direction::Upgrade,
+        &planned,
+        &output,
+    )
+    .expect_err("the database did not move");
+    insta::assert_snapshot!("upgrade_outcome_mismatch", both_formats(&failure));
+}
+
+#[test]
+fn an_unknown_target_is_explained_with_alembic_s_line() {
+    let before = inspection(linear(), &["4b7b650bc30e"]);
+    let target = Target::parse("ffff").expect("a valid target");
+    let output = alembic_output(
+        &[],
+        &[
+            "ERROR [alembic.util.messaging] Can't locate revision identified by 'ffff'",
+            "  FAILED: Can't locate revision identified by 'ffff'",
+        ],
+        255,
+    );
+    let failure = crate::commands::steps::diagnose_run(&before, "upgrade", &target, &output, false);
+    insta::assert_snapshot!("upgrade_unknown_target", both_formats(&failure));
+}
