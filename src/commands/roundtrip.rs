@@ -22,6 +22,9 @@ use super::steps::{
 };
 use super::App;
 
+#[cfg(test)]
+mod snapshot_tests;
+
 pub async fn run(
     app: &App,
     args: &ComponentArgs,

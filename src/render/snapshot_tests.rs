@@ -21,7 +21,7 @@ use crate::render::{github, text};
 /// The serialized output types and their writer (`json::to_string` masks, as every output is),
 /// re-exported here so that every snapshot test imports them from this one place while they move.
 pub(crate) use crate::render::json::{
-    self, ComponentReport, Destructive, MergeReport, RepointReport, Report, Step,
+    self, ComponentReport, Destructive, MergeReport, RepointReport, Report, Roundtrip, Step,
 };
 use crate::workspace::ini::{DbUrl, Ini};
 use crate::workspace::Config;
