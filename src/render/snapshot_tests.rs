@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 use crate::alembic::Output;
 use crate::component::Component;
-use crate::error::Failure;
+/// The failure type, re-exported for the other snapshot test modules (it is moving too).
+pub(crate) use crate::error::Failure;
 use crate::graph::{Graph, Revision};
 use crate::heads::released::{Evidence, Released, Releases};
 use crate::heads::{self, Explanation};

@@ -17,7 +17,7 @@ use crate::render::snapshot_tests::{json, ComponentReport, MergeReport, RepointR
 use crate::render::text;
 use crate::revisions::edit;
 
-fn both_formats(f: &crate::error::Failure) -> String {
+fn both_formats(f: &crate::render::snapshot_tests::Failure) -> String {
     format!(
         "--- text\n{}--- json\n{}\n",
         text::failure(f),

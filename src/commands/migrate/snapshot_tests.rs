@@ -116,7 +116,7 @@ fn downgrade_from_no_revision_plans_nothing() {
     insta::assert_snapshot!("downgrade_from_base_plan_text", text);
 }
 
-fn both_formats(f: &crate::error::Failure) -> String {
+fn both_formats(f: &crate::render::snapshot_tests::Failure) -> String {
     format!(
         "--- text\n{}--- json\n{}\n",
         crate::render::text::failure(f),

@@ -252,10 +252,10 @@ fn failed() -> Vec<ComponentReport> {
         component: "accountmgr".into(),
         config: "alembic-accountmgr.ini".into(),
         error: Some(failure(
-            "verify-scratch",
-            "cannot create the scratch database backend_accountmgr_verify_0c1d from backend_accountmgr: permission denied to create database",
-            "the user in sqlalchemy.url of alembic-accountmgr.ini may not CREATE DATABASE",
-            "grant it (ALTER ROLE postgres CREATEDB), or use db-migrate verify --component accountmgr --from-empty with a user that may",
+            "verify-cannot-create",
+            "cannot create the scratch database backend_accountmgr_verify_0c1d: permission denied to create database",
+            "verify works on a scratch database on the component's server, and the role postgres may not create databases",
+            "let it, as a superuser: psql -h localhost -p 8100 -U postgres -d postgres -c 'ALTER ROLE postgres CREATEDB', then retry",
         )),
         ..ComponentReport::default()
     });
