@@ -251,6 +251,22 @@ fn status_of_a_config_outside_the_components_quotes_its_path() {
 }
 
 #[test]
+fn status_no_revision_of_another_component_has_no_oneshot() {
+    let mut i = no_revision();
+    i.config.label = "accountmgr".into();
+    i.config.component = Some(Component::Accountmgr);
+    i.config.ini_arg = "alembic-accountmgr.ini".into();
+    insta::assert_snapshot!("status_no_revision_accountmgr_text", text::status(&i));
+}
+
+#[test]
+fn status_diverged_with_the_database_at_both_heads() {
+    // Alembic's `upgrade heads` leaves one alembic_version row per head.
+    let i = inspection(diverged(), &["e1d1a2f4a0b9", "8679d0a7e22b"]);
+    insta::assert_snapshot!("status_diverged_at_both_heads_text", text::status(&i));
+}
+
+#[test]
 fn status_unknown_revision() {
     let i = unknown_revision();
     insta::assert_snapshot!("status_unknown_revision_text", text::status(&i));
