@@ -542,6 +542,9 @@ fn render_github(report: &Report) -> String {
 }
 
 #[cfg(test)]
+mod snapshot_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

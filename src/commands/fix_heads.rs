@@ -12,6 +12,8 @@
 
 mod merge;
 mod prove;
+#[cfg(test)]
+mod snapshot_tests;
 
 use crate::alembic::{self, parse};
 use crate::exit_code;

@@ -23,6 +23,9 @@ use super::steps::{
 };
 use super::App;
 
+#[cfg(test)]
+mod snapshot_tests;
+
 pub async fn run(app: &App, opts: &MigrateOptions) -> Result<u8, Failure> {
     let (args, run, direction, target, yes) = (
         &opts.selection,

@@ -20,6 +20,9 @@ use crate::workspace::Config;
 use super::reports::Reports;
 use super::App;
 
+#[cfg(test)]
+mod snapshot_tests;
+
 pub async fn run(app: &App, opts: &ReportOptions) -> Result<u8, Failure> {
     let (kind, engine, upstream) = (opts.kind, opts.engine, opts.upstream.as_deref());
     let configs = app.ws.configs(&opts.selection)?;

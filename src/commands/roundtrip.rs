@@ -23,6 +23,9 @@ use super::steps::{
 };
 use super::App;
 
+#[cfg(test)]
+mod snapshot_tests;
+
 pub async fn run(app: &App, opts: &RoundtripOptions) -> Result<u8, Failure> {
     let (run, revision, yes) = (&opts.run, &opts.revision, opts.yes);
     if opts.selection == Selection::All {

@@ -5,6 +5,8 @@ pub mod events;
 pub mod github;
 pub mod json;
 pub mod progress;
+#[cfg(test)]
+pub(crate) mod snapshot_tests;
 pub mod stdout;
 pub mod text;
 

@@ -9,6 +9,8 @@ mod fresh;
 mod proof;
 mod report;
 pub(crate) mod scratch;
+#[cfg(test)]
+mod snapshot_tests;
 
 use std::collections::HashSet;
 
