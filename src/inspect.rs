@@ -10,10 +10,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::alembic::{self, parse, Stream};
-use crate::failure::remediation::{self, Context};
+use crate::event::{self, Event, Note};
 use crate::failure::{Failure, Kind};
 use crate::graph::{Graph, GraphError};
-use crate::render::events::{Event, Note, Reporter};
+use crate::remediation::{self, Context};
 use crate::revisions::{self, ReadError};
 use crate::state::{self, State};
 use crate::workspace::{site_packages, Config, Workspace};
@@ -77,14 +77,16 @@ impl Inspection {
 
 /// A line printer for `-v`: every Alembic line, masked, on stderr, tagged with its origin.
 pub fn relay(verbose: bool, label: &str, command: &str) -> impl FnMut(Stream, &str) {
-    let reporter = Reporter::process().verbose(verbose);
     let (label, command) = (label.to_owned(), command.to_owned());
     move |_, line| {
-        reporter.emit(Event::Relayed {
-            component: &label,
-            command: &command,
-            line,
-        });
+        event::emit_verbose(
+            verbose,
+            Event::Relayed {
+                component: &label,
+                command: &command,
+                line,
+            },
+        );
     }
 }
 
@@ -163,12 +165,13 @@ fn retry_with_alembic(
         return Err(failure);
     }
     // The run fails either way, and the failure is reported: the retry is said under -v only.
-    Reporter::process()
-        .verbose(verbose)
-        .emit(Event::Note(Note::NativeRetry {
+    event::emit_verbose(
+        verbose,
+        Event::Note(Note::NativeRetry {
             component: &config.label,
             message: &failure.message,
-        }));
+        }),
+    );
     Ok(())
 }
 
@@ -261,7 +264,7 @@ fn fallback(config: &Config, engine: Engine, why: &str) -> Result<(), Failure> {
         ));
     }
     // Always said: the Alembic engine costs seconds where the native one costs milliseconds.
-    Reporter::process().emit(Event::Note(Note::AlembicEngine {
+    event::emit(Event::Note(Note::AlembicEngine {
         component: &config.label,
         why,
     }));

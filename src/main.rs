@@ -30,6 +30,7 @@ mod cli;
 mod commands;
 mod component;
 mod docs;
+mod event;
 
 mod exit_code;
 mod failure;
@@ -39,9 +40,11 @@ mod heads;
 mod inspect;
 mod interrupt;
 mod mask;
+mod next_step;
 mod plan;
 mod postgres;
 
+mod remediation;
 mod render;
 mod report;
 mod revisions;
@@ -88,7 +91,8 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(failure) => return exit(render::failure(format, &failure)),
     };
-    alembic::runner::set_verbose(settings.verbose);
+    event::set_verbose(settings.verbose);
+    render::events::install();
     let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         runtime.block_on(async {
             tokio::spawn(interrupt::exit_on_signal_when_idle(format == Format::Json));

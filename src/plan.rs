@@ -2,10 +2,10 @@
 //! revisions the run applies or reverts, and which targets the real run could not follow (refused
 //! before anything runs, so a dry run succeeds only for a plan the real run executes).
 
-use crate::failure::remediation::{explain, select_flag, Context};
 use crate::failure::{Failure, Kind};
 use crate::graph::Unresolved;
 use crate::inspect::Inspection;
+use crate::remediation::{explain, select_flag, Context};
 use crate::state::State;
 use crate::target::Target;
 

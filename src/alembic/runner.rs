@@ -30,8 +30,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::alembic::parse;
+use crate::event::{self, Event};
 use crate::failure::{Failure, Kind};
-use crate::render::events::{self, Event, Reporter};
 use crate::workspace::{Config, Workspace};
 
 /// What an Alembic call does, which decides how long db-migrate waits for it.
@@ -168,17 +168,11 @@ pub(crate) fn heartbeat_interval() -> Duration {
         .map_or(Duration::from_secs(30), Duration::from_secs)
 }
 
-/// `-v`: every line is relayed already (`[manager current] …`), so the launcher's own lines are
-/// not shown a second time. Set once at startup.
-pub fn set_verbose(verbose: bool) {
-    events::set_verbose(verbose);
-}
-
 /// A line the launcher wrote on stderr before Alembic started (a `./py` building its virtualenv,
 /// pants bootstrapping): shown as `manager: ./py: …`, so a slow first run is not silent. Each
 /// distinct line once per db-migrate run.
 pub(crate) fn show_launcher_line(launcher: &str, config: &Config, line: &str) {
-    Reporter::process().emit(Event::LauncherLine {
+    event::emit(Event::LauncherLine {
         component: &config.label,
         launcher,
         line,
@@ -272,7 +266,7 @@ async fn run(
         Call::Migration(_) => None,
     };
     let heartbeat = match call {
-        Call::Migration(_) if Reporter::wants_heartbeats() => Some(heartbeat_interval()),
+        Call::Migration(_) if event::wants_heartbeats() => Some(heartbeat_interval()),
         _ => None,
     };
     let mut last_output = started;
@@ -425,7 +419,7 @@ pub(crate) fn say_still_running(
     started: Instant,
     name: &str,
 ) {
-    Reporter::process().emit(Event::Heartbeat {
+    event::emit(Event::Heartbeat {
         component: &config.label,
         running: running.map(|(step, since)| (step.as_str(), since.elapsed())),
         call: name,
@@ -435,7 +429,7 @@ pub(crate) fn say_still_running(
 
 /// `upgrade a -> b  message`, as the step lines show it.
 pub(crate) fn describe_step(step: &parse::Step) -> String {
-    events::Step {
+    event::Step {
         direction: &step.direction,
         from: &step.from,
         to: &step.to,
@@ -553,7 +547,7 @@ pub(crate) fn forward(pid: Option<i32>, count: u32, sig: libc::c_int, group: boo
 /// question, `input()`'s prompt), shown on stderr as it comes (stdout may be JSON). With `-v`
 /// the relay shows it already.
 fn show_to_user(text: &str, complete: bool) {
-    Reporter::process().emit(Event::MigrationSays { text, complete });
+    event::emit(Event::MigrationSays { text, complete });
 }
 
 /// Send each line of `pipe` (without its line ending, `true` for complete). With

@@ -36,9 +36,9 @@ use tokio::time::Instant;
 
 use crate::alembic::parse;
 use crate::alembic::runner::{self, ActiveGuard, Output, Stream};
-use crate::failure::remediation::{self, Context};
+use crate::event::{self, Event, Note};
 use crate::failure::{Failure, Kind};
-use crate::render::events::{Event, Note, Reporter};
+use crate::remediation::{self, Context};
 use crate::workspace::{Config, Workspace};
 use crate::{inspect, mask};
 
@@ -222,11 +222,12 @@ impl Worker {
             }
         }
         if self.process.is_none() {
-            Reporter::process()
-                .verbose(self.verbose)
-                .emit(Event::Note(Note::WorkerRestarted {
+            event::emit_verbose(
+                self.verbose,
+                Event::Note(Note::WorkerRestarted {
                     component: &self.config.label,
-                }));
+                }),
+            );
             self.process = Some(self.spawn().await?);
         }
         let id = self.next_id;
@@ -248,7 +249,7 @@ impl Worker {
         // As the runner: a migration off a terminal says which revision runs after every
         // heartbeat interval of silence.
         let heartbeat =
-            (!op.read_only() && Reporter::wants_heartbeats()).then(runner::heartbeat_interval);
+            (!op.read_only() && event::wants_heartbeats()).then(runner::heartbeat_interval);
         let mut last_output = started;
         let mut running: Option<(String, Instant)> = None;
         let name = op.name(&self.config.ini_arg);
@@ -458,7 +459,7 @@ impl Worker {
                                 runner::show_launcher_line(&launcher, config, &line);
                             }
                         }
-                        Reporter::process().verbose(self.verbose).emit(Event::Relayed {
+                        event::emit_verbose(self.verbose, Event::Relayed {
                             component: &config.label,
                             command: "worker",
                             line: &line,

@@ -17,12 +17,12 @@ mod snapshot_tests;
 
 use crate::alembic::{self, parse};
 use crate::exit_code;
-use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
 use crate::git::Repo;
 use crate::heads::{self, Explanation, Fix, Refusal, Repoint};
 use crate::inspect::{self, relay, Inspection};
 use crate::plan::Direction;
+use crate::remediation::select_flag;
 use crate::render::json::{ComponentReport, RepointReport};
 use crate::render::text;
 use crate::revisions::edit;
@@ -114,7 +114,7 @@ async fn repoint(
     let graph = &before.graph;
     let (path, old_bytes, new_bytes) =
         heads::edited(graph, &repoint).map_err(|why| refused(before, &Refusal::File(why)))?;
-    let shown = text::shown_path(config, path.to_str());
+    let shown = config.shown_path(path.to_str());
     if let Some(repo) = Repo::discover(&config.root) {
         let dirty = repo.is_dirty(&path).unwrap_or(false);
         if dirty && !opts.allow_dirty {

@@ -3,10 +3,10 @@
 
 use crate::alembic;
 use crate::commands::steps::output::reporter;
-use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
 use crate::inspect::{self, relay, Inspection};
 use crate::plan::{at_destination, check_target, plan, Direction};
+use crate::remediation::select_flag;
 use crate::render::events::Event;
 use crate::render::json::{ComponentReport, Destructive};
 use crate::render::{text, Format};

@@ -138,10 +138,10 @@ impl App {
                     stderr: vec![last],
                     ..Default::default()
                 };
-                let mut failure = crate::failure::remediation::diagnose(
+                let mut failure = crate::remediation::diagnose(
                     "connect",
                     &output,
-                    &crate::failure::remediation::Context::of(config),
+                    &crate::remediation::Context::of(config),
                 );
                 failure.message = format!(
                     "{} did not accept connections within {}s: {}",

@@ -64,7 +64,7 @@ pub async fn run(app: &App, opts: &ReportOptions) -> Result<u8, Failure> {
                     if let Some(e) = &explanation {
                         text::write_divergence(&mut text, config, &graph, e);
                         let next = match &e.plan {
-                            Ok(fix) => crate::render::fix_heads_hint(config, &graph, fix),
+                            Ok(fix) => crate::next_step::fix_heads_hint(config, &graph, fix),
                             Err(refusal) => refusal.next(config),
                         };
                         text.push_str(&format!("  next     {next}\n"));

@@ -5,11 +5,11 @@
 use std::collections::HashSet;
 
 use crate::exit_code;
-use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
 use crate::inspect::{self, Inspection};
 use crate::plan::Direction;
 use crate::postgres::snapshot;
+use crate::remediation::select_flag;
 use crate::render::json::{self, ComponentReport, Report, Roundtrip};
 use crate::render::{text, Format};
 use crate::settings::RoundtripOptions;

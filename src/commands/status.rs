@@ -3,9 +3,9 @@
 use futures_util::future::join_all;
 
 use crate::exit_code;
-use crate::failure::remediation::{explain, Context};
 use crate::failure::{Failure, Kind};
 use crate::inspect::{inspect, Inspection};
+use crate::remediation::{explain, Context};
 use crate::render::json::ComponentReport;
 use crate::render::text;
 use crate::render::Format;

@@ -4,14 +4,14 @@
 use std::fmt::Write as _;
 
 use crate::exit_code;
-use crate::failure::remediation;
 use crate::failure::Kind;
+use crate::remediation;
 
 /// The page, as committed.
 #[cfg_attr(not(test), allow(dead_code))] // written and checked by the test below
 pub fn generate() -> String {
     let mut page = String::from(
-        "<!-- Generated from src/failure/kind.rs and src/failure/remediation.toml: do not edit.\n     \
+        "<!-- Generated from src/failure/kind.rs and src/remediation/remediation.toml: do not edit.\n     \
          Regenerate: UPDATE_DOCS=1 cargo test --bin db-migrate docs:: -->\n\n\
          # Failures\n\n\
          Every failure db-migrate reports has a stable `kind` (the `kind` field of `--format json`,\n\

@@ -7,7 +7,6 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 mod kind;
-pub mod remediation;
 
 pub use kind::Kind;
 
@@ -92,9 +91,9 @@ impl Failure {
         }
     }
 
-    /// The server the failure is about: `url`'s `host:port`.
-    pub fn on_server(mut self, url: &crate::workspace::ini::DbUrl) -> Failure {
-        self.server = Some(url.host_port());
+    /// The server the failure is about, as `host:port` (never with a password).
+    pub fn on_server(mut self, host_port: String) -> Failure {
+        self.server = Some(host_port);
         self
     }
 

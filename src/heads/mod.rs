@@ -11,8 +11,8 @@ pub mod released;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::failure::remediation::select_flag;
 use crate::graph::Graph;
+use crate::remediation::select_flag;
 use crate::revisions::edit;
 use crate::workspace::Config;
 

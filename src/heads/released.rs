@@ -11,10 +11,10 @@ use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
-use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
 use crate::git::Repo;
 use crate::graph::Graph;
+use crate::remediation::select_flag;
 use crate::workspace::shell::word;
 use crate::workspace::Config;
 

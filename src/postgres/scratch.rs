@@ -114,7 +114,7 @@ pub async fn create(
     let user = component_config.get_user().unwrap_or("postgres").to_owned();
     let admin = maintenance(&component_config)
         .await
-        .map_err(|f| f.on_server(url))?;
+        .map_err(|f| f.on_server(url.host_port()))?;
     let registration = {
         let (admin, name) = (admin.clone(), name.to_owned());
         cleanup::register(move || async move {

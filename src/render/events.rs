@@ -1,161 +1,38 @@
-//! What happens while a command runs, as typed events, and the one place that renders them on
-//! stderr (nextest's `TestEvent`s and their displayer). Domain code says what happened — a step
-//! started, the launcher spoke, a migration is still running, a note — and the [`Reporter`]
-//! decides whether and how it is shown: the format, `-v`, `-q`, a terminal, the progress bar.
-//! Every string is masked on the way out as the rest of the output is.
+//! The one place that renders [`crate::event`]s on stderr (nextest's displayer): the
+//! [`Reporter`] decides whether and how an event is shown (the format, `-v`, `-q`, a terminal,
+//! the progress bar). Every string is masked on the way out as the rest of the output is.
 //!
 //! Commands build a [`Reporter`] from what they know (`--format`, `-v`, `-q`); the Alembic
 //! runner, the worker and the inspection, which are called from everywhere and know none of it,
-//! use [`Reporter::process`], whose `-v` is set once at start-up ([`set_verbose`]). Threading a
+//! call [`crate::event::emit`], which [`install`] routes to [`Reporter::process`]. Threading a
 //! reporter through every inspection and Alembic call would change the signature of most of the
 //! crate, and what those layers emit shows the same in every format.
-//!
-//! This module depends on no domain type (it sees revision ids and messages as text), so the
-//! domain can depend on it.
 
 use std::io::{BufRead as _, IsTerminal, Write as _};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::failure::Failure;
+use crate::event::ids;
+pub use crate::event::{Event, Note, Step};
 use crate::mask;
 use crate::render::progress::Progress;
 use crate::render::text;
 use crate::render::Format;
 
-/// Something that happened while a command ran.
-#[derive(Debug, Clone, Copy)]
-pub enum Event<'a> {
-    /// Alembic announced a step of the plan (`Running upgrade a -> b, message`); `done` steps
-    /// finished before it.
-    StepStarted { step: Step<'a>, done: usize },
-    /// The migration ended (whatever the outcome): the progress bar goes.
-    StepsFinished,
-    /// A migration off a terminal said nothing for a while: which revision runs, for how long.
-    Heartbeat {
-        component: &'a str,
-        /// The step running (as [`Step::describe`] says it) and how long it has been running;
-        /// `None` before Alembic announced one.
-        running: Option<(&'a str, Duration)>,
-        /// The call, named for a person: `alembic upgrade head`.
-        call: &'a str,
-        elapsed: Duration,
-    },
-    /// A line the launcher wrote on stderr before Alembic started (`./py` building its
-    /// virtualenv, pants bootstrapping).
-    LauncherLine {
-        component: &'a str,
-        launcher: &'a str,
-        line: &'a str,
-    },
-    /// A line of Alembic's output, relayed under `-v` with its origin: `[manager current] …`.
-    Relayed {
-        component: &'a str,
-        command: &'a str,
-        line: &'a str,
-    },
-    /// `--interactive`: what the migration writes on stdout (its question, `input()`'s prompt),
-    /// `complete` when it ended with a newline.
-    MigrationSays { text: &'a str, complete: bool },
-    /// A note or warning on the side.
-    Note(Note<'a>),
-    /// Another db-migrate holds the migration lock: waiting up to `timeout_secs`.
-    WaitingForLock {
-        component: &'a str,
-        timeout_secs: u64,
-    },
-    /// `--wait`: the database does not accept connections yet; waiting up to `limit_secs`.
-    // Emitted by `App::wait_for_databases` once the settings work moves it.
-    WaitingForDatabase { component: &'a str, limit_secs: u64 },
-    /// What the migrating commands tell a person: plan, steps, notes (`detail`, which `-q`
-    /// drops) or the final state (`detail: false`). On stdout in text, on stderr in JSON.
-    Said { text: &'a str, detail: bool },
-    /// `--sql`: the plan, beside the SQL on stdout.
-    PlanBesideSql(&'a str),
-    /// A component failed and the command goes on with the next: said now in text (the JSON
-    /// document carries it).
-    ComponentFailed(&'a Failure),
-    /// `heads`/`history`: a component failed; said now in text only.
-    GraphFailed(&'a Failure),
-    /// A failure said on the side while another one (or the result) is reported: in every format.
-    FailureAside(&'a Failure),
-    /// Ctrl-C or SIGTERM while no Alembic child ran: db-migrate exits 130 after this.
-    Interrupted(&'a Failure),
+/// Said only with `-v`.
+fn verbose_only(note: &Note<'_>) -> bool {
+    matches!(
+        note,
+        Note::NativeRetry { .. }
+            | Note::WorkerRestarted { .. }
+            | Note::NoLockNotNative { .. }
+            | Note::NoLockUnreachable { .. }
+    )
 }
 
-/// One step of a migration, as Alembic announced it.
-#[derive(Debug, Clone, Copy)]
-pub struct Step<'a> {
-    pub direction: &'a str,
-    pub from: &'a [String],
-    pub to: &'a [String],
-    pub message: &'a str,
-}
-
-impl Step<'_> {
-    /// `upgrade a -> b  message`, as heartbeats name the running step.
-    pub fn describe(&self) -> String {
-        format!(
-            "{} {} -> {}  {}",
-            self.direction,
-            ids(self.from),
-            ids(self.to),
-            self.message
-        )
-    }
-}
-
-fn ids(ids: &[String]) -> String {
-    if ids.is_empty() {
-        "(base)".to_owned()
-    } else {
-        ids.join(",")
-    }
-}
-
-/// A note or warning: what happened, with the facts to say it.
-#[derive(Debug, Clone, Copy)]
-pub enum Note<'a> {
-    /// `./py` exists without its execute bit and `--python` names another launcher.
-    PyNotExecutable { instead: &'a str },
-    /// The native engine cannot read this component: Alembic answers instead (always said: it
-    /// costs seconds).
-    AlembicEngine { component: &'a str, why: &'a str },
-    /// `-v`: the native engine failed and Alembic is asked again.
-    NativeRetry {
-        component: &'a str,
-        message: &'a str,
-    },
-    /// `-v`: the persistent Alembic worker ended between calls and starts afresh.
-    WorkerRestarted { component: &'a str },
-    /// `-v`: the URL is not one db-migrate connects to natively, so there is no migration lock.
-    NoLockNotNative { component: &'a str },
-    /// `-v`: the lock could not be taken because the database did not answer.
-    NoLockUnreachable { component: &'a str, error: &'a str },
-    /// A scratch database could not be dropped: the command to drop it by hand.
-    ScratchNotDropped {
-        name: &'a str,
-        error: &'a str,
-        /// `psql`'s connection arguments for the server's `postgres` database.
-        psql_args: &'a str,
-    },
-}
-
-impl Note<'_> {
-    /// Said only with `-v`.
-    fn verbose_only(&self) -> bool {
-        matches!(
-            self,
-            Note::NativeRetry { .. }
-                | Note::WorkerRestarted { .. }
-                | Note::NoLockNotNative { .. }
-                | Note::NoLockUnreachable { .. }
-        )
-    }
-
-    fn text(&self) -> String {
-        match self {
+/// A note, as people read it.
+fn note_text(note: &Note<'_>) -> String {
+    match note {
             Note::PyNotExecutable { instead } => format!(
                 "note: ./py is not executable, so Alembic runs with {instead} instead (chmod +x py to use ./py)"
             ),
@@ -184,14 +61,6 @@ impl Note<'_> {
                 "warning: the scratch database {name} could not be dropped ({error}); drop it by hand: psql {psql_args} -c 'DROP DATABASE \"{name}\" WITH (FORCE)'"
             ),
         }
-    }
-}
-
-/// `-v` for the reporter of the layers that do not know the settings. Set once at start-up.
-static VERBOSE: AtomicBool = AtomicBool::new(false);
-
-pub fn set_verbose(verbose: bool) {
-    VERBOSE.store(verbose, Ordering::Relaxed);
 }
 
 /// Launcher lines already shown ([`first_time`]).
@@ -219,7 +88,7 @@ impl Reporter {
     /// The reporter of the layers below the commands (Alembic runner, worker, inspection):
     /// what they emit shows the same in every format.
     pub fn process() -> Reporter {
-        Reporter::new(Format::Text, VERBOSE.load(Ordering::Relaxed))
+        Reporter::new(Format::Text, crate::event::verbose())
     }
 
     /// `-q`: only errors and final states.
@@ -241,11 +110,6 @@ impl Reporter {
         let bar = self.format == Format::Text && !self.quiet && !self.verbose && !interactive;
         self.progress = Some(Progress::new(total, bar));
         self
-    }
-
-    /// Whether a migration off a terminal should say every so often that it still runs.
-    pub fn wants_heartbeats() -> bool {
-        !std::io::stderr().is_terminal()
     }
 
     /// Ask a person: the question on stderr, the answer from stdin. `None` when stdin is not a
@@ -373,10 +237,10 @@ impl Reporter {
                 (Stream::Stderr, format!("{}{end}", mask::mask(text)))
             }
             Event::Note(note) => {
-                if note.verbose_only() && !self.verbose {
+                if verbose_only(&note) && !self.verbose {
                     return None;
                 }
-                (Stream::Stderr, format!("{}\n", note.text()))
+                (Stream::Stderr, format!("{}\n", note_text(&note)))
             }
             Event::WaitingForLock {
                 component,
@@ -445,6 +309,12 @@ impl Reporter {
     }
 }
 
+/// Make the [`Reporter`] the sink of every [`crate::event::emit`]: what the layers below the
+/// commands emit shows the same in every format.
+pub fn install() {
+    crate::event::install(|event, verbose| Reporter::process().verbose(verbose).emit(event));
+}
+
 /// Where a rendered event is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
@@ -496,6 +366,7 @@ fn human(elapsed: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failure::Failure;
 
     /// One of every event a command emits, in the order a run might emit them.
     fn transcript(reporter: &Reporter) -> String {
@@ -647,18 +518,6 @@ mod tests {
         assert_eq!(human(Duration::from_secs(7)), "7s");
         assert_eq!(human(Duration::from_secs(125)), "2m 05s");
         assert_eq!(human(Duration::from_secs(3725)), "1h 02m 05s");
-    }
-
-    #[test]
-    fn a_step_is_named_with_base_for_no_revision() {
-        let to = ["b".to_owned()];
-        let step = Step {
-            direction: "upgrade",
-            from: &[],
-            to: &to,
-            message: "add users",
-        };
-        assert_eq!(step.describe(), "upgrade (base) -> b  add users");
     }
 
     #[test]

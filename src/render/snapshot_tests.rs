@@ -10,13 +10,13 @@ use std::path::PathBuf;
 
 use crate::alembic::Output;
 use crate::component::Component;
-use crate::failure::remediation::{self, Context};
 /// The failure type, re-exported for the other snapshot test modules (it is moving too).
 pub(crate) use crate::failure::{Failure, Kind};
 use crate::graph::{Graph, Revision};
 use crate::heads::released::{Evidence, Released, Releases};
 use crate::heads::{self, Explanation};
 use crate::inspect::{Engine, Inspection, Known};
+use crate::remediation::{self, Context};
 use crate::render::{github, text};
 
 /// The serialized output types and their writer (`json::to_string` masks, as every output is),

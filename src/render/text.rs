@@ -2,14 +2,14 @@
 
 use std::fmt::Write;
 
-use crate::failure::remediation::select_flag;
 use crate::failure::Failure;
 use crate::graph::Graph;
 use crate::heads::released::Released;
 use crate::heads::Explanation;
 use crate::inspect::Inspection;
 use crate::mask;
-use crate::render::next_step;
+use crate::next_step::next_step;
+use crate::remediation::select_flag;
 use crate::state::State;
 use crate::workspace::Config;
 
@@ -90,7 +90,7 @@ pub fn write_divergence(out: &mut String, config: &Config, graph: &Graph, e: &Ex
                 "  {label:<8} {}  {}  {}  {}",
                 rev.id,
                 rev.message,
-                shown_path(config, rev.path.as_deref()),
+                config.shown_path(rev.path.as_deref()),
                 released_word(e.releases.get(r))
             );
         }
@@ -107,16 +107,6 @@ fn released_word(r: Released) -> &'static str {
         Released::No => "unreleased",
         Released::Unknown => "released?",
     }
-}
-
-/// A revision file relative to the workspace root.
-pub fn shown_path(config: &Config, path: Option<&str>) -> String {
-    let Some(path) = path else {
-        return "?".to_owned();
-    };
-    std::path::Path::new(path)
-        .strip_prefix(&config.root)
-        .map_or_else(|_| path.to_owned(), |p| p.to_string_lossy().into_owned())
 }
 
 pub fn write_revisions(out: &mut String, graph: &Graph, revs: &[usize], indent: &str) {

@@ -136,7 +136,7 @@ pub struct FixReport {
 
 impl DivergenceReport {
     pub fn new(config: &Config, g: &Graph, e: &Explanation) -> DivergenceReport {
-        let file = |r: usize| crate::render::text::shown_path(config, g.rev(r).path.as_deref());
+        let file = |r: usize| config.shown_path(g.rev(r).path.as_deref());
         DivergenceReport {
             fork_point: e.divergence.fork.map(|f| g.rev(f).id.clone()),
             released_by: (&e.releases.evidence).into(),
@@ -159,7 +159,7 @@ impl DivergenceReport {
                 })
                 .collect(),
             fix: e.plan.as_ref().ok().map(|fix| {
-                let command = crate::render::fix_heads_hint(config, g, fix);
+                let command = crate::next_step::fix_heads_hint(config, g, fix);
                 match fix {
                     Fix::Repoint(r) => FixReport {
                         command,

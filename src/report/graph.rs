@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use super::divergence::DivergenceReport;
 use super::failure::Failure;
-use super::status::Engine;
 
 /// The heads/history document.
 #[derive(Serialize, JsonSchema)]
@@ -69,6 +68,28 @@ impl From<&crate::graph::Revision> for Revision {
             branch_labels: r.branch_labels.clone(),
             path: r.path.clone(),
             message: r.message.clone(),
+        }
+    }
+}
+
+/// The engine that read the state (or the graph).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// The revision files and `alembic_version`, read directly (milliseconds).
+    Native,
+    /// `alembic current` and `alembic history --verbose` (seconds).
+    Alembic,
+}
+
+impl From<crate::inspect::Engine> for Engine {
+    fn from(e: crate::inspect::Engine) -> Engine {
+        use crate::inspect::Engine as E;
+        match e {
+            E::Alembic => Engine::Alembic,
+            // `auto` is a choice, never a result: what ran is recorded, and auto runs native
+            // unless it hands over to Alembic.
+            E::Native | E::Auto => Engine::Native,
         }
     }
 }

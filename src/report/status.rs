@@ -6,12 +6,12 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::inspect::{Inspection, Known};
-use crate::render::next_step;
+use crate::next_step::next_step;
 
 use super::divergence::DivergenceReport;
 use super::failure::Failure;
 use super::fix_heads::{MergeReport, RepointReport};
-use super::graph::Revision;
+use super::graph::{Engine, Revision};
 
 /// The components document.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -68,28 +68,6 @@ impl From<crate::state::State> for State {
             S::Diverged => State::Diverged,
             S::NoRevision => State::NoRevision,
             S::UnknownRevision => State::UnknownRevision,
-        }
-    }
-}
-
-/// The engine that read the state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    /// The revision files and `alembic_version`, read directly (milliseconds).
-    Native,
-    /// `alembic current` and `alembic history --verbose` (seconds).
-    Alembic,
-}
-
-impl From<crate::inspect::Engine> for Engine {
-    fn from(e: crate::inspect::Engine) -> Engine {
-        use crate::inspect::Engine as E;
-        match e {
-            E::Alembic => Engine::Alembic,
-            // `auto` is a choice, never a result: what ran is recorded, and auto runs native
-            // unless it hands over to Alembic.
-            E::Native | E::Auto => Engine::Native,
         }
     }
 }

@@ -31,10 +31,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::alembic::runner;
-use crate::failure::remediation::{self, Context};
 use crate::failure::{Failure, Kind};
 use crate::inspect;
 use crate::mask;
+use crate::remediation::{self, Context};
 use crate::workspace::{Config, Workspace};
 
 /// The comparison, run by the launcher's Python (see the script's docstring).

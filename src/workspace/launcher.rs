@@ -4,8 +4,8 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use crate::event::{self, Event, Note};
 use crate::failure::{Failure, Kind};
-use crate::render::events::{Event, Note, Reporter};
 
 /// `./py` when the root has one; else `--python`/`DB_MIGRATE_PYTHON`; else `python3`.
 ///
@@ -25,7 +25,7 @@ pub(super) fn choose_launcher(root: &Path, python: Option<&str>) -> Result<Vec<S
         (Some(mode), _) if mode & 0o111 != 0 => return Ok(vec![py.to_string_lossy().into_owned()]),
         (Some(_), None) => return Ok(vec![py.to_string_lossy().into_owned()]),
         (Some(_), Some(cmd)) => {
-            Reporter::process().emit(Event::Note(Note::PyNotExecutable { instead: cmd }));
+            event::emit(Event::Note(Note::PyNotExecutable { instead: cmd }));
         }
         (None, _) => {}
     }

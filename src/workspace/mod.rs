@@ -55,6 +55,18 @@ pub struct Config {
     pub root: PathBuf,
 }
 
+impl Config {
+    /// A revision file as people read it: relative to the workspace root (`?` when unknown).
+    pub fn shown_path(&self, path: Option<&str>) -> String {
+        let Some(path) = path else {
+            return "?".to_owned();
+        };
+        Path::new(path)
+            .strip_prefix(&self.root)
+            .map_or_else(|_| path.to_owned(), |p| p.to_string_lossy().into_owned())
+    }
+}
+
 impl Workspace {
     /// Find the root (or take `-C`), then choose the launcher.
     pub fn discover(

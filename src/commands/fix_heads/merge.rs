@@ -3,11 +3,11 @@
 //! new file first (`--dry-run` stops there), verify one head natively and by Alembic's own
 //! `heads`, and, when the database is at one of the heads it joins, upgrade it to the merge.
 
-use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
 use crate::heads::{self, Merge, Refusal};
 use crate::inspect::Inspection;
 use crate::plan::Direction;
+use crate::remediation::select_flag;
 use crate::render::json::{ComponentReport, MergeReport};
 use crate::render::text;
 use crate::revisions::edit;
@@ -32,7 +32,7 @@ pub async fn write(
     let graph = &before.graph;
     let file =
         heads::merge::file(graph, merge).map_err(|why| refused(before, &Refusal::File(why)))?;
-    let shown = text::shown_path(config, file.path.to_str());
+    let shown = config.shown_path(file.path.to_str());
     let ids: Vec<String> = merge
         .heads
         .iter()

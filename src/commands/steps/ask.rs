@@ -1,8 +1,8 @@
 //! Asking before something destructive: on a terminal a question, without one `--yes` or a
 //! refusal that changes nothing.
 
-use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
+use crate::remediation::select_flag;
 use crate::render::events::Reporter;
 use crate::workspace::Config;
 

@@ -3,10 +3,10 @@
 //! failure becomes a `Failure` that says where the database was left and what went wrong.
 
 use crate::alembic::{self, parse};
-use crate::failure::remediation::{self, select_flag, Context};
 use crate::failure::{Failure, Kind};
 use crate::inspect::{self, relay, Inspection};
 use crate::plan::{plan, Direction};
+use crate::remediation::{self, select_flag, Context};
 use crate::render::events::{self, Event};
 use crate::render::json::Step;
 use crate::settings::RunOptions;

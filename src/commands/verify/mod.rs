@@ -15,12 +15,12 @@ mod snapshot_tests;
 use std::collections::HashSet;
 
 use crate::commands::steps::output::reporter;
-use crate::failure::remediation::select_flag;
 use crate::failure::{Failure, Kind};
 use crate::git::Repo;
 use crate::graph::{Graph, Lookup};
 use crate::postgres::scratch::{create, name_for, Made, Source};
 use crate::postgres::snapshot;
+use crate::remediation::select_flag;
 use crate::render::events::Event;
 use crate::render::{json, Format};
 use crate::settings::{RunOptions, VerifyOptions as Options};

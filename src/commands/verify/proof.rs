@@ -525,10 +525,10 @@ impl Proof<'_> {
             )));
         }
         if !ok {
-            let f = crate::failure::remediation::diagnose(
+            let f = crate::remediation::diagnose(
                 "stamp",
                 &output,
-                &crate::failure::remediation::Context::of(&config),
+                &crate::remediation::Context::of(&config),
             );
             r.error = Some(scratch_failure(f, &self.select));
             return Err(None);

@@ -50,11 +50,8 @@ pub async fn probe_follows_url(
             "make env.py use config.get_main_option(\"sqlalchemy.url\") (or the [alembic] section), as Backend.AI's does, then rerun verify",
         ));
     }
-    let mut failure = crate::failure::remediation::diagnose(
-        "current",
-        &output,
-        &crate::failure::remediation::Context::of(config),
-    );
+    let mut failure =
+        crate::remediation::diagnose("current", &output, &crate::remediation::Context::of(config));
     failure.message = format!(
         "before creating a scratch database, verify runs alembic current against it, and that failed: {}",
         failure.message
