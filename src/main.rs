@@ -52,6 +52,8 @@ mod settings;
 mod sqlite;
 mod state;
 mod target;
+#[cfg(test)]
+mod test_support;
 mod verify;
 mod workspace;
 

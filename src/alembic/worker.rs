@@ -498,27 +498,10 @@ mod tests {
     //! PostgreSQL side of the protocol is tests/worker_script.rs.
 
     use super::*;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::time::Duration;
 
     /// The harness's virtualenv Python, if it was built.
-    fn venv_python() -> Option<PathBuf> {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .map(|t| Path::new(env!("CARGO_MANIFEST_DIR")).join(t))
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-        std::fs::read_dir(target)
-            .ok()?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                let name = p.file_name().unwrap_or_default().to_string_lossy();
-                name.starts_with("test-venv-") && !name.contains('.')
-            })
-            .map(|p| p.join("bin/python"))
-            .find(|p| p.exists())
-    }
-
     const INI: &str = "[alembic]\nscript_location = migrations\nsqlalchemy.url = sqlite:///ROOT/db.sqlite\n\n\
         [loggers]\nkeys = root,sqlalchemy,alembic\n\n[handlers]\nkeys = console\n\n[formatters]\nkeys = generic\n\n\
         [logger_root]\nlevel = WARN\nhandlers = console\nqualname =\n\n\
@@ -634,22 +617,10 @@ mod tests {
     /// other worker is mid-call when it does.
     static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-    macro_rules! python_or_skip {
-        () => {
-            match venv_python() {
-                Some(python) => python,
-                None => {
-                    eprintln!("skipped: no target/test-venv-*; `cargo test --test worker_script` builds it");
-                    return;
-                }
-            }
-        };
-    }
-
     #[tokio::test]
     async fn each_answer_is_the_output_the_runner_gives_for_the_same_call() {
         let _turn = ONE_AT_A_TIME.lock().await;
-        let python = python_or_skip!();
+        let python = crate::test_support::venv_python();
         let (_dir, ws, config) = scratch(
             &python,
             "op.create_table('t_b', sa.Column('id', sa.Integer(), primary_key=True))",
@@ -728,7 +699,7 @@ mod tests {
     #[tokio::test]
     async fn a_failing_migration_fails_the_call_and_the_worker_serves_the_next() {
         let _turn = ONE_AT_A_TIME.lock().await;
-        let python = python_or_skip!();
+        let python = crate::test_support::venv_python();
         let (_dir, ws, config) = scratch(
             &python,
             "raise RuntimeError('broken step')",
@@ -770,7 +741,7 @@ mod tests {
     #[tokio::test]
     async fn a_worker_that_ends_mid_call_fails_it_and_the_next_call_starts_a_new_one() {
         let _turn = ONE_AT_A_TIME.lock().await;
-        let python = python_or_skip!();
+        let python = crate::test_support::venv_python();
         let (_dir, ws, config) =
             scratch(&python, "import os; os._exit(0)", Duration::from_secs(60));
         let mut worker = Worker::start(&ws, &config, false).await.unwrap();
@@ -818,7 +789,7 @@ mod tests {
     #[tokio::test]
     async fn a_hung_read_only_call_is_cut_by_the_timeout_and_its_process_killed() {
         let _turn = ONE_AT_A_TIME.lock().await;
-        let python = python_or_skip!();
+        let python = crate::test_support::venv_python();
         let (_dir, ws, config) = scratch(
             &python,
             "import time; time.sleep(600)",
@@ -846,7 +817,7 @@ mod tests {
     #[tokio::test]
     async fn ctrl_c_mid_migration_reaches_the_worker_and_the_call_reports_it() {
         let _turn = ONE_AT_A_TIME.lock().await;
-        let python = python_or_skip!();
+        let python = crate::test_support::venv_python();
         let (_dir, ws, config) = scratch(
             &python,
             "import time; time.sleep(600)",
@@ -909,7 +880,7 @@ mod tests {
             print('args', sys.argv[1:], __name__)\n\
             sys.exit(3)\n";
         let _turn = ONE_AT_A_TIME.lock().await;
-        let python = python_or_skip!();
+        let python = crate::test_support::venv_python();
         let (_dir, ws, config) = scratch(&python, "pass", Duration::from_secs(60));
         let mut worker = Worker::start(&ws, &config, false).await.unwrap();
         let op = Op::Python(SCRIPT_TEXT, vec!["alembic.ini".into()]);
@@ -959,7 +930,7 @@ mod tests {
     #[tokio::test]
     async fn a_launcher_without_alembic_is_explained_as_for_python_m_alembic() {
         let _turn = ONE_AT_A_TIME.lock().await;
-        let python = python_or_skip!();
+        let python = crate::test_support::venv_python();
         let (_dir, ws, config) = scratch(&python, "pass", Duration::from_secs(60));
         // The same ./py, but its Python sees no site-packages.
         std::fs::write(
@@ -986,7 +957,7 @@ mod tests {
     #[tokio::test]
     async fn dropping_the_worker_kills_a_launchers_python_too() {
         let _turn = ONE_AT_A_TIME.lock().await;
-        let python = python_or_skip!();
+        let python = crate::test_support::venv_python();
         let (_dir, ws, config) = scratch(&python, "pass", Duration::from_secs(60));
         // A launcher that runs Python as its child instead of exec'ing it.
         std::fs::write(
