@@ -10,6 +10,7 @@ pub mod progress;
 pub(crate) mod snapshot_tests;
 pub mod stdout;
 pub mod text;
+pub mod verify;
 
 use crate::failure::Failure;
 
