@@ -1,6 +1,7 @@
 //! Everything db-migrate prints goes through here: text for people, JSON for CI. Every string is
 //! masked on the way out.
 
+pub mod document;
 pub mod events;
 pub mod github;
 pub mod json;
