@@ -52,6 +52,19 @@ impl Document {
         }
     }
 
+    /// `current`: where a component's database is, as one line in text, in the document in JSON.
+    pub fn current(&mut self, i: &Inspection) {
+        if self.format == Format::Text {
+            let current = if i.current.is_empty() {
+                "(none)".to_owned()
+            } else {
+                i.current.join(", ")
+            };
+            outln!("{}: {current} ({})", i.config.label, i.state.as_str());
+        }
+        self.push(ComponentReport::from_inspection(i));
+    }
+
     /// A component's outcome for the document (text has said it as it happened).
     pub fn push(&mut self, report: ComponentReport) {
         self.components.push(report);

@@ -4,6 +4,7 @@
 pub mod document;
 pub mod events;
 pub mod github;
+pub mod graph;
 pub mod json;
 pub mod progress;
 #[cfg(test)]

@@ -1,15 +1,16 @@
 //! Snapshots of `heads` and `history` over graphs built in memory (no Alembic): the text listing
-//! ([`render_graph`]) and the JSON document.
+//! ([`crate::render::graph::render_graph`]) and the JSON document.
 //!
 //! Not reachable from memory: `heads`' divergence block and its `next` line, and `current`'s
 //! text line, which `run` and `current` assemble and print inline.
 
-use super::{render_graph, Kind};
 use crate::graph::Graph;
 use crate::inspect::Engine;
+use crate::render::graph::render_graph;
 use crate::render::snapshot_tests::json;
 use crate::render::snapshot_tests::{config, diverged, linear, rev};
 use crate::report::graph::{GraphReport, Report as GraphReports, Revision};
+use crate::settings::ReportKind as Kind;
 
 /// A history with a branch label, a merge point and a `depends_on`: every mark `history` shows.
 fn marked() -> Graph {
