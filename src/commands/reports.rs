@@ -46,11 +46,6 @@ impl Reports {
         }
     }
 
-    /// The component of the first failure.
-    pub fn failed_component(&self) -> Option<&str> {
-        self.failed.as_deref()
-    }
-
     /// Print the JSON document (in JSON mode) and return the exit code: the first failure's, or
     /// `ok` when nothing failed.
     pub fn finish(self, app: &App, ok: u8) -> u8 {

@@ -96,6 +96,11 @@ impl Document {
         }
     }
 
+    /// The component of the first failure.
+    pub fn failed_component(&self) -> Option<&str> {
+        self.failed.as_deref()
+    }
+
     /// Print the JSON document (in JSON) and return the exit code: the first failure's, or `ok`
     /// when nothing failed.
     pub fn finish(self, ok: u8) -> u8 {

@@ -9,6 +9,7 @@ pub mod json;
 pub mod progress;
 #[cfg(test)]
 pub(crate) mod snapshot_tests;
+pub mod sql;
 pub mod stdout;
 pub mod text;
 
