@@ -116,4 +116,21 @@ impl Document {
         }
         code
     }
+
+    /// The run ends with `failure` on a component whose `report` still stands (`roundtrip`'s
+    /// schemas differ). Text has printed the report as it happened and leaves the failure to be
+    /// rendered like any other (`Err`); JSON puts both in the document and returns the code.
+    pub fn finish_failed(
+        mut self,
+        mut report: ComponentReport,
+        failure: Failure,
+    ) -> Result<u8, Failure> {
+        if self.format == Format::Text {
+            return Err(failure);
+        }
+        report.error = Some(failure.clone());
+        self.components.push(report);
+        self.first_failure = Some(failure);
+        Ok(self.finish(crate::exit_code::OK))
+    }
 }
