@@ -5,7 +5,6 @@ pub mod check;
 pub mod fix_heads;
 pub mod migrate;
 pub mod report;
-mod reports;
 pub mod roundtrip;
 pub mod status;
 mod steps;
