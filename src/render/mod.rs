@@ -44,6 +44,18 @@ pub fn worded_failure(format: Format, failure: &Failure, text: &str) -> u8 {
     failure.kind.code()
 }
 
+/// A page printed as it is: shell completions, the man page, the JSON Schema.
+pub fn page(text: &str) {
+    out!("{text}");
+}
+
+/// Ctrl-C or SIGTERM while no Alembic child ran, said like every failure of the run: one JSON
+/// document on stdout with `json` (`--format json`, known at start-up), on stderr otherwise.
+pub fn interrupted(json: bool, failure: &Failure) {
+    let format = if json { Format::Json } else { Format::Text };
+    events::Reporter::new(format, false).emit(events::Event::Interrupted(failure));
+}
+
 /// A bug that unwound to `main`: the panic hook has printed the message on stderr; a JSON reader
 /// still gets one document (unless one was already written), and the exit code stays one of the
 /// documented ones.
