@@ -55,12 +55,7 @@ impl Document {
     /// `current`: where a component's database is, as one line in text, in the document in JSON.
     pub fn current(&mut self, i: &Inspection) {
         if self.format == Format::Text {
-            let current = if i.current.is_empty() {
-                "(none)".to_owned()
-            } else {
-                i.current.join(", ")
-            };
-            outln!("{}: {current} ({})", i.config.label, i.state.as_str());
+            outln!("{}", current_line(i));
         }
         self.push(ComponentReport::from_inspection(i));
     }
@@ -133,4 +128,14 @@ impl Document {
         self.first_failure = Some(failure);
         Ok(self.finish(crate::exit_code::OK))
     }
+}
+
+/// `current`'s line for a component: `manager: 8679d0a7e22b (up-to-date)`.
+pub fn current_line(i: &Inspection) -> String {
+    let current = if i.current.is_empty() {
+        "(none)".to_owned()
+    } else {
+        i.current.join(", ")
+    };
+    format!("{}: {current} ({})", i.config.label, i.state.as_str())
 }

@@ -40,16 +40,7 @@ impl GraphDocument {
         report: GraphReport,
     ) {
         if self.format == Format::Text {
-            let mut text = render_graph(config, graph, kind);
-            if let Some(e) = explanation {
-                text::write_divergence(&mut text, config, graph, e);
-                let next = match &e.plan {
-                    Ok(fix) => crate::next_step::fix_heads_hint(config, graph, fix),
-                    Err(refusal) => refusal.next(config),
-                };
-                text.push_str(&format!("  next     {next}\n"));
-            }
-            out!("{}", text);
+            out!("{}", listing(config, graph, kind, explanation));
         }
         self.components.push(report);
     }
@@ -79,6 +70,26 @@ impl GraphDocument {
         }
         code
     }
+}
+
+/// A component's text: its listing, and for diverged `heads` the divergence explained with the
+/// next step.
+pub fn listing(
+    config: &Config,
+    graph: &Graph,
+    kind: Kind,
+    explanation: Option<&Explanation>,
+) -> String {
+    let mut text = render_graph(config, graph, kind);
+    if let Some(e) = explanation {
+        text::write_divergence(&mut text, config, graph, e);
+        let next = match &e.plan {
+            Ok(fix) => crate::next_step::fix_heads_hint(config, graph, fix),
+            Err(refusal) => refusal.next(config),
+        };
+        text.push_str(&format!("  next     {next}\n"));
+    }
+    text
 }
 
 /// The listing of one component: `heads` with each head's file, `history` with each revision's
