@@ -3,7 +3,9 @@
 //! a note) with [`emit`]; the output layer installs the one sink that decides whether and how it
 //! is shown ([`crate::render::events::Reporter`]: the format, `-v`, `-q`, a terminal, the
 //! progress bar). This module only carries them: it depends on no output code, so the domain can
-//! depend on it and nothing it emits can reach the terminal by another path.
+//! depend on it and nothing it emits can reach the terminal by another path. The one thing it
+//! borrows is `verify`'s report types ([`crate::report::verify`], plain data that depends on
+//! nothing but [`Failure`]): a proved revision is shown as it finishes.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +13,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::failure::Failure;
+use crate::report::verify::{
+    ComponentReport, DriftReport, RevisionReport, ScratchReport, Slow, Timed,
+};
 
 /// Something that happened while a command ran.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +74,8 @@ pub enum Event<'a> {
     FailureAside(&'a Failure),
     /// Ctrl-C or SIGTERM while no Alembic child ran: db-migrate exits 130 after this.
     Interrupted(&'a Failure),
+    /// `verify`'s proof, as it goes.
+    Verify(Verify<'a>),
 }
 
 /// One step of a migration, as Alembic announced it.
@@ -128,6 +135,51 @@ pub enum Note<'a> {
         /// `psql`'s connection arguments for the server's `postgres` database.
         psql_args: &'a str,
     },
+}
+
+/// What `verify` has done so far for a component, in the order it happens: the header, the
+/// plan, the scratch database, each step and revision proved, the drift, the end.
+#[derive(Debug, Clone, Copy)]
+pub enum Verify<'a> {
+    /// A component's proof begins.
+    Started { component: &'a str, config: &'a str },
+    /// `revisions` revisions are to be proved, new relative to `base` (when there is one).
+    Planned {
+        revisions: usize,
+        base: Option<&'a str>,
+    },
+    /// How long one Alembic call takes before it migrates anything.
+    AlembicStartup { seconds: f64 },
+    /// The scratch database exists; `why_dump` says why it was dumped and restored rather
+    /// than made from a template.
+    ScratchMade {
+        scratch: &'a ScratchReport,
+        why_dump: Option<&'a str>,
+    },
+    /// A step that brought the scratch database to where the proof starts.
+    Prepared(&'a Timed),
+    /// After the revisions, the step that took the scratch database on to head.
+    WentToHead(&'a Timed),
+    /// One revision's proof, finished (passed or not).
+    Revision(&'a RevisionReport),
+    /// A revision failed and left nothing to continue from: these are not proved.
+    NotProved(&'a [&'a str]),
+    /// The models compared with the migrated schema (or why they were not).
+    Drift(&'a DriftReport),
+    /// The drift was measured on a fresh copy `name`, since the proof stopped at `stopped_at`.
+    DriftOnFreshCopy {
+        name: &'a str,
+        stopped_at: &'a str,
+        dropped: bool,
+    },
+    /// The slowest steps of the revisions proved.
+    Slowest(&'a [Slow]),
+    /// `--keep`: the scratch database stays, and how to connect.
+    ScratchKept { name: &'a str, connect: &'a str },
+    /// The scratch database is gone.
+    ScratchDropped { name: &'a str },
+    /// A component is done: its report, problems counted.
+    Finished(&'a ComponentReport),
 }
 
 /// `-v`, as the layers below the commands know it: set once at start-up.

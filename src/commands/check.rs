@@ -2,7 +2,8 @@
 //! (heads, history integrity against a base ref, conventions) need no database and no Python;
 //! the SQL lint renders each revision new relative to the base with Alembic's offline mode, one
 //! at a time, and runs squawk's PostgreSQL rules on it. Findings are filtered through ignore
-//! comments and `[tool.db-migrate.check]`, then printed as text, JSON or GitHub annotations.
+//! comments and `[tool.db-migrate.check]`; the report goes to [`crate::render::check`], which
+//! prints it as text, JSON or GitHub annotations.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use crate::git::Repo;
 use crate::graph::Graph;
 use crate::inspect::{self, relay};
 use crate::mask;
-use crate::render::Format;
+use crate::render;
 use crate::report::check::{ComponentReport, Report, Skipped};
 use crate::settings::CheckOptions as Options;
 use crate::workspace::Config as Ini;
@@ -27,20 +28,11 @@ use super::App;
 pub fn explain(name: &str) -> Result<u8, Failure> {
     match check::rule(name) {
         Some(rule) => {
-            outln!(
-                "{} ({})\n\n{}\n\n{}",
-                rule.name,
-                rule.default_severity,
-                rule.summary,
-                rule.explain
-            );
+            render::check::explain(rule);
             Ok(exit_code::OK)
         }
         None if lint::is_squawk_rule(name) => {
-            outln!(
-                "{name} is a squawk rule: https://squawkhq.com/docs/{name}\n\n{}",
-                check::rule("squawk").map_or("", |r| r.explain)
-            );
+            render::check::explain_squawk(name, check::rule("squawk"));
             Ok(exit_code::OK)
         }
         None => Err(Failure::usage(
@@ -92,11 +84,7 @@ pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
         strict: opts.strict,
         failed_by_warnings,
     };
-    match app.format {
-        Format::Text => out!("{}", render_text(&report)),
-        Format::Github => out!("{}", render_github(&report)),
-        Format::Json => outln!("{}", crate::render::json::to_string(&report)),
-    }
+    render::check::report(app.format, &report);
     Ok(if errors > 0 || failed_by_warnings {
         exit_code::FAILED
     } else {
@@ -448,97 +436,6 @@ fn relative(root: &Path, path: Option<&str>) -> PathBuf {
     let path = PathBuf::from(path.unwrap_or("?"));
     path.strip_prefix(root)
         .map_or(path.clone(), Path::to_path_buf)
-}
-
-fn render_text(report: &Report) -> String {
-    let (errors, warnings) = (report.errors, report.warnings);
-    let mut out = String::new();
-    for r in &report.components {
-        let base = r.base.as_deref().map_or_else(
-            || "no base".to_owned(),
-            |b| format!("base {}", crate::render::text::short_ref(b)),
-        );
-        out.push_str(&format!("{} ({}): {base}\n", r.component, r.config));
-        let mut file: Option<&Path> = None;
-        for f in &r.findings {
-            if file != Some(f.file.as_path()) {
-                out.push_str(&format!("  {}\n", f.file.display()));
-                file = Some(f.file.as_path());
-            }
-            out.push_str(&format!(
-                "    {}:{}  {:<7} {}  {}\n",
-                f.file
-                    .file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-                f.line,
-                f.severity.as_str(),
-                f.rule,
-                f.message
-            ));
-        }
-        let mut seen = HashSet::new();
-        for s in &r.skipped {
-            if seen.insert(&s.why) {
-                let rules: Vec<&str> = r
-                    .skipped
-                    .iter()
-                    .filter(|t| t.why == s.why)
-                    .map(|t| t.rule.as_str())
-                    .collect();
-                out.push_str(&format!("  skipped {}: {}\n", rules.join(", "), s.why));
-            }
-        }
-        if r.findings.is_empty() {
-            out.push_str("  ok\n");
-        }
-    }
-    out.push_str(&format!(
-        "{errors} error{}, {warnings} warning{}{}\n",
-        if errors == 1 { "" } else { "s" },
-        if warnings == 1 { "" } else { "s" },
-        if report.failed_by_warnings {
-            " (--strict: the warnings fail this run)"
-        } else {
-            ""
-        }
-    ));
-    mask::mask(&out).into_owned()
-}
-
-/// GitHub workflow commands; properties and messages escaped as the runner expects.
-fn render_github(report: &Report) -> String {
-    use crate::render::github::{data as escape_data, property as escape_prop};
-    let mut out = String::new();
-    for r in &report.components {
-        for f in &r.findings {
-            let level = f.severity.as_str();
-            out.push_str(&format!(
-                "::{level} file={},line={},title={}::{}\n",
-                escape_prop(&f.file.to_string_lossy()),
-                f.line.max(1),
-                escape_prop(&format!("db-migrate {}", f.rule)),
-                escape_data(&f.message)
-            ));
-        }
-        for s in &r.skipped {
-            out.push_str(&format!(
-                "::notice title={}::{} skipped {}: {}\n",
-                escape_prop("db-migrate check"),
-                r.component,
-                s.rule,
-                escape_data(&s.why)
-            ));
-        }
-    }
-    if report.failed_by_warnings {
-        out.push_str(&format!(
-            "::notice title={}::--strict made this run fail: {} warning{} and no error\n",
-            escape_prop("db-migrate check"),
-            report.warnings,
-            if report.warnings == 1 { "" } else { "s" }
-        ));
-    }
-    mask::mask(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -286,6 +286,13 @@ impl Reporter {
                 (Stream::Stderr, text::failure(failure))
             }
             Event::FailureAside(failure) => (Stream::Stderr, text::failure(failure)),
+            Event::Verify(step) => {
+                // JSON's stdout is the one document at the end.
+                if self.format == Format::Json {
+                    return None;
+                }
+                (Stream::Stdout, crate::render::verify::progress(&step)?)
+            }
             Event::Interrupted(failure) => {
                 if self.format == Format::Json {
                     (

@@ -1,6 +1,7 @@
 //! Everything db-migrate prints goes through here: text for people, JSON for CI. Every string is
 //! masked on the way out.
 
+pub mod check;
 pub mod document;
 pub mod events;
 pub mod github;
@@ -12,6 +13,7 @@ pub(crate) mod snapshot_tests;
 pub mod sql;
 pub mod stdout;
 pub mod text;
+pub mod verify;
 
 use crate::failure::Failure;
 

@@ -3,18 +3,13 @@
 //! migrations, and the slowest steps. Verdicts are fixed words (`ok`, `differs`, …) that the
 //! proof sets and the renderers read.
 
-use std::path::Path;
-
 use schemars::JsonSchema;
 use serde::Serialize;
-
-use crate::graph::Graph;
-use crate::verify::plan::{Idempotent, Subject};
 
 use super::failure::Failure;
 
 /// The verify document.
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[schemars(rename = "VerifyDocument")]
 pub struct Report {
@@ -25,7 +20,7 @@ pub struct Report {
 }
 
 /// One component's proof.
-#[derive(Serialize, Default, JsonSchema)]
+#[derive(Debug, Serialize, Default, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[schemars(rename = "VerifyComponent")]
 pub struct ComponentReport {
@@ -61,7 +56,7 @@ pub struct ComponentReport {
 }
 
 /// The scratch database.
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[schemars(rename = "Scratch")]
 pub struct ScratchReport {
@@ -83,7 +78,7 @@ pub struct ScratchReport {
 }
 
 /// One Alembic step on the scratch database, timed.
-#[derive(Serialize, Clone, JsonSchema)]
+#[derive(Debug, Serialize, Clone, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[schemars(rename = "VerifyStep")]
 pub struct Timed {
@@ -98,7 +93,7 @@ pub struct Timed {
 }
 
 /// One revision's proof.
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[schemars(rename = "VerifyRevision")]
 pub struct RevisionReport {
@@ -139,32 +134,6 @@ pub struct RevisionReport {
 }
 
 impl RevisionReport {
-    /// A revision about to be proved: nothing run yet.
-    pub fn new(graph: &Graph, subject: &Subject, root: &Path) -> RevisionReport {
-        let rev = graph.rev(subject.rev);
-        RevisionReport {
-            revision: rev.id.clone(),
-            message: rev.message.clone(),
-            file: rev.path.as_deref().map_or_else(String::new, |p| {
-                Path::new(p)
-                    .strip_prefix(root)
-                    .map_or_else(|_| p.to_owned(), |p| p.to_string_lossy().into_owned())
-            }),
-            idempotent_because: subject.idempotent.map(|i| match i {
-                Idempotent::Backport => "backport",
-                Idempotent::Asked => "asked",
-            }),
-            steps: Vec::new(),
-            roundtrip: "not-run",
-            roundtrip_diff: None,
-            idempotent: subject.idempotent.map(|_| "not-run"),
-            idempotent_diff: None,
-            why: None,
-            error: None,
-            fix: None,
-        }
-    }
-
     /// Any sign of failure: a failed or differing verdict, a step that did not succeed, or an
     /// error. Each is enough on its own, so no path that records one can pass.
     pub fn failed(&self) -> bool {
@@ -181,7 +150,7 @@ impl RevisionReport {
 }
 
 /// The models compared with the schema the migrations make.
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[schemars(rename = "Drift")]
 pub struct DriftReport {
@@ -254,16 +223,6 @@ impl Difference {
     }
 }
 
-impl From<&crate::verify::drift::Difference> for Difference {
-    fn from(d: &crate::verify::drift::Difference) -> Difference {
-        Difference {
-            sign: d.sign,
-            op: d.op.clone(),
-            text: d.text.clone(),
-        }
-    }
-}
-
 impl ComponentReport {
     /// Failed revisions, plus the drift check when it failed, plus the component's own error
     /// (the proof could not be made or finished): whatever makes verify exit non-zero counts.
@@ -275,7 +234,7 @@ impl ComponentReport {
 }
 
 /// One of the slowest steps.
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[schemars(rename = "SlowStep")]
 pub struct Slow {

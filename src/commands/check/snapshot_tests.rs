@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{render_github, render_text, ComponentReport, Report, Skipped};
+use super::{ComponentReport, Report, Skipped};
 use crate::component::Component;
+use crate::render::check::{github as render_github, text as render_text};
 use crate::render::snapshot_tests::json;
 use crate::render::snapshot_tests::{config, failure, Kind, ROOT, VERSIONS};
 use crate::report::check::{Finding, Severity};

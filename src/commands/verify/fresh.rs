@@ -3,18 +3,19 @@
 //! (no round trips), then dropped — also on Ctrl-C, by the same cleanup jobs. One run shows
 //! every problem: the failed revision and the drift.
 
+use crate::event::Verify;
 use crate::failure::{Failure, Kind};
 use crate::graph::Graph;
 use crate::postgres::pgdump::PgDump;
 use crate::postgres::scratch::{create, name_for, Source};
 use crate::render::events::{Event, Reporter};
-use crate::render::Format;
 use crate::workspace::ini::DbUrl;
 use crate::workspace::scratch::pointed_at;
 use crate::workspace::Config;
 
 use super::proof::Proof;
-use super::report::{self, ComponentReport, DriftReport};
+use super::report::{ComponentReport, DriftReport};
+use super::say;
 
 /// Where the proof's copy came from, to make another one the same way.
 pub struct Origin<'a> {
@@ -36,7 +37,6 @@ pub async fn drift_on_fresh_copy(
     report: &mut ComponentReport,
 ) -> Result<(), Failure> {
     let app = proof.app;
-    let text = app.format != Format::Json;
     let name = name_for(origin.database);
     let skipped = |why: String| DriftReport {
         why: Some(why),
@@ -45,12 +45,14 @@ pub async fn drift_on_fresh_copy(
     let result = measure(proof, config, origin, graph, &name).await;
     report.drift = match result {
         Ok((drift, dropped)) => {
-            if text {
-                outln!(
-                    "  drift     measured on a fresh copy ({name}) upgraded straight to head, since the proof stopped at {stopped_at}{}",
-                    if dropped { "; dropped" } else { "" }
-                );
-            }
+            say(
+                app,
+                Verify::DriftOnFreshCopy {
+                    name: &name,
+                    stopped_at,
+                    dropped,
+                },
+            );
             DriftReport {
                 measured_on: Some("fresh-copy"),
                 fresh_copy: Some(name.clone()),
@@ -63,9 +65,7 @@ pub async fn drift_on_fresh_copy(
             f.message
         )),
     };
-    if text {
-        out!("{}", report::drift_text(&report.drift));
-    }
+    say(app, Verify::Drift(&report.drift));
     Ok(())
 }
 

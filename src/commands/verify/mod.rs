@@ -15,14 +15,14 @@ mod snapshot_tests;
 use std::collections::HashSet;
 
 use crate::commands::steps::output::reporter;
+use crate::event::{Event, Verify};
 use crate::failure::{Failure, Kind};
 use crate::git::Repo;
 use crate::graph::{Graph, Lookup};
 use crate::postgres::scratch::{create, name_for, Made, Source};
 use crate::postgres::snapshot;
 use crate::remediation::select_flag;
-use crate::render::events::Event;
-use crate::render::{json, Format};
+use crate::render;
 use crate::settings::{RunOptions, VerifyOptions as Options};
 use crate::verify::plan;
 use crate::workspace::scratch::pointed_at;
@@ -41,9 +41,13 @@ pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
     let mut reports = Vec::new();
     let mut exit = exit_code::OK;
     for config in configs {
-        if app.format != Format::Json {
-            outln!("{} ({}): verify", config.label, config.ini_arg);
-        }
+        say(
+            app,
+            Verify::Started {
+                component: &config.label,
+                config: &config.ini_arg,
+            },
+        );
         let mut report = ComponentReport {
             component: config.label.clone(),
             config: config.ini_arg.clone(),
@@ -60,9 +64,7 @@ pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
         if report.problems > usize::from(report.error.is_some()) {
             exit = worse(exit, exit_code::FAILED);
         }
-        if app.format != Format::Json {
-            outln!("{}", summary(&report));
-        }
+        say(app, Verify::Finished(&report));
         let interrupted = report
             .error
             .as_ref()
@@ -73,18 +75,19 @@ pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
         }
     }
     let problems = reports.iter().map(|r| r.problems).sum();
-    match app.format {
-        Format::Json => outln!(
-            "{}",
-            json::to_string(&report::Report {
-                components: reports,
-                problems,
-            })
-        ),
-        Format::Github => out!("{}", report::github(&reports)),
-        Format::Text => {}
-    }
+    render::verify::report(
+        app.format,
+        &report::Report {
+            components: reports,
+            problems,
+        },
+    );
     Ok(exit)
+}
+
+/// Show a step of the proof (the reporter decides whether this format shows it).
+pub(super) fn say(app: &App, step: Verify<'_>) {
+    reporter(app).emit(Event::Verify(step));
 }
 
 /// The more telling of two exit codes: an interrupt over a failure over a usage error over 0.
@@ -102,38 +105,8 @@ fn worse(a: u8, b: u8) -> u8 {
     }
 }
 
-fn summary(r: &ComponentReport) -> String {
-    if r.error.is_some() {
-        return format!("{}: not verified (see the error above)", r.component);
-    }
-    if r.problems == 0 {
-        return format!(
-            "{}: verified ({} revision{}, drift {})",
-            r.component,
-            r.revisions.len(),
-            if r.revisions.len() == 1 { "" } else { "s" },
-            r.drift.state
-        );
-    }
-    let mut what: Vec<String> = r
-        .revisions
-        .iter()
-        .filter(|v| v.failed())
-        .map(|v| v.revision.clone())
-        .collect();
-    if r.drift.failed() {
-        what.push("drift".to_owned());
-    }
-    format!(
-        "{}: {} problem{}: {}",
-        r.component,
-        r.problems,
-        if r.problems == 1 { "" } else { "s" },
-        what.join(", ")
-    )
-}
-
-/// Everything for one component. Text is printed as it happens; `report` collects the rest.
+/// Everything for one component. Each step is said as it happens ([`Verify`] events); `report`
+/// collects the rest.
 async fn verify_one(
     app: &App,
     config: &Config,
@@ -207,17 +180,13 @@ async fn verify_one(
             format!("verify the branches' own revisions with --idempotent REV, or db-migrate roundtrip {select} REV"),
         ));
     }
-    if app.format != Format::Json {
-        let base = report.base.as_deref().map_or_else(
-            || "no base".to_owned(),
-            |b| format!("base {}", crate::render::text::short_ref(b)),
-        );
-        outln!(
-            "  {} revision{} to prove ({base})",
-            plan.subjects.len(),
-            if plan.subjects.len() == 1 { "" } else { "s" }
-        );
-    }
+    say(
+        app,
+        Verify::Planned {
+            revisions: plan.subjects.len(),
+            base: report.base.as_deref(),
+        },
+    );
 
     // The scratch database: name it, point a copy of the ini at it, and make sure Alembic really
     // goes where the copy says before anything is created.
@@ -230,12 +199,7 @@ async fn verify_one(
     let scratch_config = pointed_at(config, &name)?;
     let startup = probe_follows_url(app, &scratch_config, &name).await?;
     report.alembic_startup_seconds = Some(startup);
-    if app.format != Format::Json {
-        outln!(
-            "  alembic   starts in {} (env.py checked to follow the ini's URL; each step's time below includes this)",
-            report::seconds(startup)
-        );
-    }
+    say(app, Verify::AlembicStartup { seconds: startup });
     let source = if opts.from_empty {
         Source::Empty
     } else {
@@ -262,19 +226,14 @@ async fn verify_one(
         dropped: false,
         connect: None,
     });
-    if app.format != Format::Json {
-        let made = match scratch.made {
-            Made::Template => format!("a copy of {source_db} (CREATE DATABASE … TEMPLATE)"),
-            Made::DumpRestore => format!(
-                "a copy of {source_db} (pg_dump | pg_restore: {})",
-                scratch
-                    .why_dump
-                    .as_deref()
-                    .unwrap_or("it could not be a template")
-            ),
-            Made::Empty => "empty (--from-empty)".to_owned(),
-        };
-        outln!("  scratch   {name}, {made}, in {}", report::seconds(took));
+    if let Some(made) = &report.scratch {
+        say(
+            app,
+            Verify::ScratchMade {
+                scratch: made,
+                why_dump: scratch.why_dump.as_deref(),
+            },
+        );
     }
     let scratch_dump = pg_dump.with_database(&name);
     let mut proof = Proof {

@@ -4,13 +4,13 @@
 
 use std::time::Instant;
 
+use crate::event::Verify;
 use crate::failure::{Failure, Kind};
 use crate::graph::Graph;
 use crate::inspect::{self, relay, Inspection};
 use crate::plan::Direction;
 use crate::postgres::pgdump::PgDump;
 use crate::postgres::snapshot::{self, Snapshot};
-use crate::render::Format;
 use crate::settings::RunOptions;
 use crate::state::State;
 use crate::target::Target;
@@ -19,8 +19,8 @@ use crate::verify::plan::{Plan, Subject};
 use crate::workspace::scratch::ScratchConfig;
 use crate::workspace::Config;
 
-use super::report::{self, ComponentReport, DriftReport, RevisionReport, Slow, Timed};
-use super::App;
+use super::report::{ComponentReport, DriftReport, RevisionReport, Slow, Timed};
+use super::{say, App};
 use crate::commands::steps::execute;
 
 /// The proof on the scratch database: where it is, and how to move and look at it.
@@ -48,7 +48,6 @@ impl Proof<'_> {
         report: &mut ComponentReport,
     ) -> Result<(), Failure> {
         let app = self.app;
-        let text = app.format != Format::Json;
         let at =
             inspect::inspect(&app.ws, &scratch.config, inspect::Engine::Auto, app.verbose).await?;
         if at.state == State::UnknownRevision {
@@ -77,9 +76,7 @@ impl Proof<'_> {
             let mut r = RevisionReport::new(graph, subject, &app.ws.root);
             let outcome = self.prove_revision(graph, subject, &mut r).await;
             self.fix_for_differences(&mut r);
-            if text {
-                out!("{}", report::revision_text(&r));
-            }
+            say(app, Verify::Revision(&r));
             report.revisions.push(r);
             if let Err(stop) = outcome {
                 let left = &plan.subjects[n + 1..];
@@ -92,14 +89,8 @@ impl Proof<'_> {
                     report.revisions.push(r);
                 }
                 report.drift.why = Some("the scratch database did not reach head".into());
-                if !left.is_empty() && text {
-                    let ids: Vec<&str> =
-                        left.iter().map(|s| graph.rev(s.rev).id.as_str()).collect();
-                    outln!(
-                        "  not proved (nothing to continue from): {}",
-                        ids.join(", ")
-                    );
-                }
+                let ids: Vec<&str> = left.iter().map(|s| graph.rev(s.rev).id.as_str()).collect();
+                say(app, Verify::NotProved(&ids));
                 report.slowest = slowest(&report.revisions);
                 return match stop {
                     // Recorded in the report: the drift is measured elsewhere (see `stopped`).
@@ -108,9 +99,7 @@ impl Proof<'_> {
                         Ok(())
                     }
                     Some(f) => {
-                        if text {
-                            out!("{}", report::drift_text(&report.drift));
-                        }
+                        say(app, Verify::Drift(&report.drift));
                         Err(f)
                     }
                 };
@@ -121,24 +110,13 @@ impl Proof<'_> {
         let at_head = self.at().current_indices();
         if graph.heads().iter().any(|h| !at_head.contains(h)) {
             let t = self.step(Direction::Upgrade, "head").await?;
-            if text {
-                outln!("  then      {}", timed_text(&t));
-            }
+            say(app, Verify::WentToHead(&t));
             report.prepare.push(t);
         }
         report.drift = self.drift(&scratch.config).await?;
-        if text {
-            out!("{}", report::drift_text(&report.drift));
-        }
+        say(app, Verify::Drift(&report.drift));
         report.slowest = slowest(&report.revisions);
-        if text && !report.slowest.is_empty() {
-            let shown: Vec<String> = report
-                .slowest
-                .iter()
-                .map(|s| format!("{} {} {}", s.revision, s.step, report::seconds(s.seconds)))
-                .collect();
-            outln!("  slowest   {}", shown.join(", "));
-        }
+        say(app, Verify::Slowest(&report.slowest));
         Ok(())
     }
 
@@ -251,9 +229,7 @@ impl Proof<'_> {
             };
             if needed {
                 let t = self.step(direction, &start_id).await?;
-                if self.app.format != Format::Json {
-                    outln!("  prepare   {}", timed_text(&t));
-                }
+                say(self.app, Verify::Prepared(&t));
                 report.prepare.push(t);
             }
         }
@@ -583,10 +559,6 @@ fn scratch_failure(mut f: Failure, select: &str) -> Failure {
         f.fix = format!("fix the migration (see the cause), then rerun db-migrate verify {select}");
     }
     f
-}
-
-fn timed_text(t: &Timed) -> String {
-    format!("{} {} ({})", t.step, t.target, report::seconds(t.seconds))
 }
 
 /// The steps of a revision's own proof (not stamps, not older revisions on the way).

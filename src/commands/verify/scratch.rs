@@ -1,16 +1,16 @@
 //! The scratch database's edges: before it exists, make sure Alembic goes where the scratch ini
 //! says; at the end, drop it (or keep it and say how to connect).
 
+use crate::event::Verify;
 use crate::failure::{Failure, Kind};
 use crate::inspect::relay;
 use crate::postgres::pgdump::PgDump;
 use crate::postgres::scratch::Scratch;
 use crate::render::events::{Event, Reporter};
-use crate::render::Format;
 use crate::workspace::scratch::ScratchConfig;
 
 use super::report::ComponentReport;
-use super::App;
+use super::{say, App};
 
 /// `alembic current` with the scratch ini before the scratch database exists: if Alembic still
 /// connects, env.py takes its database from somewhere other than the ini's sqlalchemy.url, and
@@ -69,16 +69,19 @@ pub async fn finish_scratch(
     failed: bool,
 ) -> Result<(), Failure> {
     let name = scratch.name.clone();
-    let text = app.format != Format::Json;
     if keep {
         scratch.keep();
         let connect = format!("psql {}", pg_dump.connection_args());
         if let Some(s) = report.scratch.as_mut() {
             s.connect = Some(connect.clone());
         }
-        if text {
-            outln!("  scratch   {name} kept (--keep): {connect}");
-        }
+        say(
+            app,
+            Verify::ScratchKept {
+                name: &name,
+                connect: &connect,
+            },
+        );
         return Ok(());
     }
     match scratch.drop().await {
@@ -86,9 +89,7 @@ pub async fn finish_scratch(
             if let Some(s) = report.scratch.as_mut() {
                 s.dropped = true;
             }
-            if text {
-                outln!("  scratch   {name} dropped");
-            }
+            say(app, Verify::ScratchDropped { name: &name });
             Ok(())
         }
         Err(e) => {

@@ -2,18 +2,17 @@
 //! Alembic): one that passed and one that failed in every way a proof can, as text, JSON and
 //! GitHub annotations.
 //!
-//! The text is what is reachable without running the proof: each revision's block
-//! ([`report::revision_text`]), the drift line ([`report::drift_text`]) and the summary
-//! ([`summary`]). The component header, the `scratch`, `prepare`, `then` and `slowest` lines and
-//! the "not proved (nothing to continue from)" line are printed inline by `run`, `verify_one` and
-//! `Proof::prove`, so they are not here.
+//! The text here is each revision's block ([`revision_text`]), the drift line ([`drift_text`])
+//! and the summary ([`summary`]). The component header, the `scratch`, `prepare`, `then` and
+//! `slowest` lines and the "not proved (nothing to continue from)" line are the other
+//! [`crate::event::Verify`] events, shown by [`crate::render::verify::progress`].
 
 use super::report::{
-    self, ComponentReport, DriftReport, Report, RevisionReport, ScratchReport, Slow, Timed,
+    ComponentReport, DriftReport, Report, RevisionReport, ScratchReport, Slow, Timed,
 };
-use super::summary;
 use crate::render::snapshot_tests::json;
 use crate::render::snapshot_tests::{diagnosed, failure, Kind, VERSIONS};
+use crate::render::verify::{drift_text, github, revision_text, summary};
 use crate::verify::drift::{self, Difference};
 
 const SELECT: &str = "--component manager -C /home/dev/backend.ai";
@@ -79,9 +78,9 @@ fn text(c: &ComponentReport) -> String {
         return out;
     }
     for r in c.revisions.iter().filter(|r| !r.steps.is_empty()) {
-        out.push_str(&report::revision_text(r));
+        out.push_str(&revision_text(r));
     }
-    out.push_str(&report::drift_text(&c.drift));
+    out.push_str(&drift_text(&c.drift));
     out.push_str(&summary(c));
     out.push('\n');
     out
@@ -89,7 +88,7 @@ fn text(c: &ComponentReport) -> String {
 
 fn every_format(components: Vec<ComponentReport>) -> [(&'static str, String); 3] {
     let text: String = components.iter().map(text).collect();
-    let github = report::github(&components);
+    let github = github(&components);
     let problems = components.iter().map(|c| c.problems).sum();
     let json = json::to_string(&Report {
         components,
@@ -274,4 +273,87 @@ fn verify_failed() {
     for (format, shown) in every_format(failed()) {
         insta::assert_snapshot!(format!("verify_failed_{format}"), shown);
     }
+}
+
+/// The proof as text and GitHub show it while it runs, one of every [`crate::event::Verify`]
+/// event in the order a run that stopped early emits them; JSON shows none of them.
+#[test]
+fn verify_progress() {
+    use crate::event::{Event, Verify};
+    use crate::render::events::Reporter;
+    use crate::render::Format;
+
+    let manager = &failed()[0];
+    let dump = ScratchReport {
+        made: "dump-restore",
+        ..scratch()
+    };
+    let empty = ScratchReport {
+        made: "empty",
+        from: None,
+        ..scratch()
+    };
+    let left = ["77aa12cd90ef"];
+    let events = [
+        Verify::Started {
+            component: &manager.component,
+            config: &manager.config,
+        },
+        Verify::Planned {
+            revisions: manager.revisions.len(),
+            base: manager.base.as_deref(),
+        },
+        Verify::Planned {
+            revisions: 1,
+            base: None,
+        },
+        Verify::AlembicStartup { seconds: 0.28 },
+        Verify::ScratchMade {
+            scratch: manager.scratch.as_ref().expect("made"),
+            why_dump: None,
+        },
+        Verify::ScratchMade {
+            scratch: &dump,
+            why_dump: Some("backend has other sessions connected"),
+        },
+        Verify::ScratchMade {
+            scratch: &empty,
+            why_dump: None,
+        },
+        Verify::Prepared(&manager.prepare[0]),
+        Verify::Revision(&manager.revisions[2]),
+        Verify::NotProved(&left),
+        Verify::NotProved(&[]),
+        Verify::WentToHead(&timed("upgrade", "head", 0.5, true)),
+        Verify::DriftOnFreshCopy {
+            name: "backend_verify_5f2c_head",
+            stopped_at: "0a1b2c3d4e5f",
+            dropped: true,
+        },
+        Verify::Drift(&manager.drift),
+        Verify::Slowest(&passed()[0].slowest),
+        Verify::Slowest(&[]),
+        Verify::ScratchKept {
+            name: "backend_verify_5f2c",
+            connect: "psql -h localhost -p 8101 -U postgres -d backend_verify_5f2c",
+        },
+        Verify::ScratchDropped {
+            name: "backend_verify_5f2c",
+        },
+        Verify::Finished(manager),
+    ];
+    let shown = |format: Format| -> String {
+        let reporter = Reporter::new(format, false);
+        events
+            .iter()
+            .filter_map(|&e| reporter.render(&Event::Verify(e)))
+            .map(|(stream, text)| {
+                assert_eq!(stream, crate::render::events::Stream::Stdout);
+                text
+            })
+            .collect()
+    };
+    insta::assert_snapshot!("verify_progress_text", shown(Format::Text));
+    assert_eq!(shown(Format::Github), shown(Format::Text));
+    assert_eq!(shown(Format::Json), "");
 }
