@@ -162,9 +162,79 @@ pub(crate) async fn serve(
     Some(answer)
 }
 
+/// The scope's slot for `config`'s component: `serving`, `per-call`, or `None` when it has none.
+#[cfg(test)]
+async fn slot(ws: &Workspace, config: &Config) -> Option<&'static str> {
+    let pool = POOL.try_with(Arc::clone).ok()?;
+    let slots = pool.slots.lock().await;
+    slots.get(&Key::of(ws, config)).map(|s| match s {
+        Slot::Serving(_) => "serving",
+        Slot::PerCall => "per-call",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alembic::runner;
+    use crate::alembic::worker::tests::{scratch, ONE_AT_A_TIME};
+    use std::time::Duration;
+
+    /// `current` through the runner, as callers make it.
+    async fn current(ws: &Workspace, config: &Config) -> Output {
+        runner::read_only(ws, config, &["current"], |_, _| {})
+            .await
+            .expect("answered")
+    }
+
+    #[tokio::test]
+    async fn a_scope_serves_a_component_by_one_worker_and_module_state_ends_it() {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        let python = crate::test_support::venv_python();
+
+        // A plain env.py: the worker answers what one process per call answers, and stays.
+        let (_dir, ws, config) = scratch(&python, "pass", Duration::from_secs(60));
+        let alone = current(&ws, &config).await;
+        scoped(false, async {
+            assert_eq!(slot(&ws, &config).await, None);
+            let up =
+                runner::migration(&ws, &config, Input::Closed, &["upgrade", "aaaa"], |_, _| {})
+                    .await
+                    .expect("answered");
+            assert!(up.success(), "{up:?}");
+            assert_eq!(slot(&ws, &config).await, Some("serving"));
+            let served = current(&ws, &config).await;
+            assert_eq!(served.stdout, ["aaaa"]);
+            assert_eq!((alone.code, &alone.stderr), (served.code, &served.stderr));
+            assert_eq!(slot(&ws, &config).await, Some("serving"));
+        })
+        .await;
+
+        // env.py imports a module that keeps an engine: from the next call on, one process each.
+        let (_dir, ws, config) = scratch(&python, "pass", Duration::from_secs(60));
+        std::fs::write(
+            ws.root.join("models_state.py"),
+            "import sqlalchemy as sa\nengine = sa.create_engine('sqlite://')\n",
+        )
+        .unwrap();
+        let env = ws.root.join("migrations/env.py");
+        let text = std::fs::read_to_string(&env).unwrap();
+        std::fs::write(&env, format!("import models_state  # noqa: F401\n{text}")).unwrap();
+        let alone = current(&ws, &config).await;
+        assert!(alone.success(), "{alone:?}");
+        scoped(false, async {
+            let first = current(&ws, &config).await;
+            assert_eq!(slot(&ws, &config).await, Some("per-call"));
+            let second = current(&ws, &config).await;
+            for output in [&first, &second] {
+                assert_eq!(
+                    (output.code, &output.stdout, &output.stderr),
+                    (alone.code, &alone.stdout, &alone.stderr)
+                );
+            }
+        })
+        .await;
+    }
 
     #[test]
     fn only_the_calls_a_worker_serves_alike_go_to_it() {

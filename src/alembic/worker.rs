@@ -534,7 +534,7 @@ impl Worker {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Against the real Alembic of the tests' virtualenv (`target/test-venv-*`, built by the
     //! integration tests' harness) and a SQLite database, so no PostgreSQL is needed here; the
     //! PostgreSQL side of the protocol is tests/worker_script.rs.
@@ -580,7 +580,7 @@ mod tests {
 
     /// A workspace with `./py`, alembic.ini on SQLite, and revisions `aaaa` (creates a table)
     /// and `bbbb` (`b_body`).
-    fn scratch(
+    pub(crate) fn scratch(
         python: &Path,
         b_body: &str,
         timeout: Duration,
@@ -657,7 +657,7 @@ mod tests {
 
     /// The interrupt test signals this whole test process; the worker tests take turns so no
     /// other worker is mid-call when it does.
-    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
     #[tokio::test]
     async fn each_answer_is_the_output_the_runner_gives_for_the_same_call() {
