@@ -124,6 +124,9 @@ pub enum Note<'a> {
     },
     /// `-v`: the persistent Alembic worker ended between calls and starts afresh.
     WorkerRestarted { component: &'a str },
+    /// env.py's modules keep an engine or connection at module level (`state` names them), so
+    /// the component's Alembic calls run one process each (always said: it costs seconds).
+    OneProcessPerCall { component: &'a str, state: &'a str },
     /// `-v`: the URL is not one db-migrate connects to natively, so there is no migration lock.
     NoLockNotNative { component: &'a str },
     /// `-v`: the lock could not be taken because the database did not answer.

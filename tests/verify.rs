@@ -99,6 +99,35 @@ fn assert_no_scratch_ini(ws: &Workspace) {
     );
 }
 
+/// Python processes still working in the workspace's root (an Alembic or an Alembic worker that
+/// outlived db-migrate), after giving them a few seconds to go.
+fn pythons_left_in(ws: &Workspace) -> Vec<String> {
+    let root = ws.root().canonicalize().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut left = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let dir = entry.path();
+            let in_root =
+                std::fs::read_link(dir.join("cwd")).is_ok_and(|cwd| cwd.starts_with(&root));
+            let zombie = std::fs::read_to_string(dir.join("stat")).map_or(true, |s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'))
+            });
+            let cmd = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+            let cmd: String = String::from_utf8_lossy(&cmd).chars().take(80).collect();
+            if in_root && !zombie && cmd.contains("python") {
+                left.push(cmd);
+            }
+        }
+        if left.is_empty() || Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// The scratch databases `verify` left of this workspace's database.
 fn scratch_databases(ws: &Workspace) -> Vec<String> {
     let like = format!("{}\\_verify\\_%", ws.db_name(Manager));
@@ -641,6 +670,7 @@ fn the_scratch_database_is_dropped_after_ctrl_c() {
     let shown = output_text(&out);
     assert_eq!(out.status.code(), Some(130), "{shown}");
     assert!(shown.contains("dropped"), "{shown}");
+    assert_eq!(pythons_left_in(&ws), Vec::<String>::new(), "{shown}");
     assert_untouched(&ws, &before);
 }
 
@@ -688,6 +718,7 @@ fn the_scratch_database_is_dropped_after_ctrl_c_while_no_alembic_runs() {
     assert_eq!(out.status.code(), Some(130), "{shown}");
     assert!(scratch_databases(&ws).is_empty(), "{shown}");
     assert_no_scratch_ini(&ws);
+    assert_eq!(pythons_left_in(&ws), Vec::<String>::new(), "{shown}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Everything that talks to Alembic: running it and reading what it prints.
 
 pub mod parse;
+pub mod pool;
 pub mod runner;
 pub mod worker;
 

@@ -29,7 +29,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::alembic::parse;
+use crate::alembic::{parse, pool};
 use crate::event::{self, Event};
 use crate::failure::{Failure, Kind};
 use crate::workspace::{Config, Workspace};
@@ -65,8 +65,11 @@ pub async fn read_only(
     ws: &Workspace,
     config: &Config,
     args: &[&str],
-    on_line: impl FnMut(Stream, &str),
+    mut on_line: impl FnMut(Stream, &str),
 ) -> Result<Output, Failure> {
+    if let Some(served) = pool::serve(ws, config, pool::read_only_op(args), &mut on_line).await {
+        return served;
+    }
     run(
         ws,
         config,
@@ -87,8 +90,11 @@ pub async fn python(
     ws: &Workspace,
     config: &Config,
     args: &[&str],
-    on_line: impl FnMut(Stream, &str),
+    mut on_line: impl FnMut(Stream, &str),
 ) -> Result<Output, Failure> {
+    if let Some(served) = pool::serve(ws, config, pool::python_op(args), &mut on_line).await {
+        return served;
+    }
     run(
         ws,
         config,
@@ -106,8 +112,12 @@ pub async fn migration(
     config: &Config,
     input: Input,
     args: &[&str],
-    on_line: impl FnMut(Stream, &str),
+    mut on_line: impl FnMut(Stream, &str),
 ) -> Result<Output, Failure> {
+    let op = pool::migration_op(input, args);
+    if let Some(served) = pool::serve(ws, config, op, &mut on_line).await {
+        return served;
+    }
     let invocation = Invocation::alembic(config, args);
     run(ws, config, Call::Migration(input), &invocation, on_line).await
 }

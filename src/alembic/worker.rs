@@ -21,8 +21,8 @@
 //! docstring; each answer names module-level engines ([`Worker::module_state`]) so a caller can
 //! fall back to one process per step.
 
-// Not called yet: verify, check's lint and fix-heads' proof switch to it next; the unit tests
-// below exercise all of it against the real Alembic.
+// Used through the pool (alembic/pool.rs); `request`, `pid` and the default answer to a call
+// during which the worker ends serve its unit tests below.
 #![cfg_attr(not(test), allow(dead_code))]
 
 use std::process::Stdio;
@@ -61,7 +61,7 @@ pub enum Op {
     Sql(String),
     /// One of db-migrate's own scripts (the drift comparison) with its arguments, run as
     /// `<launcher> -c <script> ARGS…` would run it ([`runner::python`]); read-only.
-    Python(&'static str, Vec<String>),
+    Python(String, Vec<String>),
 }
 
 impl Op {
@@ -172,6 +172,9 @@ pub struct Worker {
     next_id: u64,
     /// Module-level engines the last answer named (see worker.py).
     state: Vec<String>,
+    /// A worker that ends mid-call answers it as the runner answers a process that exits (its
+    /// exit status and lines), instead of failing it ([`Worker::like_the_runner`]).
+    ended_as_exit: bool,
 }
 
 impl Worker {
@@ -186,9 +189,19 @@ impl Worker {
             process: None,
             next_id: 1,
             state: Vec::new(),
+            ended_as_exit: false,
         };
         worker.process = Some(worker.spawn().await?);
         Ok(worker)
+    }
+
+    /// Answer a call during which the worker ended as the runner answers a process that exits
+    /// (the exit status and the lines so far) rather than as a failure, so that a caller holding
+    /// Alembic's exit to its plan (`os._exit(0)` in a migration: "success" without a commit) sees
+    /// what it sees with one process per call. The next call starts a new worker either way.
+    pub fn like_the_runner(mut self) -> Worker {
+        self.ended_as_exit = true;
+        self
     }
 
     /// The worker's process id, while it runs.
@@ -213,6 +226,19 @@ impl Worker {
     pub async fn request_with(
         &mut self,
         op: &Op,
+        on_line: impl FnMut(Stream, &str),
+    ) -> Result<Output, Failure> {
+        let config = self.config.clone();
+        self.serve(&config, op, on_line).await
+    }
+
+    /// Run `op` for `config`: the same component (its label in messages) with possibly another
+    /// ini, such as verify's copy pointed at a scratch database. `on_line` sees every line as it
+    /// arrives.
+    pub async fn serve(
+        &mut self,
+        config: &Config,
+        op: &Op,
         mut on_line: impl FnMut(Stream, &str),
     ) -> Result<Output, Failure> {
         // Ended between calls (killed from outside, or its launcher went away): start afresh.
@@ -225,7 +251,7 @@ impl Worker {
             event::emit_verbose(
                 self.verbose,
                 Event::Note(Note::WorkerRestarted {
-                    component: &self.config.label,
+                    component: &config.label,
                 }),
             );
             self.process = Some(self.spawn().await?);
@@ -238,7 +264,7 @@ impl Worker {
         };
         let _active = ActiveGuard::new();
         let process = self.process.as_mut().expect("started above");
-        let line = op.request(id, &self.config.ini_arg) + "\n";
+        let line = op.request(id, &config.ini_arg) + "\n";
         let written = process.stdin.write_all(line.as_bytes()).await;
         let sync = format!("{SYNC}{id}");
         let mut sigint = signal(SignalKind::interrupt()).ok();
@@ -252,7 +278,7 @@ impl Worker {
             (!op.read_only() && event::wants_heartbeats()).then(runner::heartbeat_interval);
         let mut last_output = started;
         let mut running: Option<(String, Instant)> = None;
-        let name = op.name(&self.config.ini_arg);
+        let name = op.name(&config.ini_arg);
         let mut signals = 0u32;
         let mut open = written.is_ok();
         let mut done: Option<Done> = None;
@@ -319,13 +345,17 @@ impl Worker {
                     self.process = None;
                     if output.interrupted {
                         output.code = status.and_then(|s| s.code());
-                        return self.after_interrupt(op, output);
+                        return self.after_interrupt(config, op, output);
                     }
-                    return Err(self.died(op, status, &output));
+                    if self.ended_as_exit {
+                        output.code = status.and_then(|s| s.code());
+                        return Ok(output);
+                    }
+                    return Err(self.died(config, op, status, &output));
                 }
                 () = tokio::time::sleep_until(next_beat), if heartbeat.is_some() => {
                     last_output = Instant::now();
-                    runner::say_still_running(&self.config, running.as_ref(), started, &name);
+                    runner::say_still_running(config, running.as_ref(), started, &name);
                 }
                 () = tokio::time::sleep_until(deadline.unwrap_or(never)), if deadline.is_some() => {
                     // Read-only: nothing to roll back. Kill the group (Process's drop), reap.
@@ -333,8 +363,8 @@ impl Worker {
                         runner::forward(Some(process.pid), 2, libc::SIGKILL, true);
                         let _ = process.child.wait().await;
                     }
-                    let command = op.args(&self.config.ini_arg).join(" ");
-                    return Err(runner::timed_out(&self.ws, &self.config, &command));
+                    let command = op.args(&config.ini_arg).join(" ");
+                    return Err(runner::timed_out(&self.ws, config, &command));
                 }
             }
         }
@@ -345,7 +375,7 @@ impl Worker {
             // The worker exits after an interrupted call; start afresh next time.
             output.interrupted = true;
             self.process = None;
-            return self.after_interrupt(op, output);
+            return self.after_interrupt(config, op, output);
         }
         Ok(output)
     }
@@ -353,20 +383,35 @@ impl Worker {
     /// As the runner: an interrupted read-only call is an `interrupted` failure (exit 130); an
     /// interrupted migration is returned with `interrupted` set, for the caller to say where the
     /// database is.
-    fn after_interrupt(&self, op: &Op, output: Output) -> Result<Output, Failure> {
+    fn after_interrupt(&self, config: &Config, op: &Op, output: Output) -> Result<Output, Failure> {
         if !op.read_only() {
             return Ok(output);
         }
+        // The runner names a script by its launcher: `./py -c <script> alembic.ini`.
+        let name = match op {
+            Op::Python(..) => format!(
+                "{} {}",
+                runner::launcher_shown(&self.ws),
+                op.args(&config.ini_arg).join(" ")
+            ),
+            _ => op.name(&config.ini_arg),
+        };
         Err(Failure::new(
             Kind::Interrupted,
-            format!("{}: {} interrupted", self.config.label, op.name(&self.config.ini_arg)),
+            format!("{}: {name} interrupted", config.label),
             "db-migrate received SIGINT/SIGTERM and stopped Alembic; this call only reads, so nothing was changed",
             "rerun the command when ready",
         ))
     }
 
     /// The worker ended during `op` without answering.
-    fn died(&self, op: &Op, status: Option<std::process::ExitStatus>, output: &Output) -> Failure {
+    fn died(
+        &self,
+        config: &Config,
+        op: &Op,
+        status: Option<std::process::ExitStatus>,
+        output: &Output,
+    ) -> Failure {
         use std::os::unix::process::ExitStatusExt as _;
         let how = match status {
             Some(s) if s.code().is_some() => format!("exit status {}", s.code().unwrap_or(0)),
@@ -380,11 +425,8 @@ impl Worker {
             .rev()
             .find(|l| !l.trim().is_empty())
             .map(|l| mask::mask(l).into_owned());
-        let ini = &self.config.ini_arg;
-        let status_cmd = format!(
-            "db-migrate status {}",
-            remediation::select_flag(&self.config)
-        );
+        let ini = &config.ini_arg;
+        let status_cmd = format!("db-migrate status {}", remediation::select_flag(config));
         let fix = match op {
             Op::Python(..) => format!(
                 "see where the database is with `{status_cmd}`; rerun with -v to see everything the script printed"
@@ -400,7 +442,7 @@ impl Worker {
             Kind::AlembicFailed,
             format!(
                 "{}: Python ended during `{}` without finishing it ({how})",
-                self.config.label,
+                config.label,
                 op.name(ini)
             ),
             "env.py or a migration ended the process (os._exit, a crash in a C extension, the out-of-memory killer); a migration may have stopped half-way",
@@ -492,7 +534,7 @@ impl Worker {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Against the real Alembic of the tests' virtualenv (`target/test-venv-*`, built by the
     //! integration tests' harness) and a SQLite database, so no PostgreSQL is needed here; the
     //! PostgreSQL side of the protocol is tests/worker_script.rs.
@@ -538,7 +580,7 @@ mod tests {
 
     /// A workspace with `./py`, alembic.ini on SQLite, and revisions `aaaa` (creates a table)
     /// and `bbbb` (`b_body`).
-    fn scratch(
+    pub(crate) fn scratch(
         python: &Path,
         b_body: &str,
         timeout: Duration,
@@ -615,7 +657,7 @@ mod tests {
 
     /// The interrupt test signals this whole test process; the worker tests take turns so no
     /// other worker is mid-call when it does.
-    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
     #[tokio::test]
     async fn each_answer_is_the_output_the_runner_gives_for_the_same_call() {
@@ -883,7 +925,7 @@ mod tests {
         let python = crate::test_support::venv_python();
         let (_dir, ws, config) = scratch(&python, "pass", Duration::from_secs(60));
         let mut worker = Worker::start(&ws, &config, false).await.unwrap();
-        let op = Op::Python(SCRIPT_TEXT, vec!["alembic.ini".into()]);
+        let op = Op::Python(SCRIPT_TEXT.into(), vec!["alembic.ini".into()]);
 
         let served = worker.request(&op).await.expect("answered");
         let ran = runner::python(&ws, &config, &["-c", SCRIPT_TEXT, "alembic.ini"], |_, _| {})
@@ -914,7 +956,7 @@ mod tests {
         );
         assert_eq!(Op::Sql("a:b".into()).name(ini), "alembic upgrade a:b --sql");
         assert_eq!(Op::Current.name(ini), "alembic current");
-        let drift = Op::Python("print(1)", vec![ini.into()]);
+        let drift = Op::Python("print(1)".into(), vec![ini.into()]);
         assert_eq!(drift.name(ini), "python -c <script> alembic.ini");
         assert!(drift.read_only() && Op::Current.read_only());
         assert!(!Op::Upgrade("head".into()).read_only());

@@ -148,7 +148,9 @@ async fn check_one(
         }),
         (Some(base), false) => {
             let skip: HashSet<&Path> = unloadable.iter().map(|f| f.file.as_path()).collect();
-            match lint_new(app, config, &graph, base, settings, &skip).await {
+            // One Alembic worker renders every new revision's SQL (issue 21).
+            let lint = lint_new(app, config, &graph, base, settings, &skip);
+            match crate::alembic::pool::scoped(app.verbose, lint).await {
                 Ok(Linted { found, unloadable }) => {
                     findings.extend(found);
                     faults.extend(unloadable);

@@ -28,6 +28,12 @@ use super::App;
 mod snapshot_tests;
 
 pub async fn run(app: &App, opts: &RoundtripOptions) -> Result<u8, Failure> {
+    // One Alembic worker for every step of the round trip (issue 21); --interactive steps
+    // still run Alembic on the terminal.
+    crate::alembic::pool::scoped(app.verbose, round_trip(app, opts)).await
+}
+
+async fn round_trip(app: &App, opts: &RoundtripOptions) -> Result<u8, Failure> {
     let (run, revision, yes) = (&opts.run, &opts.revision, opts.yes);
     if opts.selection == Selection::All {
         return Err(Failure::usage(

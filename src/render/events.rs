@@ -47,6 +47,10 @@ fn note_text(note: &Note<'_>) -> String {
             Note::WorkerRestarted { component } => {
                 format!("[{component}] starting a new Alembic worker (the last one ended)")
             }
+            Note::OneProcessPerCall { component, state } => format!(
+                "{component}: env.py's modules keep a database connection between Alembic calls ({}), so each call runs in a new process (slower, same results)",
+                mask::mask(state)
+            ),
             Note::NoLockNotNative { component } => format!(
                 "{component}: no migration lock (the URL is not one db-migrate connects to natively)"
             ),
@@ -451,6 +455,10 @@ mod tests {
             },
             Event::Note(Note::WorkerRestarted {
                 component: "manager",
+            }),
+            Event::Note(Note::OneProcessPerCall {
+                component: "manager",
+                state: "ai.backend.manager.models.base.engine: AsyncEngine",
             }),
             Event::StepsFinished,
             Event::Said {

@@ -49,6 +49,16 @@ pub async fn prove(
     edit: &Edit<'_>,
     fork: Option<&str>,
 ) -> Result<Outcome, Failure> {
+    // One Alembic worker for the probe and every step on the copy (issue 21).
+    crate::alembic::pool::scoped(app.verbose, prove_on_copy(app, config, edit, fork)).await
+}
+
+async fn prove_on_copy(
+    app: &App,
+    config: &Config,
+    edit: &Edit<'_>,
+    fork: Option<&str>,
+) -> Result<Outcome, Failure> {
     let Some(url) = config.url.as_ref().filter(|u| u.is_postgres()) else {
         return Ok(Outcome::NotProved(
             "the database is not PostgreSQL, so there is no scratch copy to run it on".into(),

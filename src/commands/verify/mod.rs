@@ -53,7 +53,9 @@ pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
             config: config.ini_arg.clone(),
             ..ComponentReport::default()
         };
-        let result = verify_one(app, config, repo.as_ref(), opts, &mut report).await;
+        // One Alembic worker for the component's probe, steps and drift (issue 21).
+        let proof = verify_one(app, config, repo.as_ref(), opts, &mut report);
+        let result = crate::alembic::pool::scoped(app.verbose, proof).await;
         if let Err(failure) = result {
             reporter(app).emit(Event::ComponentFailed(&failure));
             exit = worse(exit, failure.kind.code());
