@@ -13,8 +13,9 @@ pub use crate::report::status::{ComponentReport, Destructive, Report, Roundtrip,
 
 /// Serialise and mask.
 pub fn to_string<T: Serialize>(value: &T) -> String {
-    let text = serde_json::to_string_pretty(value)
-        .unwrap_or_else(|e| format!("{{\"error\":{{\"kind\":\"internal-error\",\"cause\":\"{e}\"}}}}"));
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| {
+        format!("{{\"error\":{{\"kind\":\"internal-error\",\"cause\":\"{e}\"}}}}")
+    });
     mask::mask(&text).into_owned()
 }
 
