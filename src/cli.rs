@@ -205,6 +205,21 @@ pub enum Command {
         #[arg(short, long)]
         yes: bool,
     },
+    /// After a branch switch: walk back what this checkout lacks, then upgrade to its head.
+    ///
+    /// The revisions the database is at that this checkout lacks are found in git (the branches
+    /// most recently checked out, other local and remote branches, then the reflog), and walked
+    /// back with their own files, run from a temporary copy, never written into the work tree.
+    /// Shows the plan and what the walk back destroys; needs --yes without a TTY.
+    Sync {
+        #[command(flatten)]
+        components: ComponentArgs,
+        #[command(flatten)]
+        run: RunArgs,
+        /// Do not ask before the walk back; required when stdin is not a terminal.
+        #[arg(short, long)]
+        yes: bool,
+    },
     /// Check that a migration's downgrade undoes its upgrade: upgrade to REVISION, snapshot the
     /// schema (pg_dump --schema-only), downgrade one step, upgrade again, snapshot again, and fail
     /// with a diff when the snapshots differ. Needs --yes without a TTY, like any downgrade.

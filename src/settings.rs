@@ -42,6 +42,7 @@ pub enum Task {
     Migrate(MigrateOptions),
     Roundtrip(RoundtripOptions),
     FixHeads(FixHeadsOptions),
+    Sync(SyncOptions),
     Check(CheckOptions),
     Verify(VerifyOptions),
     /// `current`, `heads` and `history`.
@@ -98,6 +99,15 @@ pub struct RoundtripOptions {
     pub selection: Selection,
     pub run: RunOptions,
     pub revision: Target,
+    pub yes: bool,
+}
+
+/// `sync`.
+#[derive(Debug)]
+pub struct SyncOptions {
+    pub selection: Selection,
+    pub run: RunOptions,
+    /// `--yes`: do not ask before walking back.
     pub yes: bool,
 }
 
@@ -266,6 +276,7 @@ impl Task {
             Task::Status(o) => &o.selection,
             Task::Migrate(o) => &o.selection,
             Task::Roundtrip(o) => &o.selection,
+            Task::Sync(o) => &o.selection,
             Task::FixHeads(o) => &o.selection,
             Task::Check(o) => &o.selection,
             Task::Verify(o) => &o.selection,
@@ -371,6 +382,15 @@ fn task(command: Command) -> Task {
             selection: components.selection(),
             run: run.into(),
             revision,
+            yes,
+        }),
+        Command::Sync {
+            components,
+            run,
+            yes,
+        } => Task::Sync(SyncOptions {
+            selection: components.selection(),
+            run: run.into(),
             yes,
         }),
         Command::FixHeads {

@@ -9,11 +9,12 @@
 use std::path::Path;
 
 /// Every subcommand, as typed.
-const SUBCOMMANDS: [&str; 14] = [
+const SUBCOMMANDS: [&str; 15] = [
     "status",
     "upgrade",
     "downgrade",
     "migrate",
+    "sync",
     "roundtrip",
     "fix-heads",
     "check",

@@ -45,7 +45,7 @@ pub struct Found {
 }
 
 /// The outcome: what was found (newest first, as the walk back reverts them) and what was not.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Search {
     pub found: Vec<Found>,
     pub missing: Vec<String>,

@@ -20,13 +20,6 @@ pub struct WithFound {
     registration: Option<Registration>,
 }
 
-impl WithFound {
-    /// Where the found files were written.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-}
-
 impl Drop for WithFound {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);

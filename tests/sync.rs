@@ -1,0 +1,177 @@
+//! `sync` after a branch switch, in real git repositories with real Alembic and PostgreSQL: the
+//! revisions the database is at that this checkout lacks are found in git (the branch, or the
+//! reflog once the branch is deleted), walked back with their own files, then main's head
+//! applied, with the work tree left as it was.
+
+mod harness;
+
+use harness::*;
+use Component::Manager;
+
+const A: &str = "a1a1a1a1a1a1"; // main's base
+const F1: &str = "f1f1f1f1f1f1"; // the feature's first migration
+const F2: &str = "f2f2f2f2f2f2"; // the feature's second, where the database is
+const M: &str = "c4c4c4c4c4c4"; // main moved on meanwhile
+
+/// main: A. feature: F1 → F2 on A, the database upgraded to F2. Back on main, which gained M on A.
+fn switched() -> Workspace {
+    let ws = Workspace::new().component(Manager, &[rev(A, None, "create users")]);
+    let root = ws.root().to_path_buf();
+    ws.write_file(".gitignore", "__pycache__/\n");
+    git(&root, &["init", "-q", "-b", "main"]);
+    commit_all(&root, "base");
+    git(&root, &["checkout", "-q", "-b", "feature"]);
+    ws.add_revisions(
+        Manager,
+        &[
+            rev(F1, Some(A), "add keypairs"),
+            rev(F2, Some(F1), "add keypair index"),
+        ],
+    );
+    commit_all(&root, "my migrations");
+    ws.db_at(Manager, F2);
+    git(&root, &["checkout", "-q", "main"]);
+    ws.add_revisions(Manager, &[rev(M, Some(A), "add sessions")]);
+    commit_all(&root, "main's migration");
+    ws
+}
+
+fn porcelain(ws: &Workspace) -> String {
+    git(ws.root(), &["status", "--porcelain", "--ignored=no"])
+}
+
+fn tables(ws: &Workspace) -> [bool; 3] {
+    [F1, F2, M].map(|id| ws.has_table(Manager, &format!("t_{id}")))
+}
+
+#[test]
+fn a_revision_in_no_commit_is_refused_with_nothing_changed() {
+    let ws = switched();
+    // Written and applied, never committed, then deleted: no commit holds it.
+    const X: &str = "e9e9e9e9e9e9";
+    ws.add_revisions(Manager, &[rev(X, Some(M), "scratch work")]);
+    ws.alembic_ok(Manager, &["stamp", "--purge", A]);
+    ws.db_at(Manager, X);
+    ws.remove_revision(Manager, X);
+    let status = porcelain(&ws);
+    let r = db_migrate(&ws, &["sync", "--component", "manager", "--yes"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(r.stderr.contains(X), "{}", r.shown);
+    assert!(
+        r.stderr.contains("revision-not-in-git") || r.stderr.contains("no branch"),
+        "{}",
+        r.shown
+    );
+    assert!(r.stderr.contains("stamp --purge"), "{}", r.shown);
+    assert_eq!(ws.db_revisions(Manager), [X]);
+    assert_eq!(porcelain(&ws), status);
+}
+
+#[test]
+fn without_a_terminal_the_walk_back_needs_yes() {
+    let ws = switched();
+    let r = db_migrate(&ws, &["sync", "--component", "manager"]);
+    assert_eq!(r.code, Some(2), "{}", r.shown);
+    assert!(r.stderr.contains("--yes"), "{}", r.shown);
+    assert_eq!(ws.db_revisions(Manager), [F2]);
+}
+
+#[test]
+fn status_names_the_branch_and_points_at_sync() {
+    let ws = switched();
+    let r = db_migrate(&ws, &["status", "--component", "manager"]);
+    assert!(r.stdout.contains("branch feature"), "{}", r.shown);
+    assert!(r.stdout.contains("db-migrate sync"), "{}", r.shown);
+    let r = db_migrate(
+        &ws,
+        &["--format", "json", "status", "--component", "manager"],
+    );
+    let c = component_json(&r.json(), Manager).clone();
+    assert!(
+        c["next"].as_str().unwrap().contains("db-migrate sync"),
+        "{c:#}"
+    );
+    assert_eq!(c["found_in_git"][0]["revision"], F2, "{c:#}");
+    assert_eq!(c["found_in_git"][0]["branch"], "feature", "{c:#}");
+}
+
+#[test]
+fn upgrade_in_the_unknown_revision_state_points_at_sync_before_running_alembic() {
+    let ws = switched();
+    let r = db_migrate(&ws, &["upgrade", "--component", "manager"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    assert!(r.stderr.contains("db-migrate sync"), "{}", r.shown);
+    assert!(r.stderr.contains("branch feature"), "{}", r.shown);
+    assert_eq!(ws.db_revisions(Manager), [F2]);
+}
+
+#[test]
+fn the_dry_run_plans_the_walk_back_and_mains_revision_and_changes_nothing() {
+    let ws = switched();
+    let status = porcelain(&ws);
+    let r = db_migrate(&ws, &["sync", "--component", "manager", "--dry-run"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    for expected in [
+        &format!("missing  {F2}"),
+        &format!("missing  {F1}"),
+        "from branch feature",
+        "revert 2 revisions",
+        "apply 1 revision",
+        M,
+        &format!("t_{F2}"),
+        "dry run: nothing was changed",
+    ] {
+        assert!(r.stdout.contains(expected), "{expected}: {}", r.shown);
+    }
+    assert_eq!(ws.db_revisions(Manager), [F2]);
+    assert_eq!(tables(&ws), [true, true, false]);
+    assert_eq!(porcelain(&ws), status);
+}
+
+#[test]
+fn sync_lands_at_mains_head_with_the_features_tables_gone_and_the_work_tree_untouched() {
+    let ws = switched();
+    let status = porcelain(&ws);
+    let r = db_migrate(&ws, &["sync", "--component", "manager", "--yes"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert_eq!(ws.db_revisions(Manager), [M]);
+    assert_eq!(tables(&ws), [false, false, true]);
+    assert_eq!(porcelain(&ws), status);
+    assert!(r.stdout.contains("up-to-date"), "{}", r.shown);
+    // Nothing left to do the second time.
+    let r = db_migrate(&ws, &["sync", "--component", "manager", "--yes"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(r.stdout.contains("nothing to run"), "{}", r.shown);
+}
+
+#[test]
+fn after_the_branch_is_deleted_the_reflog_still_has_the_files_json() {
+    let ws = switched();
+    git(ws.root(), &["branch", "-q", "-D", "feature"]);
+    let status = porcelain(&ws);
+    let r = db_migrate(
+        &ws,
+        &[
+            "--format",
+            "json",
+            "sync",
+            "--component",
+            "manager",
+            "--yes",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let doc = r.json();
+    let c = component_json(&doc, Manager);
+    assert_eq!(c["state"], "up-to-date", "{c:#}");
+    assert_eq!(strings(&c["current"]), [M]);
+    let found = c["found_in_git"].as_array().unwrap();
+    assert_eq!(found.len(), 2, "{c:#}");
+    assert_eq!(found[0]["revision"], F2);
+    assert!(found[0].get("branch").is_none(), "{c:#}");
+    assert_eq!(c["applied"].as_array().unwrap().len(), 3, "{c:#}");
+    assert_eq!(c["applied"][0]["direction"], "downgrade");
+    assert_eq!(c["applied"][2]["direction"], "upgrade");
+    assert_eq!(tables(&ws), [false, false, true]);
+    assert_eq!(porcelain(&ws), status);
+}
