@@ -44,13 +44,18 @@ pub fn next_step(i: &Inspection) -> String {
         State::UnknownRevision if i.syncable().is_some() => {
             let search = i.syncable().expect("checked");
             format!(
-                "db-migrate sync {select}   (walks back {} with their own files from {}, then upgrades to this checkout's head)",
+                "db-migrate sync {select}   (walks back {} with {} from {}, then upgrades to this checkout's head)",
                 search
                     .found
                     .iter()
                     .map(|f| f.revision.id.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
+                if search.found.len() == 1 {
+                    "its own file"
+                } else {
+                    "their own files"
+                },
                 crate::sync::sources(&search.found)
             )
         }

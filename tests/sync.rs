@@ -175,3 +175,19 @@ fn after_the_branch_is_deleted_the_reflog_still_has_the_files_json() {
     assert_eq!(tables(&ws), [false, false, true]);
     assert_eq!(porcelain(&ws), status);
 }
+
+#[test]
+fn back_on_the_feature_branch_the_reverse() {
+    let ws = switched();
+    let r = db_migrate(&ws, &["sync", "--component", "manager", "--yes"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    git(ws.root(), &["checkout", "-q", "feature"]);
+    let status = porcelain(&ws);
+    let r = db_migrate(&ws, &["status", "--component", "manager"]);
+    assert!(r.stdout.contains("branch main"), "{}", r.shown);
+    let r = db_migrate(&ws, &["sync", "--component", "manager", "--yes"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert_eq!(ws.db_revisions(Manager), [F2]);
+    assert_eq!(tables(&ws), [true, true, false]);
+    assert_eq!(porcelain(&ws), status);
+}

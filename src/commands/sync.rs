@@ -177,7 +177,9 @@ async fn sync_one(
     backup_if_asked(app, run, &before)?;
     let mut applied = Vec::new();
     if let Some(w) = &walk {
-        let (steps, _after) = execute(app, run, &w.wide, Direction::Downgrade, &w.target).await?;
+        let (steps, _after) = execute(app, run, &w.wide, Direction::Downgrade, &w.target)
+            .await
+            .map_err(|f| as_configured(f, &w.wide.config, config))?;
         applied.extend(steps);
     }
     drop(walk.map(|w| w.scratch));
@@ -195,6 +197,24 @@ async fn sync_one(
     report.destructive = destructive;
     report.found_in_git = found_report;
     Ok(report)
+}
+
+/// A failure of the walk back names the temporary ini copy: say the configured one instead, so
+/// the suggested commands work after the copy is gone.
+fn as_configured(mut f: Failure, scratch: &Config, config: &Config) -> Failure {
+    let pairs = [
+        (select_flag(scratch), select_flag(config)),
+        (scratch.ini_arg.clone(), config.ini_arg.clone()),
+    ];
+    for text in [&mut f.message, &mut f.cause, &mut f.fix] {
+        for (from, to) in &pairs {
+            *text = text.replace(from.as_str(), to);
+        }
+    }
+    if let Some(d) = &mut f.database {
+        *d = d.replace(scratch.ini_arg.as_str(), &config.ini_arg);
+    }
+    f
 }
 
 /// Find the missing revisions in git, write them where Alembic sees them, and plan the walk back
