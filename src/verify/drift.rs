@@ -48,7 +48,7 @@ const DONE: &str = "@@db-migrate-drift-done ";
 const NO_METADATA: &str = "@@db-migrate-drift-no-metadata";
 
 /// One difference between the models and the database.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
     /// `+` the models have it, the database does not; `-` the database has it, the models do
     /// not; `~` both have it, differently.
@@ -624,10 +624,6 @@ mod tests {
                 op: "add_column".into(),
                 text: "column users.email VARCHAR(64)".into(),
             }]
-        );
-        assert_eq!(
-            serde_json::to_value(&d[0]).unwrap(),
-            serde_json::json!({"sign": "+", "op": "add_column", "text": "column users.email VARCHAR(64)"})
         );
     }
 
