@@ -90,6 +90,28 @@ pub struct RunArgs {
     pub interactive: bool,
 }
 
+/// `hooks install | uninstall`.
+#[derive(Debug, Subcommand)]
+pub enum HooksAction {
+    /// Install the post-checkout and post-merge hooks (an existing hook is kept and runs first).
+    Install {
+        /// Also run `sync --yes` when a database only needs walking back and forward and the walk
+        /// back destroys no data (otherwise only warn).
+        #[arg(long)]
+        auto: bool,
+    },
+    /// Remove the hooks, restoring the ones they chained.
+    Uninstall,
+    /// What the installed hooks run.
+    #[command(hide = true)]
+    Run {
+        /// `post-checkout` or `post-merge`.
+        hook: String,
+        #[arg(long)]
+        auto: bool,
+    },
+}
+
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
@@ -219,6 +241,15 @@ pub enum Command {
         /// Do not ask before the walk back; required when stdin is not a terminal.
         #[arg(short, long)]
         yes: bool,
+    },
+    /// Git hooks that say, right after a checkout or merge, when a database no longer matches.
+    ///
+    /// post-checkout and post-merge run the native status (no Python) and print one line per
+    /// component that is behind, at revisions this checkout lacks, or diverged, with the command
+    /// to run. They never fail, block or prompt; an existing hook is chained, never overwritten.
+    Hooks {
+        #[command(subcommand)]
+        action: HooksAction,
     },
     /// Check that a migration's downgrade undoes its upgrade: upgrade to REVISION, snapshot the
     /// schema (pg_dump --schema-only), downgrade one step, upgrade again, snapshot again, and fail

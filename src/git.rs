@@ -452,6 +452,21 @@ pub struct Tip {
 /// Questions about other commits than the checked-out one: where a file that this checkout lacks
 /// still exists (branches, remote branches, the reflog).
 impl Repo {
+    /// Where git looks for hooks (`rev-parse --git-path hooks`: `.git/hooks`, or `core.hooksPath`),
+    /// absolute.
+    pub fn hooks_dir(&self) -> Result<PathBuf, GitError> {
+        let a = args(["rev-parse", "--git-path", "hooks"]);
+        let out = self.git(&a, None)?;
+        if !out.status.success() {
+            return Err(self.failed(&a, &out));
+        }
+        let mut path = out.stdout;
+        if path.last() == Some(&b'\n') {
+            path.pop();
+        }
+        Ok(self.root.join(bytes_path(&path)))
+    }
+
     /// Local and remote branches, the most recently committed first (`for-each-ref
     /// --sort=-committerdate refs/heads refs/remotes`); symbolic refs (`origin/HEAD`) left out.
     pub fn branches_by_date(&self) -> Result<Vec<Tip>, GitError> {

@@ -43,6 +43,7 @@ pub enum Task {
     Roundtrip(RoundtripOptions),
     FixHeads(FixHeadsOptions),
     Sync(SyncOptions),
+    Hooks(HooksTask),
     Check(CheckOptions),
     Verify(VerifyOptions),
     /// `current`, `heads` and `history`.
@@ -109,6 +110,21 @@ pub struct SyncOptions {
     pub run: RunOptions,
     /// `--yes`: do not ask before walking back.
     pub yes: bool,
+    /// Walk back only when that destroys no data (the `--auto` hook); else say so and stop.
+    pub only_harmless: bool,
+}
+
+/// `hooks …`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HooksTask {
+    Install {
+        auto: bool,
+    },
+    Uninstall,
+    /// The hook itself: `post-merge`, or `post-checkout` of a branch.
+    Run {
+        auto: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -277,6 +293,7 @@ impl Task {
             Task::Migrate(o) => &o.selection,
             Task::Roundtrip(o) => &o.selection,
             Task::Sync(o) => &o.selection,
+            Task::Hooks(_) => return None,
             Task::FixHeads(o) => &o.selection,
             Task::Check(o) => &o.selection,
             Task::Verify(o) => &o.selection,
@@ -392,6 +409,12 @@ fn task(command: Command) -> Task {
             selection: components.selection(),
             run: run.into(),
             yes,
+            only_harmless: false,
+        }),
+        Command::Hooks { action } => Task::Hooks(match action {
+            cli::HooksAction::Install { auto } => HooksTask::Install { auto },
+            cli::HooksAction::Uninstall => HooksTask::Uninstall,
+            cli::HooksAction::Run { auto, .. } => HooksTask::Run { auto },
         }),
         Command::FixHeads {
             components,

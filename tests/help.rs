@@ -9,12 +9,13 @@
 use std::path::Path;
 
 /// Every subcommand, as typed.
-const SUBCOMMANDS: [&str; 15] = [
+const SUBCOMMANDS: [&str; 16] = [
     "status",
     "upgrade",
     "downgrade",
     "migrate",
     "sync",
+    "hooks",
     "roundtrip",
     "fix-heads",
     "check",

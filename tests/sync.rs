@@ -191,3 +191,104 @@ fn back_on_the_feature_branch_the_reverse() {
     assert_eq!(tables(&ws), [true, true, false]);
     assert_eq!(porcelain(&ws), status);
 }
+
+/// `git ARGS` in the workspace: succeeded, and what it printed (hooks print through git's stderr).
+fn git_said(ws: &Workspace, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(ws.root())
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("git runs");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "git {args:?}: {said}");
+    said
+}
+
+#[test]
+fn the_hook_after_a_checkout_names_the_state_and_the_command_and_chains_the_existing_hook() {
+    let ws = switched();
+    let hooks = ws.root().join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let old = format!(
+        "#!/bin/sh\necho \"old hook ran $3\" > '{}'\n",
+        ws.root().join(".git/old-hook.log").display()
+    );
+    let post_checkout = hooks.join("post-checkout");
+    std::fs::write(&post_checkout, &old).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&post_checkout, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let r = db_migrate(&ws, &["hooks", "install"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(r.stdout.contains("chained"), "{}", r.shown);
+
+    // The database is at the feature's F2: on the feature branch it matches, nothing is said.
+    let said = git_said(&ws, &["checkout", "-q", "feature"]);
+    assert!(!said.contains("db-migrate:"), "{said}");
+    let said = git_said(&ws, &["checkout", "-q", "main"]);
+    assert!(
+        said.contains("db-migrate: manager is unknown-revision: db-migrate sync"),
+        "{said}"
+    );
+    assert!(said.contains("branch feature"), "{said}");
+    let log = std::fs::read_to_string(ws.root().join(".git/old-hook.log")).unwrap();
+    assert_eq!(log, "old hook ran 1\n");
+    assert_eq!(ws.db_revisions(Manager), [F2], "the hook only warns");
+
+    let r = db_migrate(&ws, &["hooks", "uninstall"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert_eq!(std::fs::read_to_string(&post_checkout).unwrap(), old);
+    assert!(!hooks.join("post-merge").exists());
+}
+
+#[test]
+fn the_auto_hook_syncs_when_nothing_would_be_destroyed_and_only_warns_otherwise() {
+    let ws = switched();
+    let r = db_migrate(&ws, &["hooks", "install", "--auto"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    // Back and forth: the feature's downgrades drop tables, so the hook only warns.
+    git_said(&ws, &["checkout", "-q", "feature"]);
+    let said = git_said(&ws, &["checkout", "-q", "main"]);
+    assert!(
+        said.contains("not synced: the walk back destroys data"),
+        "{said}"
+    );
+    assert_eq!(ws.db_revisions(Manager), [F2]);
+}
+
+#[test]
+fn the_auto_hook_syncs_a_walk_back_that_destroys_nothing() {
+    const H: &str = "b5b5b5b5b5b5"; // a feature migration whose downgrade drops nothing
+    let ws = Workspace::new().component(Manager, &[rev(A, None, "create users")]);
+    let root = ws.root().to_path_buf();
+    ws.write_file(".gitignore", "__pycache__/\n");
+    git(&root, &["init", "-q", "-b", "main"]);
+    commit_all(&root, "base");
+    ws.add_revisions(Manager, &[rev(M, Some(A), "add sessions")]);
+    commit_all(&root, "main's migration");
+    git(&root, &["checkout", "-q", "-b", "feature", "HEAD~1"]);
+    ws.add_revisions(
+        Manager,
+        &[rev(H, Some(A), "comment only")
+            .upgrade_body("op.execute(\"COMMENT ON TABLE t_a1a1a1a1a1a1 IS 'x'\")")
+            .downgrade_body("pass")],
+    );
+    commit_all(&root, "harmless migration");
+    ws.db_at(Manager, H);
+    let r = db_migrate(&ws, &["hooks", "install", "--auto"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let status = porcelain(&ws);
+    let said = git_said(&ws, &["checkout", "-q", "main"]);
+    assert!(said.contains("syncing"), "{said}");
+    assert_eq!(ws.db_revisions(Manager), [M], "{said}");
+    assert_eq!(porcelain(&ws), status);
+}

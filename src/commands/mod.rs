@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod fix_heads;
+pub mod hooks;
 pub mod migrate;
 pub mod report;
 mod reports;
@@ -57,6 +58,7 @@ pub async fn run(settings: &Settings) -> Result<u8, Failure> {
         Task::Roundtrip(opts) => roundtrip::run(&app, opts).await,
         Task::FixHeads(opts) => fix_heads::run(&app, opts).await,
         Task::Sync(opts) => sync::run(&app, opts).await,
+        Task::Hooks(task) => hooks::run(&app, *task).await,
         Task::Check(opts) => check::run(&app, opts).await,
         Task::Verify(opts) => verify::run(&app, opts).await,
         Task::Report(opts) => report::run(&app, opts).await,

@@ -145,6 +145,19 @@ async fn sync_one(
         say(app, &text::status(&before));
         return Ok(ComponentReport::from_inspection(&before));
     }
+    if opts.only_harmless && !destructive.is_empty() {
+        say(
+            app,
+            &format!(
+                "  not synced: the walk back destroys data; review it with db-migrate sync {} --dry-run\n",
+                select_flag(config)
+            ),
+        );
+        let mut report = ComponentReport::from_inspection(&before);
+        report.destructive = destructive;
+        report.found_in_git = found_report;
+        return Ok(report);
+    }
     if run.dry_run {
         detail(run, app, "  dry run: nothing was changed\n");
         let mut report = ComponentReport::from_inspection(&before);
