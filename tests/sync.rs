@@ -15,19 +15,18 @@ const M: &str = "c4c4c4c4c4c4"; // main moved on meanwhile
 
 /// main: A. feature: F1 → F2 on A, the database upgraded to F2. Back on main, which gained M on A.
 fn switched() -> Workspace {
+    switched_with(rev(F2, Some(F1), "add keypair index"))
+}
+
+/// [`switched`] with the feature's second migration `f2`.
+fn switched_with(f2: Rev) -> Workspace {
     let ws = Workspace::new().component(Manager, &[rev(A, None, "create users")]);
     let root = ws.root().to_path_buf();
     ws.write_file(".gitignore", "__pycache__/\n");
     git(&root, &["init", "-q", "-b", "main"]);
     commit_all(&root, "base");
     git(&root, &["checkout", "-q", "-b", "feature"]);
-    ws.add_revisions(
-        Manager,
-        &[
-            rev(F1, Some(A), "add keypairs"),
-            rev(F2, Some(F1), "add keypair index"),
-        ],
-    );
+    ws.add_revisions(Manager, &[rev(F1, Some(A), "add keypairs"), f2]);
     commit_all(&root, "my migrations");
     ws.db_at(Manager, F2);
     git(&root, &["checkout", "-q", "main"]);
@@ -291,4 +290,55 @@ fn the_auto_hook_syncs_a_walk_back_that_destroys_nothing() {
     assert!(said.contains("syncing"), "{said}");
     assert_eq!(ws.db_revisions(Manager), [M], "{said}");
     assert_eq!(porcelain(&ws), status);
+}
+
+#[test]
+fn ctrl_c_during_the_walk_back_leaves_a_consistent_revision_and_no_files_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = tmp.path().join("downgrade-started");
+    let ws = switched_with(rev(F2, Some(F1), "add keypair index").downgrade_body(&format!(
+        "import pathlib, time\npathlib.Path(r\"{}\").write_text(\"started\")\ntime.sleep(5)\nop.drop_table(\"t_{F2}\")",
+        marker.display()
+    )));
+    let private_tmp = tmp.path().join("tmp");
+    std::fs::create_dir(&private_tmp).unwrap();
+    let status = porcelain(&ws);
+    let child = ws
+        .std_cmd()
+        .args(["sync", "--component", "manager", "--yes"])
+        .env("TMPDIR", &private_tmp)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !marker.exists() {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the downgrade never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(130), "{text}");
+    assert!(text.contains("interrupted"), "{text}");
+    // PostgreSQL rolled back the unfinished step: still at F2, its table still there.
+    assert_eq!(ws.db_revisions(Manager), [F2], "{text}");
+    assert_eq!(tables(&ws), [true, true, false]);
+    assert_eq!(porcelain(&ws), status);
+    let left: Vec<_> = std::fs::read_dir(&private_tmp).unwrap().collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+    // And the next sync finishes the job.
+    let r = db_migrate(&ws, &["sync", "--component", "manager", "--yes"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert_eq!(ws.db_revisions(Manager), [M]);
 }
