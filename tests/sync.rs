@@ -342,3 +342,37 @@ fn ctrl_c_during_the_walk_back_leaves_a_consistent_revision_and_no_files_behind(
     assert_eq!(r.code, Some(0), "{}", r.shown);
     assert_eq!(ws.db_revisions(Manager), [M]);
 }
+
+#[test]
+fn all_syncs_every_component() {
+    use Component::Appproxy;
+    let ws = Workspace::new()
+        .component(Manager, &[rev(A, None, "create users")])
+        .component(Appproxy, &[rev(A, None, "create circuits")]);
+    let root = ws.root().to_path_buf();
+    ws.write_file(".gitignore", "__pycache__/\n");
+    git(&root, &["init", "-q", "-b", "main"]);
+    commit_all(&root, "base");
+    git(&root, &["checkout", "-q", "-b", "feature"]);
+    for c in [Manager, Appproxy] {
+        ws.add_revisions(c, &[rev(F1, Some(A), "feature work")]);
+    }
+    commit_all(&root, "my migrations");
+    ws.db_at(Manager, F1);
+    ws.db_at(Appproxy, F1);
+    git(&root, &["checkout", "-q", "main"]);
+    ws.add_revisions(Manager, &[rev(M, Some(A), "add sessions")]);
+    commit_all(&root, "main's migration");
+    let status = porcelain(&ws);
+    let r = db_migrate(&ws, &["--format", "json", "sync", "--all", "--yes"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let doc = r.json();
+    assert_eq!(
+        component_json(&doc, Manager)["found_in_git"][0]["revision"],
+        F1
+    );
+    assert_eq!(component_json(&doc, Appproxy)["state"], "up-to-date");
+    assert_eq!(ws.db_revisions(Manager), [M]);
+    assert_eq!(ws.db_revisions(Appproxy), [A]);
+    assert_eq!(porcelain(&ws), status);
+}
