@@ -567,6 +567,50 @@ impl Repo {
             .collect())
     }
 
+    /// The object id of `dir` at each of `commits` (`<commit>:<dir>`), in one `cat-file
+    /// --batch-check` call, in the order asked; `None` where `dir` does not exist there. Commits
+    /// whose directory has the same id hold the same files.
+    pub fn trees_at(
+        &self,
+        commits: &[String],
+        dir: &Path,
+    ) -> Result<Vec<Option<String>>, GitError> {
+        let rel = self.relative(dir)?;
+        let a = args(["cat-file", "--batch-check"]);
+        let rel_bytes = path_bytes(&rel);
+        let mut input = Vec::new();
+        for commit in commits {
+            if !passable(commit) || rel_bytes.contains(&b'\n') {
+                return Err(GitError::Unexpected {
+                    command: self.command_line(&a),
+                    detail: format!("{commit:?}:{} cannot be asked", rel.display()),
+                });
+            }
+            input.extend_from_slice(commit.as_bytes());
+            input.push(b':');
+            input.extend_from_slice(&rel_bytes);
+            input.push(b'\n');
+        }
+        let out = self.git(&a, Some(&input))?;
+        if !out.status.success() {
+            return Err(self.failed(&a, &out));
+        }
+        let answers: Vec<Option<String>> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| match l.split(' ').collect::<Vec<_>>().as_slice() {
+                [oid, _kind, _size] => Some((*oid).to_owned()),
+                _ => None,
+            })
+            .collect();
+        if answers.len() != commits.len() {
+            return Err(GitError::Unexpected {
+                command: self.command_line(&a),
+                detail: format!("{} answers for {} requests", answers.len(), commits.len()),
+            });
+        }
+        Ok(answers)
+    }
+
     /// The contents of blobs by id, in one `cat-file --batch` call, in the order asked.
     pub fn blobs(&self, oids: &[String]) -> Result<Vec<Option<Vec<u8>>>, GitError> {
         let a = args(["cat-file", "--batch"]);

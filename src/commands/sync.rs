@@ -108,6 +108,12 @@ async fn sync_one(
                 Some(&w.revert),
             ));
             destructive = destructive_ops(&w.wide, &w.revert);
+            // The files are temporary copies: name them as git holds them.
+            for op in &mut destructive {
+                if let Some(f) = w.found.iter().find(|f| f.revision.id == op.revision) {
+                    op.file = f.path.to_string_lossy().into_owned();
+                }
+            }
             header.push_str(&describe_destruction(&destructive));
             // Then what this checkout applies from where the walk back lands.
             let landing: Vec<usize> = match w.target.as_str() {
@@ -224,6 +230,13 @@ fn as_configured(mut f: Failure, scratch: &Config, config: &Config) -> Failure {
             *text = text.replace(from.as_str(), to);
         }
     }
+    f.fix = f.fix.replace(
+        "then rerun the downgrade when ready",
+        &format!(
+            "then rerun db-migrate sync {} when ready",
+            select_flag(config)
+        ),
+    );
     if let Some(d) = &mut f.database {
         *d = d.replace(scratch.ini_arg.as_str(), &config.ini_arg);
     }

@@ -65,13 +65,28 @@ pub fn find(
         return Ok(search);
     }
     let mut cache: HashMap<String, Option<(Revision, Vec<u8>)>> = HashMap::new();
-    let mut seen_commits: HashSet<String> = HashSet::new();
     let mut done: HashSet<String> = HashSet::new();
-    for source in candidates(repo)? {
+    let candidates = candidates(repo)?;
+    // Commits whose versions directories are the same trees hold the same files: read each set
+    // once (a long reflog mostly repeats a few trees).
+    let commits: Vec<String> = candidates.iter().map(|c| c.commit.clone()).collect();
+    let mut keys: Vec<Vec<Option<String>>> = vec![Vec::new(); commits.len()];
+    for dir in dirs {
+        let trees = match repo.trees_at(&commits, dir) {
+            Ok(t) => t,
+            Err(GitError::OutsideWorkTree { .. }) => vec![None; commits.len()],
+            Err(e) => return Err(e),
+        };
+        for (key, tree) in keys.iter_mut().zip(trees) {
+            key.push(tree);
+        }
+    }
+    let mut seen_trees: HashSet<Vec<Option<String>>> = HashSet::new();
+    for (source, key) in candidates.into_iter().zip(keys) {
         if needed.is_empty() {
             break;
         }
-        if !seen_commits.insert(source.commit.clone()) {
+        if key.iter().all(Option::is_none) || !seen_trees.insert(key) {
             continue;
         }
         let files = files_at(repo, &source.commit, dirs, &mut cache)?;
