@@ -9,8 +9,6 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::alembic::runner::ACTIVE_CHILDREN;
 use crate::failure::{Failure, Kind};
-use crate::render::events::{Event, Reporter};
-use crate::render::Format;
 
 /// Exit 130 on SIGINT/SIGTERM unless an Alembic child is running (then `run` forwards it). The
 /// interrupt is reported like every failure: one JSON document on stdout with `json` (set once at
@@ -36,8 +34,7 @@ pub async fn exit_on_signal_when_idle(json: bool) {
                 "db-migrate received SIGINT/SIGTERM while it prepared or waited (for the migration lock, the database, or while reading the scripts)",
                 "db-migrate status --all shows where each database is; rerun the command when ready",
             );
-            let format = if json { Format::Json } else { Format::Text };
-            Reporter::new(format, false).emit(Event::Interrupted(&failure));
+            crate::render::interrupted(json, &failure);
             std::process::exit(i32::from(crate::render::stdout::finish(
                 failure.kind.code(),
             )));

@@ -23,6 +23,7 @@ use crate::heads::{self, Explanation, Fix, Refusal, Repoint};
 use crate::inspect::{self, relay, Inspection};
 use crate::plan::Direction;
 use crate::remediation::select_flag;
+use crate::render::document::Document;
 use crate::render::json::{ComponentReport, RepointReport};
 use crate::render::text;
 use crate::revisions::edit;
@@ -31,7 +32,6 @@ use crate::state::State;
 use crate::target::Target;
 use crate::workspace::Config;
 
-use super::reports::Reports;
 use super::steps::{
     backup_if_asked, confirm_to, describe_current, describe_destruction, destructive_ops, detail,
     execute, lock, say, Question,
@@ -52,17 +52,20 @@ pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
         heads::released::require_upstream(config, "fix-heads", opts.upstream.as_deref())?;
     }
     app.wait_for_databases(&configs).await?;
-    let mut reports = Reports::default();
+    let mut doc = Document::new(app.format);
     for (n, config) in configs.iter().enumerate() {
         if n > 0 {
             say(app, "\n");
         }
         match fix_one(app, config, run, opts).await {
-            Ok(report) => reports.push(report),
-            Err(failure) => reports.failed(app, config, failure).await,
+            Ok(report) => doc.push(report),
+            Err(failure) => {
+                doc.failed(config, failure, || inspect::known(&app.ws, config))
+                    .await
+            }
         }
     }
-    Ok(reports.finish(app, exit_code::OK))
+    Ok(doc.finish(exit_code::OK))
 }
 
 async fn fix_one(

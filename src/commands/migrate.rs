@@ -3,20 +3,21 @@
 
 use crate::alembic;
 use crate::commands::steps::output::reporter;
+use crate::exit_code;
 use crate::failure::{Failure, Kind};
 use crate::inspect::{self, relay, Inspection};
 use crate::plan::{at_destination, check_target, plan, Direction};
 use crate::remediation::select_flag;
+use crate::render::document::Document;
 use crate::render::events::Event;
 use crate::render::json::{ComponentReport, Destructive};
-use crate::render::{text, Format};
+use crate::render::sql::Sql;
+use crate::render::text;
 use crate::settings::{MigrateOptions, RunOptions};
 use crate::state::State;
 use crate::target::Target;
 use crate::workspace::{Config, Selection};
-use crate::{exit_code, mask};
 
-use super::reports::Reports;
 use super::steps::{
     backup_if_asked, confirm, describe_destruction, describe_plan, describe_sessions,
     destructive_ops, detail, diagnose_run, execute, lock, say,
@@ -60,12 +61,12 @@ pub async fn run(app: &App, opts: &MigrateOptions) -> Result<u8, Failure> {
     }
     let configs = app.ws.configs(args)?;
     app.wait_for_databases(&configs).await?;
-    let mut reports = Reports::default();
+    let mut doc = Document::new(app.format);
     for (n, config) in configs.iter().enumerate() {
         if n > 0 {
             say(app, "\n");
         }
-        if let Some(failed) = reports.failed_component().filter(|_| !run.keep_going) {
+        if let Some(failed) = doc.failed_component().filter(|_| !run.keep_going) {
             let why = format!(
                 "not attempted: {failed} failed first (--keep-going tries every component)"
             );
@@ -73,7 +74,7 @@ pub async fn run(app: &App, opts: &MigrateOptions) -> Result<u8, Failure> {
                 app,
                 &format!("{} ({}): skipped, {why}\n", config.label, config.ini_arg),
             );
-            reports.push(ComponentReport::skipped(
+            doc.push(ComponentReport::skipped(
                 &config.label,
                 &config.ini_arg,
                 why,
@@ -81,11 +82,14 @@ pub async fn run(app: &App, opts: &MigrateOptions) -> Result<u8, Failure> {
             continue;
         }
         match migrate_one(app, config, run, direction, target, yes).await {
-            Ok(report) => reports.push(report),
-            Err(failure) => reports.failed(app, config, failure).await,
+            Ok(report) => doc.push(report),
+            Err(failure) => {
+                doc.failed(config, failure, || inspect::known(&app.ws, config))
+                    .await
+            }
         }
     }
-    Ok(reports.finish(app, exit_code::OK))
+    Ok(doc.finish(exit_code::OK))
 }
 
 /// The component selection as typed, for a suggested command.
@@ -271,13 +275,13 @@ async fn offline_sql(
             "give an explicit revision as the target, or run without --sql",
         )
     };
-    if app.format == Format::Json {
+    let Some(sql) = Sql::new(app.format) else {
         return Err(Failure::usage(
             Kind::OfflineJson,
             "--sql prints SQL, not JSON",
             "drop --format json (or --sql)",
         ));
-    }
+    };
     if before.current.len() > 1 {
         return Err(usage("the database is at several revisions"));
     }
@@ -300,7 +304,7 @@ async fn offline_sql(
     let output = alembic::read_only(&app.ws, config, &[verb, &range, "--sql"], |stream, line| {
         on_line(stream, line);
         if stream == alembic::Stream::Stdout {
-            outln!("{}", mask::mask(line));
+            sql.line(line);
         }
     })
     .await?;

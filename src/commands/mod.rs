@@ -6,7 +6,6 @@ pub mod fix_heads;
 pub mod hooks;
 pub mod migrate;
 pub mod report;
-mod reports;
 pub mod roundtrip;
 pub mod status;
 mod steps;
@@ -24,15 +23,15 @@ use crate::workspace::Workspace;
 pub async fn run(settings: &Settings) -> Result<u8, Failure> {
     match &settings.task {
         Task::Completions(shell) => {
-            out!("{}", crate::cli::completions(*shell));
+            crate::render::page(&crate::cli::completions(*shell));
             return Ok(exit_code::OK);
         }
         Task::Man => {
-            out!("{}", crate::cli::man()?);
+            crate::render::page(&crate::cli::man()?);
             return Ok(exit_code::OK);
         }
         Task::Schema => {
-            out!("{}", crate::report::schema());
+            crate::render::page(&crate::report::schema());
             return Ok(exit_code::OK);
         }
         Task::Explain(rule) => return check::explain(rule),

@@ -1,24 +1,18 @@
-//! `current`, `heads`, `history`: Alembic's reports, parsed, as text or JSON.
-
-use std::fmt::Write;
+//! `current`, `heads`, `history`: Alembic's reports, parsed, handed to the run's printer.
 
 use futures_util::future::join_all;
 
-use crate::commands::steps::output::reporter;
+use super::App;
 use crate::exit_code;
 use crate::failure::Failure;
-use crate::graph::{Graph, Revision};
-use crate::inspect::{inspect, load_graph, Engine};
-use crate::render::events::Event;
-use crate::render::json::{self, ComponentReport};
-use crate::render::{text, Format};
+use crate::graph::Revision;
+use crate::inspect::{self, inspect, load_graph, Engine};
+use crate::render::document::Document;
+use crate::render::graph::GraphDocument;
 use crate::report::divergence::DivergenceReport;
-use crate::report::graph::{self as graph_report, GraphReport};
+use crate::report::graph::GraphReport;
 use crate::settings::{ReportKind as Kind, ReportOptions};
 use crate::workspace::Config;
-
-use super::reports::Reports;
-use super::App;
 
 #[cfg(test)]
 mod snapshot_tests;
@@ -39,8 +33,7 @@ pub async fn run(app: &App, opts: &ReportOptions) -> Result<u8, Failure> {
             .map(|c| load_graph(&app.ws, c, engine, app.verbose)),
     )
     .await;
-    let mut reports = Vec::new();
-    let mut first_failure = None;
+    let mut doc = GraphDocument::new(app.format);
     for (config, graph) in configs.iter().zip(graphs) {
         match graph {
             Ok((graph, used)) => {
@@ -59,23 +52,11 @@ pub async fn run(app: &App, opts: &ReportOptions) -> Result<u8, Failure> {
                     Kind::Heads => crate::heads::explain(&config.root, &graph, upstream),
                     _ => None,
                 };
-                if app.format == Format::Text {
-                    let mut text = render_graph(config, &graph, kind);
-                    if let Some(e) = &explanation {
-                        text::write_divergence(&mut text, config, &graph, e);
-                        let next = match &e.plan {
-                            Ok(fix) => crate::next_step::fix_heads_hint(config, &graph, fix),
-                            Err(refusal) => refusal.next(config),
-                        };
-                        text.push_str(&format!("  next     {next}\n"));
-                    }
-                    out!("{}", text);
-                }
                 let heads = crate::heads::alembic_heads(&graph)
                     .into_iter()
                     .map(|i| graph.rev(i).id.clone())
                     .collect();
-                reports.push(GraphReport {
+                let report = GraphReport {
                     divergence: explanation
                         .as_ref()
                         .map(|e| DivergenceReport::new(config, &graph, e)),
@@ -84,72 +65,13 @@ pub async fn run(app: &App, opts: &ReportOptions) -> Result<u8, Failure> {
                     config: config.ini_arg.clone(),
                     heads,
                     revisions: revisions.iter().map(Into::into).collect(),
-                });
+                };
+                doc.component(config, &graph, kind, explanation.as_ref(), report);
             }
-            Err(f) => {
-                reporter(app).emit(Event::GraphFailed(&f));
-                first_failure.get_or_insert(f);
-            }
+            Err(f) => doc.failed(f),
         }
     }
-    let code = if first_failure.is_some() {
-        exit_code::FAILED
-    } else {
-        exit_code::OK
-    };
-    if app.format == Format::Json {
-        outln!(
-            "{}",
-            json::to_string(&graph_report::Report {
-                components: reports,
-                error: first_failure
-            })
-        );
-    }
-    Ok(code)
-}
-
-fn render_graph(config: &Config, graph: &Graph, kind: Kind) -> String {
-    let mut out = format!("{} ({}):\n", config.label, config.ini_arg);
-    let heads = crate::heads::alembic_heads(graph);
-    let show: Vec<usize> = match kind {
-        Kind::Heads => heads.clone(),
-        _ => graph.history_order(),
-    };
-    for i in show {
-        let r = graph.rev(i);
-        let parents = if r.parents.is_empty() {
-            "<base>".to_owned()
-        } else {
-            r.parents.join(", ")
-        };
-        let mut marks = String::new();
-        if heads.contains(&i) {
-            marks.push_str(" (head)");
-        }
-        if r.parents.len() > 1 {
-            marks.push_str(" (mergepoint)");
-        }
-        if !r.branch_labels.is_empty() {
-            let _ = write!(marks, " [{}]", r.branch_labels.join(", "));
-        }
-        match kind {
-            Kind::Heads => {
-                let _ = writeln!(
-                    out,
-                    "  {}{}  {}  ({})",
-                    r.id,
-                    marks,
-                    r.message,
-                    r.path.as_deref().unwrap_or("?")
-                );
-            }
-            _ => {
-                let _ = writeln!(out, "  {parents} -> {}{}, {}", r.id, marks, r.message);
-            }
-        }
-    }
-    out
+    Ok(doc.finish())
 }
 
 async fn current(app: &App, configs: &[Config], engine: Engine) -> Result<u8, Failure> {
@@ -159,22 +81,15 @@ async fn current(app: &App, configs: &[Config], engine: Engine) -> Result<u8, Fa
             .map(|c| inspect(&app.ws, c, engine, app.verbose)),
     )
     .await;
-    let mut reports = Reports::default();
+    let mut doc = Document::new(app.format);
     for (config, result) in configs.iter().zip(results) {
         match result {
-            Ok(i) => {
-                if app.format == Format::Text {
-                    let current = if i.current.is_empty() {
-                        "(none)".to_owned()
-                    } else {
-                        i.current.join(", ")
-                    };
-                    outln!("{}: {current} ({})", config.label, i.state.as_str());
-                }
-                reports.push(ComponentReport::from_inspection(&i));
+            Ok(i) => doc.current(&i),
+            Err(f) => {
+                doc.failed(config, f, || inspect::known(&app.ws, config))
+                    .await
             }
-            Err(f) => reports.failed(app, config, f).await,
         }
     }
-    Ok(reports.finish(app, exit_code::OK))
+    Ok(doc.finish(exit_code::OK))
 }

@@ -10,8 +10,9 @@ use crate::inspect::{self, Inspection};
 use crate::plan::Direction;
 use crate::postgres::snapshot;
 use crate::remediation::select_flag;
-use crate::render::json::{self, ComponentReport, Report, Roundtrip};
-use crate::render::{text, Format};
+use crate::render::document::Document;
+use crate::render::json::{ComponentReport, Roundtrip};
+use crate::render::text;
 use crate::settings::RoundtripOptions;
 use crate::state::State;
 use crate::target::Target;
@@ -91,8 +92,9 @@ pub async fn run(app: &App, opts: &RoundtripOptions) -> Result<u8, Failure> {
     detail(run, app, &header);
     if run.dry_run {
         detail(run, app, "  dry run: nothing was changed\n");
-        finish(app, ComponentReport::from_inspection(&before), None);
-        return Ok(exit_code::OK);
+        let mut doc = Document::new(app.format);
+        doc.push(ComponentReport::from_inspection(&before));
+        return Ok(doc.finish(exit_code::OK));
     }
     let target = |id: &str| {
         Target::parse(id)
@@ -189,12 +191,7 @@ pub async fn run(app: &App, opts: &RoundtripOptions) -> Result<u8, Failure> {
             describe_current(&at),
             at.state.as_str()
         ));
-        if app.format == Format::Text {
-            return Err(failure);
-        }
-        report.error = Some(failure.clone());
-        finish(app, report, Some(failure.clone()));
-        return Ok(failure.kind.code());
+        return Document::new(app.format).finish_failed(report, failure);
     }
     detail(
         run,
@@ -202,21 +199,9 @@ pub async fn run(app: &App, opts: &RoundtripOptions) -> Result<u8, Failure> {
         &format!("  ok       downgrade and upgrade again leave the schema of {id} unchanged\n"),
     );
     say(app, &text::status(&at));
-    finish(app, report, None);
-    Ok(exit_code::OK)
-}
-
-/// The JSON document; in text mode everything has been printed already.
-fn finish(app: &App, report: ComponentReport, error: Option<Failure>) {
-    if app.format == Format::Json {
-        outln!(
-            "{}",
-            json::to_string(&Report {
-                components: vec![report],
-                error,
-            })
-        );
-    }
+    let mut doc = Document::new(app.format);
+    doc.push(report);
+    Ok(doc.finish(exit_code::OK))
 }
 
 /// A snapshot failed after the database moved: say where it is.

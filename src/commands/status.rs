@@ -4,16 +4,13 @@ use futures_util::future::join_all;
 
 use crate::exit_code;
 use crate::failure::{Failure, Kind};
-use crate::inspect::{inspect, Inspection};
+use crate::inspect::{self, inspect, Inspection};
 use crate::remediation::{explain, Context};
-use crate::render::json::ComponentReport;
-use crate::render::text;
-use crate::render::Format;
+use crate::render::document::Document;
 use crate::settings::StatusOptions;
 use crate::state::overlapping;
 use crate::state::State;
 
-use super::reports::Reports;
 use super::App;
 
 pub async fn run(app: &App, opts: &StatusOptions) -> Result<u8, Failure> {
@@ -31,7 +28,7 @@ pub async fn run(app: &App, opts: &StatusOptions) -> Result<u8, Failure> {
     .await;
 
     let mut all_up_to_date = true;
-    let mut reports = Reports::default();
+    let mut doc = Document::new(app.format);
     let results: Vec<Result<Inspection, Failure>> = results
         .into_iter()
         .map(|r| r.and_then(refuse_overlap))
@@ -43,19 +40,17 @@ pub async fn run(app: &App, opts: &StatusOptions) -> Result<u8, Failure> {
             })
         })
         .collect();
-    for (n, (config, result)) in configs.into_iter().zip(results).enumerate() {
-        if n > 0 && app.format != Format::Json {
-            outln!();
-        }
+    for (config, result) in configs.into_iter().zip(results) {
+        doc.begin();
         match result {
             Ok(i) => {
                 all_up_to_date &= i.state == State::UpToDate;
-                match app.format {
-                    Format::Text | Format::Github => out!("{}", text::status(&i)),
-                    Format::Json => reports.push(ComponentReport::from_inspection(&i)),
-                }
+                doc.status(&i);
             }
-            Err(f) => reports.failed(app, &config, f).await,
+            Err(f) => {
+                doc.failed(&config, f, || inspect::known(&app.ws, &config))
+                    .await
+            }
         }
     }
     let ok = if check && !all_up_to_date {
@@ -63,7 +58,7 @@ pub async fn run(app: &App, opts: &StatusOptions) -> Result<u8, Failure> {
     } else {
         exit_code::OK
     };
-    Ok(reports.finish(app, ok))
+    Ok(doc.finish(ok))
 }
 
 /// Overlapping `alembic_version` rows are no state at all: Alembic refuses to migrate from there.

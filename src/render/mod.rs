@@ -1,12 +1,15 @@
 //! Everything db-migrate prints goes through here: text for people, JSON for CI. Every string is
 //! masked on the way out.
 
+pub mod document;
 pub mod events;
 pub mod github;
+pub mod graph;
 pub mod json;
 pub mod progress;
 #[cfg(test)]
 pub(crate) mod snapshot_tests;
+pub mod sql;
 pub mod stdout;
 pub mod text;
 
@@ -39,6 +42,18 @@ pub fn worded_failure(format: Format, failure: &Failure, text: &str) -> u8 {
         }
     }
     failure.kind.code()
+}
+
+/// A page printed as it is: shell completions, the man page, the JSON Schema.
+pub fn page(text: &str) {
+    out!("{text}");
+}
+
+/// Ctrl-C or SIGTERM while no Alembic child ran, said like every failure of the run: one JSON
+/// document on stdout with `json` (`--format json`, known at start-up), on stderr otherwise.
+pub fn interrupted(json: bool, failure: &Failure) {
+    let format = if json { Format::Json } else { Format::Text };
+    events::Reporter::new(format, false).emit(events::Event::Interrupted(failure));
 }
 
 /// A bug that unwound to `main`: the panic hook has printed the message on stderr; a JSON reader

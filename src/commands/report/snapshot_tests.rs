@@ -1,15 +1,18 @@
 //! Snapshots of `heads` and `history` over graphs built in memory (no Alembic): the text listing
-//! ([`render_graph`]) and the JSON document.
+//! ([`crate::render::graph::render_graph`]) and the JSON document.
 //!
-//! Not reachable from memory: `heads`' divergence block and its `next` line, and `current`'s
-//! text line, which `run` and `current` assemble and print inline.
+//! Also `heads`' divergence block with its `next` line ([`crate::render::graph::listing`]) and
+//! `current`'s text line ([`crate::render::document::current_line`]).
 
-use super::{render_graph, Kind};
 use crate::graph::Graph;
+use crate::heads::released::Released;
 use crate::inspect::Engine;
+use crate::render::document::current_line;
+use crate::render::graph::{listing, render_graph};
 use crate::render::snapshot_tests::json;
-use crate::render::snapshot_tests::{config, diverged, linear, rev};
+use crate::render::snapshot_tests::{config, diverged, explained, inspection, linear, rev};
 use crate::report::graph::{GraphReport, Report as GraphReports, Revision};
+use crate::settings::ReportKind as Kind;
 
 /// A history with a branch label, a merge point and a `depends_on`: every mark `history` shows.
 fn marked() -> Graph {
@@ -81,4 +84,31 @@ fn history_with_every_mark() {
         render_graph(&config(), &g, Kind::History)
     );
     insta::assert_snapshot!("history_marked_json", graph_json(&g, Kind::History));
+}
+
+#[test]
+fn heads_of_a_diverged_history_explained() {
+    let i = explained(
+        inspection(diverged(), &["8679d0a7e22b"]),
+        &[
+            ("4b7b650bc30e", Released::Yes),
+            ("8679d0a7e22b", Released::Yes),
+            ("e1d1a2f4a0b9", Released::No),
+        ],
+    );
+    let e = i.explanation.as_deref();
+    insta::assert_snapshot!(
+        "heads_diverged_explained_text",
+        listing(&config(), &i.graph, Kind::Heads, e)
+    );
+}
+
+#[test]
+fn current_lines() {
+    let lines = [
+        current_line(&inspection(linear(), &[])),
+        current_line(&inspection(diverged(), &["8679d0a7e22b"])),
+        current_line(&inspection(diverged(), &["8679d0a7e22b", "e1d1a2f4a0b9"])),
+    ];
+    insta::assert_snapshot!("current_text", lines.join("\n"));
 }
