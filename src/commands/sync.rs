@@ -12,6 +12,7 @@ use crate::failure::{Failure, Kind};
 use crate::inspect::{self, Inspection};
 use crate::plan::{plan, Direction};
 use crate::remediation::{explain, select_flag, Context};
+use crate::render::document::Document;
 use crate::render::json::ComponentReport;
 use crate::render::text;
 use crate::settings::SyncOptions;
@@ -20,7 +21,6 @@ use crate::sync::{self, find::Found};
 use crate::target::Target;
 use crate::workspace::Config;
 
-use super::reports::Reports;
 use super::steps::{
     backup_if_asked, confirm, describe_destruction, describe_plan, destructive_ops, detail,
     execute, lock, say,
@@ -37,12 +37,12 @@ pub async fn run(app: &App, opts: &SyncOptions) -> Result<u8, Failure> {
     }
     let configs = app.ws.configs(&opts.selection)?;
     app.wait_for_databases(&configs).await?;
-    let mut reports = Reports::default();
+    let mut doc = Document::new(app.format);
     for (n, config) in configs.iter().enumerate() {
         if n > 0 {
             say(app, "\n");
         }
-        if let Some(failed) = reports.failed_component().filter(|_| !opts.run.keep_going) {
+        if let Some(failed) = doc.failed_component().filter(|_| !opts.run.keep_going) {
             let why = format!(
                 "not attempted: {failed} failed first (--keep-going tries every component)"
             );
@@ -50,7 +50,7 @@ pub async fn run(app: &App, opts: &SyncOptions) -> Result<u8, Failure> {
                 app,
                 &format!("{} ({}): skipped, {why}\n", config.label, config.ini_arg),
             );
-            reports.push(ComponentReport::skipped(
+            doc.push(ComponentReport::skipped(
                 &config.label,
                 &config.ini_arg,
                 why,
@@ -58,11 +58,14 @@ pub async fn run(app: &App, opts: &SyncOptions) -> Result<u8, Failure> {
             continue;
         }
         match sync_one(app, config, opts).await {
-            Ok(report) => reports.push(report),
-            Err(failure) => reports.failed(app, config, failure).await,
+            Ok(report) => doc.push(report),
+            Err(failure) => {
+                doc.failed(config, failure, || inspect::known(&app.ws, config))
+                    .await
+            }
         }
     }
-    Ok(reports.finish(app, exit_code::OK))
+    Ok(doc.finish(exit_code::OK))
 }
 
 /// What the walk back needs: the found files, the inspection that sees them, and where it leads.
