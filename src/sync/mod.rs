@@ -72,3 +72,6 @@ pub fn sources(found: &[find::Found]) -> String {
     }
     seen.join(", ")
 }
+
+#[cfg(test)]
+mod snapshot_tests;
