@@ -172,6 +172,7 @@ async fn sync_one(
         let mut report = ComponentReport::from_inspection(&before);
         report.destructive = destructive;
         report.found_in_git = found_report;
+        report.next = Some(format!("db-migrate sync {} --yes", select_flag(config)));
         return Ok(report);
     }
     if walk.is_some() {
@@ -183,7 +184,12 @@ async fn sync_one(
         )?;
     }
     let _lock = lock(app, config, run).await?;
-    let now = inspect::refresh(&app.ws, &before, app.verbose).await?;
+    // Through the copy that sees the found files: Alembic (when it reads the state) would fail on
+    // a revision this checkout lacks.
+    let now = match &walk {
+        Some(w) => inspect::refresh(&app.ws, &w.wide, app.verbose).await?,
+        None => inspect::refresh(&app.ws, &before, app.verbose).await?,
+    };
     if now.current != before.current {
         return Err(Failure::new(
             Kind::SyncUnsupported,
