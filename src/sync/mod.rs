@@ -32,7 +32,7 @@ impl std::fmt::Display for Unsearchable {
     }
 }
 
-/// Look in git for the revisions in `current` that `graph` (this checkout) lacks, and theirs
+/// Look in git for the revisions in `current` that `graph` (this checkout) lacks, and their
 /// ancestors down to revisions the checkout has.
 pub fn search(
     config: &Config,
