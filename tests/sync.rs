@@ -376,3 +376,27 @@ fn all_syncs_every_component() {
     assert_eq!(ws.db_revisions(Appproxy), [A]);
     assert_eq!(porcelain(&ws), status);
 }
+
+#[test]
+fn backup_dumps_the_database_before_the_walk_back() {
+    let ws = switched();
+    let status = porcelain(&ws);
+    let r = db_migrate(
+        &ws,
+        &["sync", "--component", "manager", "--yes", "--backup"],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("backup "))
+        .unwrap_or_else(|| panic!("{}", r.shown));
+    let path = std::path::PathBuf::from(line.trim_start().trim_start_matches("backup").trim());
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    // Named after where the database was before anything changed.
+    assert!(name.starts_with(&format!("manager-{F2}-")), "{name}");
+    assert!(path.is_file(), "{}", path.display());
+    assert_eq!(ws.db_revisions(Manager), [M]);
+    // The dump lives in the ignored .db-migrate/: the work tree still looks the same to git.
+    assert_eq!(porcelain(&ws), status);
+}
