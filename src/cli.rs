@@ -90,6 +90,28 @@ pub struct RunArgs {
     pub interactive: bool,
 }
 
+/// `hooks install | uninstall`.
+#[derive(Debug, Subcommand)]
+pub enum HooksAction {
+    /// Install the post-checkout and post-merge hooks (an existing hook is kept and runs first).
+    Install {
+        /// Also run `sync --yes` when a database only needs walking back and forward and the walk
+        /// back destroys no data (otherwise only warn).
+        #[arg(long)]
+        auto: bool,
+    },
+    /// Remove the hooks, restoring the ones they chained.
+    Uninstall,
+    /// What the installed hooks run.
+    #[command(hide = true)]
+    Run {
+        /// `post-checkout` or `post-merge`.
+        hook: String,
+        #[arg(long)]
+        auto: bool,
+    },
+}
+
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
@@ -204,6 +226,30 @@ pub enum Command {
         /// Do not ask before a downgrade; required when stdin is not a terminal.
         #[arg(short, long)]
         yes: bool,
+    },
+    /// After a branch switch: walk back what this checkout lacks, then upgrade to its head.
+    ///
+    /// The revisions the database is at that this checkout lacks are found in git (the branches
+    /// most recently checked out, other local and remote branches, then the reflog), and walked
+    /// back with their own files, run from a temporary copy, never written into the work tree.
+    /// Shows the plan and what the walk back destroys; needs --yes without a TTY.
+    Sync {
+        #[command(flatten)]
+        components: ComponentArgs,
+        #[command(flatten)]
+        run: RunArgs,
+        /// Do not ask before the walk back; required when stdin is not a terminal.
+        #[arg(short, long)]
+        yes: bool,
+    },
+    /// Git hooks that say, right after a checkout or merge, when a database no longer matches.
+    ///
+    /// post-checkout and post-merge run the native status (no Python) and print one line per
+    /// component that is behind, at revisions this checkout lacks, or diverged, with the command
+    /// to run. They never fail, block or prompt; an existing hook is chained, never overwritten.
+    Hooks {
+        #[command(subcommand)]
+        action: HooksAction,
     },
     /// Check that a migration's downgrade undoes its upgrade: upgrade to REVISION, snapshot the
     /// schema (pg_dump --schema-only), downgrade one step, upgrade again, snapshot again, and fail

@@ -440,6 +440,203 @@ impl Repo {
     }
 }
 
+/// A branch tip: `main`, `origin/feature`, with its commit and that commit's date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tip {
+    pub name: String,
+    pub commit: String,
+    /// The committer date, ISO 8601 (`2026-12-03T04:00:00+00:00`).
+    pub date: String,
+}
+
+/// Questions about other commits than the checked-out one: where a file that this checkout lacks
+/// still exists (branches, remote branches, the reflog).
+impl Repo {
+    /// Where git looks for hooks (`rev-parse --git-path hooks`: `.git/hooks`, or `core.hooksPath`),
+    /// absolute.
+    pub fn hooks_dir(&self) -> Result<PathBuf, GitError> {
+        let a = args(["rev-parse", "--git-path", "hooks"]);
+        let out = self.git(&a, None)?;
+        if !out.status.success() {
+            return Err(self.failed(&a, &out));
+        }
+        let mut path = out.stdout;
+        if path.last() == Some(&b'\n') {
+            path.pop();
+        }
+        Ok(self.root.join(bytes_path(&path)))
+    }
+
+    /// Local and remote branches, the most recently committed first (`for-each-ref
+    /// --sort=-committerdate refs/heads refs/remotes`); symbolic refs (`origin/HEAD`) left out.
+    pub fn branches_by_date(&self) -> Result<Vec<Tip>, GitError> {
+        let a = args([
+            "for-each-ref",
+            "--sort=-committerdate",
+            "--format=%(objectname)%00%(refname:short)%00%(committerdate:iso-strict)%00%(symref)",
+            "refs/heads",
+            "refs/remotes",
+        ]);
+        let out = self.git(&a, None)?;
+        if !out.status.success() {
+            return Err(self.failed(&a, &out));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| {
+                let mut f = line.split('\0');
+                let (commit, name, date, symref) = (f.next()?, f.next()?, f.next()?, f.next()?);
+                symref.is_empty().then(|| Tip {
+                    name: name.to_owned(),
+                    commit: commit.to_owned(),
+                    date: date.to_owned(),
+                })
+            })
+            .collect())
+    }
+
+    /// The branches HEAD's reflog says were checked out, the most recent first, each once
+    /// (`checkout: moving from A to B` names A and B). Empty without a reflog.
+    pub fn recent_checkouts(&self) -> Result<Vec<String>, GitError> {
+        let a = args(["log", "--walk-reflogs", "--format=%gs", "HEAD", "--"]);
+        let out = self.git(&a, None)?;
+        if !out.status.success() {
+            return Ok(Vec::new());
+        }
+        let mut names: Vec<String> = Vec::new();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let Some(rest) = line.strip_prefix("checkout: moving from ") else {
+                continue;
+            };
+            let Some((from, to)) = rest.split_once(" to ") else {
+                continue;
+            };
+            for name in [to, from] {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// Every commit a reflog names, the newest first, with its date (`rev-list --reflog
+    /// --no-walk`): what a deleted branch leaves behind until the reflog expires.
+    pub fn reflog_commits(&self) -> Result<Vec<(String, String)>, GitError> {
+        let a = args([
+            "rev-list",
+            "--reflog",
+            "--no-walk",
+            "--no-commit-header",
+            "--format=%H %cI",
+        ]);
+        let out = self.git(&a, None)?;
+        if !out.status.success() {
+            return Err(self.failed(&a, &out));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(c, d)| (c.to_owned(), d.to_owned()))
+            .collect())
+    }
+
+    /// The files under `dir` at `commit` with their blob ids (`ls-tree -r -z`), `dir` absolute
+    /// (inside the work tree) or relative to the top. Absent at that commit: empty.
+    pub fn blobs_at(&self, commit: &str, dir: &Path) -> Result<Vec<(PathBuf, String)>, GitError> {
+        self.require_passable(commit)?;
+        let rel = self.relative(dir)?;
+        let mut a = args(["ls-tree", "-r", "-z", "--full-tree", commit, "--"]);
+        if !rel.as_os_str().is_empty() {
+            a.push(rel.into_os_string());
+        }
+        let out = self.git(&a, None)?;
+        if !out.status.success() {
+            return Err(self.explain_failure(&a, &out, &[commit]));
+        }
+        Ok(out
+            .stdout
+            .split(|b| *b == 0)
+            .filter_map(|entry| {
+                let tab = entry.iter().position(|b| *b == b'\t')?;
+                let head = String::from_utf8_lossy(&entry[..tab]).into_owned();
+                let mut f = head.split(' ');
+                let (_mode, kind, oid) = (f.next()?, f.next()?, f.next()?);
+                (kind == "blob").then(|| (bytes_path(&entry[tab + 1..]), oid.to_owned()))
+            })
+            .collect())
+    }
+
+    /// The object id of `dir` at each of `commits` (`<commit>:<dir>`), in one `cat-file
+    /// --batch-check` call, in the order asked; `None` where `dir` does not exist there. Commits
+    /// whose directory has the same id hold the same files.
+    pub fn trees_at(
+        &self,
+        commits: &[String],
+        dir: &Path,
+    ) -> Result<Vec<Option<String>>, GitError> {
+        let rel = self.relative(dir)?;
+        let a = args(["cat-file", "--batch-check"]);
+        let rel_bytes = path_bytes(&rel);
+        let mut input = Vec::new();
+        for commit in commits {
+            if !passable(commit) || rel_bytes.contains(&b'\n') {
+                return Err(GitError::Unexpected {
+                    command: self.command_line(&a),
+                    detail: format!("{commit:?}:{} cannot be asked", rel.display()),
+                });
+            }
+            input.extend_from_slice(commit.as_bytes());
+            input.push(b':');
+            input.extend_from_slice(&rel_bytes);
+            input.push(b'\n');
+        }
+        let out = self.git(&a, Some(&input))?;
+        if !out.status.success() {
+            return Err(self.failed(&a, &out));
+        }
+        let answers: Vec<Option<String>> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| match l.split(' ').collect::<Vec<_>>().as_slice() {
+                [oid, _kind, _size] => Some((*oid).to_owned()),
+                _ => None,
+            })
+            .collect();
+        if answers.len() != commits.len() {
+            return Err(GitError::Unexpected {
+                command: self.command_line(&a),
+                detail: format!("{} answers for {} requests", answers.len(), commits.len()),
+            });
+        }
+        Ok(answers)
+    }
+
+    /// The contents of blobs by id, in one `cat-file --batch` call, in the order asked.
+    pub fn blobs(&self, oids: &[String]) -> Result<Vec<Option<Vec<u8>>>, GitError> {
+        let a = args(["cat-file", "--batch"]);
+        let mut input = Vec::new();
+        for oid in oids {
+            if !oid.bytes().all(|c| c.is_ascii_hexdigit()) {
+                return Err(GitError::Unexpected {
+                    command: self.command_line(&a),
+                    detail: format!("{oid:?} is not an object id"),
+                });
+            }
+            input.extend_from_slice(oid.as_bytes());
+            input.push(b'\n');
+        }
+        let out = self.git(&a, Some(&input))?;
+        if !out.status.success() {
+            return Err(self.failed(&a, &out));
+        }
+        let records = batch_records(&out.stdout).map_err(|detail| GitError::Unexpected {
+            command: self.command_line(&a),
+            detail,
+        })?;
+        Ok(records.into_iter().map(|r| r.map(|(_, c)| c)).collect())
+    }
+}
+
 /// Run `git -C <cwd> --no-optional-locks --literal-pathspecs <a>` and collect its output. stdin is
 /// null, or a pipe that `input` is written to (from a second thread, so a large answer cannot
 /// block git while it still reads) and then closed.

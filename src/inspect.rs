@@ -48,6 +48,9 @@ pub struct Inspection {
     pub engine: Engine,
     /// For a diverged component, its branches explained (filled in by the commands that show it).
     pub explanation: Option<Box<crate::heads::Explanation>>,
+    /// In the unknown-revision state, where git still holds the revisions this checkout lacks
+    /// (filled in by the commands that show it).
+    pub found_in_git: Option<Box<crate::sync::find::Search>>,
 }
 
 impl Inspection {
@@ -57,6 +60,25 @@ impl Inspection {
             self.explanation =
                 crate::heads::explain(&self.config.root, &self.graph, upstream).map(Box::new);
         }
+    }
+
+    /// In the unknown-revision state, look in git (branches, reflog) for the revisions this
+    /// checkout lacks; nothing to do otherwise. A repository that cannot be asked is no answer.
+    pub fn find_in_git(&mut self) {
+        if self.state != State::UnknownRevision || self.found_in_git.is_some() {
+            return;
+        }
+        match crate::sync::search(&self.config, &self.graph, &self.current) {
+            Ok(search) => self.found_in_git = Some(Box::new(search)),
+            Err(why) => tracing::debug!("no git search for {}: {why}", self.config.label),
+        }
+    }
+
+    /// The revisions this checkout lacks were all found in git: `sync` can walk them back.
+    pub fn syncable(&self) -> Option<&crate::sync::find::Search> {
+        self.found_in_git
+            .as_deref()
+            .filter(|s| s.missing.is_empty() && !s.found.is_empty())
     }
 
     pub fn current_indices(&self) -> Vec<usize> {
@@ -251,6 +273,7 @@ fn classified(
         pending,
         engine,
         explanation: None,
+        found_in_git: None,
     }
 }
 

@@ -51,6 +51,7 @@ mod revisions;
 mod settings;
 mod sqlite;
 mod state;
+mod sync;
 mod target;
 #[cfg(test)]
 mod test_support;

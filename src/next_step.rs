@@ -41,6 +41,24 @@ pub fn next_step(i: &Inspection) -> String {
                 "db-migrate fix-heads {select}   (repoints your own unreleased migration onto the other head when your branch diverged from main, or writes the empty merge migration when every head is released)"
             ),
         },
+        State::UnknownRevision if i.syncable().is_some() => {
+            let search = i.syncable().expect("checked");
+            format!(
+                "db-migrate sync {select}   (walks back {} with {} from {}, then upgrades to this checkout's head)",
+                search
+                    .found
+                    .iter()
+                    .map(|f| f.revision.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if search.found.len() == 1 {
+                    "its own file"
+                } else {
+                    "their own files"
+                },
+                crate::sync::sources(&search.found)
+            )
+        }
         State::UnknownRevision => format!(
             "git pull (or check out the branch that has {}), then db-migrate status {select}",
             i.current.iter().filter(|c| !i.graph.contains(c)).cloned().collect::<Vec<_>>().join(", ")

@@ -42,6 +42,8 @@ pub enum Task {
     Migrate(MigrateOptions),
     Roundtrip(RoundtripOptions),
     FixHeads(FixHeadsOptions),
+    Sync(SyncOptions),
+    Hooks(HooksTask),
     Check(CheckOptions),
     Verify(VerifyOptions),
     /// `current`, `heads` and `history`.
@@ -99,6 +101,30 @@ pub struct RoundtripOptions {
     pub run: RunOptions,
     pub revision: Target,
     pub yes: bool,
+}
+
+/// `sync`.
+#[derive(Debug)]
+pub struct SyncOptions {
+    pub selection: Selection,
+    pub run: RunOptions,
+    /// `--yes`: do not ask before walking back.
+    pub yes: bool,
+    /// Walk back only when that destroys no data (the `--auto` hook); else say so and stop.
+    pub only_harmless: bool,
+}
+
+/// `hooks …`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HooksTask {
+    Install {
+        auto: bool,
+    },
+    Uninstall,
+    /// The hook itself: `post-merge`, or `post-checkout` of a branch.
+    Run {
+        auto: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -266,6 +292,8 @@ impl Task {
             Task::Status(o) => &o.selection,
             Task::Migrate(o) => &o.selection,
             Task::Roundtrip(o) => &o.selection,
+            Task::Sync(o) => &o.selection,
+            Task::Hooks(_) => return None,
             Task::FixHeads(o) => &o.selection,
             Task::Check(o) => &o.selection,
             Task::Verify(o) => &o.selection,
@@ -372,6 +400,21 @@ fn task(command: Command) -> Task {
             run: run.into(),
             revision,
             yes,
+        }),
+        Command::Sync {
+            components,
+            run,
+            yes,
+        } => Task::Sync(SyncOptions {
+            selection: components.selection(),
+            run: run.into(),
+            yes,
+            only_harmless: false,
+        }),
+        Command::Hooks { action } => Task::Hooks(match action {
+            cli::HooksAction::Install { auto } => HooksTask::Install { auto },
+            cli::HooksAction::Uninstall => HooksTask::Uninstall,
+            cli::HooksAction::Run { auto, .. } => HooksTask::Run { auto },
         }),
         Command::FixHeads {
             components,

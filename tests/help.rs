@@ -9,11 +9,13 @@
 use std::path::Path;
 
 /// Every subcommand, as typed.
-const SUBCOMMANDS: [&str; 14] = [
+const SUBCOMMANDS: [&str; 16] = [
     "status",
     "upgrade",
     "downgrade",
     "migrate",
+    "sync",
+    "hooks",
     "roundtrip",
     "fix-heads",
     "check",

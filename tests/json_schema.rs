@@ -202,6 +202,40 @@ fn a_diverged_component_and_fix_heads_validate() {
 }
 
 #[test]
+fn status_and_sync_after_a_branch_switch_validate() {
+    // The database upgraded on a feature branch, then main checked out: status names where git
+    // holds the revisions, sync walks them back (both documents carry `found_in_git`).
+    let a = rev("e1e1e1e1e1e1", None, "create users");
+    let ws = Workspace::new().component(Manager, std::slice::from_ref(&a));
+    let root = ws.root().to_path_buf();
+    ws.write_file(".gitignore", "__pycache__/\n");
+    git(&root, &["init", "-q", "-b", "main"]);
+    commit_all(&root, "base");
+    git(&root, &["checkout", "-q", "-b", "feature"]);
+    ws.add_revisions(
+        Manager,
+        &[rev("e2e2e2e2e2e2", Some(a.id()), "add keypairs")],
+    );
+    commit_all(&root, "feature");
+    ws.db_at(Manager, "e2e2e2e2e2e2");
+    git(&root, &["checkout", "-q", "main"]);
+
+    let doc = valid(&ws, &["status"], 0);
+    assert_eq!(state(&doc, Manager), "unknown-revision");
+    assert!(
+        component_json(&doc, Manager)["found_in_git"].is_array(),
+        "{doc:#}"
+    );
+    let doc = valid(&ws, &["sync", "--dry-run"], 0);
+    assert!(
+        component_json(&doc, Manager)["found_in_git"].is_array(),
+        "{doc:#}"
+    );
+    let doc = valid(&ws, &["sync", "--yes"], 0);
+    assert_eq!(state(&doc, Manager), "up-to-date");
+}
+
+#[test]
 fn check_and_verify_validate() {
     let a = rev("c1c1c1c1c1c1", None, "create users");
     let ws = Workspace::new().component(Manager, std::slice::from_ref(&a));

@@ -172,7 +172,10 @@ async fn prepare(
     direction: Direction,
     target: &Target,
 ) -> Result<Prepared, Failure> {
-    let before = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
+    let mut before = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
+    if let Some(refusal) = super::sync::refuse_unknown(&mut before, direction) {
+        return Err(refusal);
+    }
     check_target(&before, direction, target, run.dry_run)?;
     let plan = plan(&before, direction, target);
     let verb = direction.verb();

@@ -3,11 +3,13 @@
 
 pub mod check;
 pub mod fix_heads;
+pub mod hooks;
 pub mod migrate;
 pub mod report;
 pub mod roundtrip;
 pub mod status;
 mod steps;
+pub mod sync;
 pub mod verify;
 
 use crate::exit_code;
@@ -54,6 +56,8 @@ pub async fn run(settings: &Settings) -> Result<u8, Failure> {
         Task::Migrate(opts) => migrate::run(&app, opts).await,
         Task::Roundtrip(opts) => roundtrip::run(&app, opts).await,
         Task::FixHeads(opts) => fix_heads::run(&app, opts).await,
+        Task::Sync(opts) => sync::run(&app, opts).await,
+        Task::Hooks(task) => hooks::run(&app, *task).await,
         Task::Check(opts) => check::run(&app, opts).await,
         Task::Verify(opts) => verify::run(&app, opts).await,
         Task::Report(opts) => report::run(&app, opts).await,

@@ -35,6 +35,7 @@ pub async fn run(app: &App, opts: &StatusOptions) -> Result<u8, Failure> {
         .map(|r| {
             r.map(|mut i| {
                 i.explain_divergence(upstream);
+                i.find_in_git();
                 i
             })
         })

@@ -133,6 +133,8 @@ kinds! {
         "`--format github` was given to a command other than `check` and `verify`.",
     GreenletMissing = "greenlet-missing" (FAILED)
         "The Python environment lacks greenlet, which SQLAlchemy's asyncio support needs.",
+    HooksInstall = "hooks-install" (FAILED)
+        "`hooks install` or `hooks uninstall` cannot find or write the repository's git hooks.",
     InteractiveNeedsTerminal = "interactive-needs-terminal" (USAGE)
         "`--interactive` was given while stdin is not a terminal.",
     InternalError = "internal-error" (FAILED)
@@ -185,6 +187,8 @@ kinds! {
         "A relative target moves more steps than the history has.",
     RevisionCycle = "revision-cycle" (FAILED)
         "Following the revisions' `down_revision` leads back to the start: a cycle.",
+    RevisionNotInGit = "revision-not-in-git" (FAILED)
+        "`sync` cannot walk the database back: a revision it is at (or one below it) is in no branch, remote branch or reflog entry of the repository.",
     RoundtripAll = "roundtrip-all" (USAGE)
         "`roundtrip --all` was asked for, which is not supported.",
     RoundtripMerge = "roundtrip-merge" (USAGE)
@@ -211,6 +215,10 @@ kinds! {
         "The Alembic config has no `script_location`.",
     SnapshotFailed = "snapshot-failed" (FAILED)
         "`pg_dump --schema-only` failed while taking a schema snapshot.",
+    SyncScratch = "sync-scratch" (FAILED)
+        "`sync` cannot write the revision files found in git, or the config copy that lists them, to a temporary directory.",
+    SyncUnsupported = "sync-unsupported" (FAILED)
+        "`sync` cannot plan the walk back: the workspace is not a git work tree, or the database's revisions lead back to several revisions of this checkout.",
     UndefinedObject = "undefined-object" (FAILED)
         "A migration uses a table, column, type… that does not exist at that point of the chain.",
     UnknownBaseRef = "unknown-base-ref" (USAGE)

@@ -98,6 +98,7 @@ pub(crate) fn inspection(graph: Graph, current: &[&str]) -> Inspection {
         pending,
         engine: Engine::Native,
         explanation: None,
+        found_in_git: None,
     }
 }
 

@@ -52,6 +52,18 @@ pub fn status(i: &Inspection) -> String {
     if let Some(e) = &i.explanation {
         write_divergence(&mut out, &i.config, &i.graph, e);
     }
+    if let Some(search) = i.syncable() {
+        for (n, f) in search.found.iter().enumerate() {
+            let label = if n == 0 { "in git" } else { "" };
+            let _ = writeln!(
+                out,
+                "  {label:<8} {}  {}  ({})",
+                f.revision.id,
+                f.revision.message,
+                f.source.describe()
+            );
+        }
+    }
     if i.state != State::UnknownRevision {
         let _ = writeln!(out, "  pending  {}", i.pending.len());
         let shown = i.pending.len().min(PENDING_SHOWN);

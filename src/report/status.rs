@@ -128,9 +128,33 @@ pub struct ComponentReport {
     /// `roundtrip`: the revision tested and whether the schema came back identical. Stable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roundtrip: Option<Roundtrip>,
+    /// The revisions the database is at (and below) that this checkout lacks, and where git
+    /// still holds their files (`status` in the `unknown-revision` state, `sync`). Stable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub found_in_git: Vec<FoundInGit>,
     /// Why this component failed. Stable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
+}
+
+/// A revision this checkout lacks, found in another commit of the repository.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct FoundInGit {
+    /// The revision id. Stable.
+    pub revision: String,
+    /// Its message (the docstring's first line). Stable.
+    pub message: String,
+    /// The branch holding it (`feature`, `origin/feature`); absent for a commit only a reflog
+    /// still names (a deleted branch). Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// The commit the file was read from (full id). Stable.
+    pub commit: String,
+    /// That commit's committer date, ISO 8601. Stable.
+    pub date: String,
+    /// The file's path in that commit, relative to the top of the repository. Stable.
+    pub file: String,
 }
 
 /// One thing a reverted revision's `downgrade()` destroys, found statically.
@@ -209,6 +233,11 @@ impl ComponentReport {
             destructive: Vec::new(),
             applied: Vec::new(),
             roundtrip: None,
+            found_in_git: i
+                .found_in_git
+                .as_ref()
+                .map(|s| crate::sync::found_report(&s.found))
+                .unwrap_or_default(),
             error: None,
         }
     }
@@ -263,6 +292,7 @@ impl ComponentReport {
             destructive: Vec::new(),
             applied: Vec::new(),
             roundtrip: None,
+            found_in_git: Vec::new(),
             error: None,
         }
     }
