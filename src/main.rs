@@ -36,6 +36,9 @@ mod exit_code;
 mod failure;
 mod git;
 mod graph;
+// `new`, `fix-heads` and check's `head-file` rule use it (being built)
+#[allow(dead_code)]
+mod head_file;
 mod heads;
 mod inspect;
 mod interrupt;
