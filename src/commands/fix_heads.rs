@@ -333,6 +333,7 @@ async fn repoint(
     let mut report = ComponentReport::from_inspection(&fixed);
     report.repoint = repoint_report;
     report.head_file = head_file.map(|p| Box::new(p.report));
+    head_file::git_add_next(&fixed, &mut report);
     report.applied = applied_steps;
     Ok(report)
 }

@@ -14,6 +14,7 @@ use crate::remediation::select_flag;
 use crate::render::json::ComponentReport;
 use crate::report::fix_heads::HeadFileReport;
 use crate::settings::RunOptions;
+use crate::state::State;
 use crate::workspace::{shell, Config};
 
 use super::super::steps::{confirm_to, describe_current, detail, Question};
@@ -48,7 +49,7 @@ impl Planned {
             (Some(_), true) => "git's conflict markers".to_owned(),
             (Some(b), false) => b.lines().collect::<Vec<_>>().join(" | "),
         };
-        format!("  head     {}: {before} -> {}\n{}", r.file, r.head, r.diff)
+        format!("  rewrite  {}: {before} -> {}\n{}", r.file, r.head, r.diff)
     }
 }
 
@@ -141,6 +142,23 @@ pub fn write(
     Ok(())
 }
 
+/// After a rewrite that resolved a conflict, `next` starts with `git add FILE` (and is only that
+/// when the database is up to date: `at`).
+pub fn git_add_next(at: &Inspection, report: &mut ComponentReport) {
+    let Some(h) = report
+        .head_file
+        .as_ref()
+        .filter(|h| h.conflicted && h.written)
+    else {
+        return;
+    };
+    let add = git_add(&at.config, &h.file);
+    report.next = Some(match report.next.take() {
+        Some(n) if at.state != State::UpToDate => format!("{add}; then {n}"),
+        _ => add,
+    });
+}
+
 /// `git add FILE`, from the workspace root.
 pub fn git_add(config: &Config, shown: &str) -> String {
     format!(
@@ -196,5 +214,6 @@ pub fn rewrite_only(
     )?;
     write(app, run, config, &mut planned, before)?;
     report.head_file = Some(Box::new(planned.report));
+    git_add_next(before, &mut report);
     Ok(Some(report))
 }

@@ -146,6 +146,7 @@ pub async fn write(
     let mut report = ComponentReport::from_inspection(&fixed);
     report.merge = merge_report;
     report.head_file = head_file.map(|p| Box::new(p.report));
+    head_file::git_add_next(&fixed, &mut report);
     report.applied = applied;
     Ok(report)
 }
