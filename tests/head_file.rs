@@ -334,3 +334,38 @@ fn with_one_head_and_a_stale_head_txt_fix_heads_rewrites_only_the_file() {
     );
     assert_eq!(read_head_txt(&ws, Manager), format!("{B}\n"));
 }
+
+#[test]
+fn the_empty_merge_of_main_s_released_heads_is_what_head_txt_names_after() {
+    // Outside git: `# Part of:` says both heads are released, so fix-heads writes the merge.
+    let ws = Workspace::new().component(
+        Manager,
+        &[
+            migration(A, None, "create users", "26.8.0"),
+            migration(B, Some(A), "add email", "26.8.0"),
+            migration(M, Some(A), "add sessions", "26.9.0"),
+        ],
+    );
+    enable_head_file(&ws);
+    write_head_txt(&ws, Manager, &format!("{B}\n"));
+    ws.db_at(Manager, A);
+
+    let r = db_migrate(&ws, &["fix-heads", "--yes", "--format", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let doc = r.json();
+    let c = component_json(&doc, Manager);
+    let merge = c["merge"]["revision"].as_str().unwrap();
+    assert_eq!(c["head_file"]["head"], merge, "{doc:#}");
+    assert_eq!(c["head_file"]["written"], true, "{doc:#}");
+    assert!(
+        r.stderr.contains(&format!(
+            "  rewrite  {}: {B} -> {merge}\n",
+            head_txt(Manager)
+        )),
+        "the plan shows it: {}",
+        r.shown
+    );
+    assert_eq!(read_head_txt(&ws, Manager), format!("{merge}\n"));
+    let check = db_migrate(&ws, &["check", "--no-lint"]);
+    assert!(!check.stdout.contains("head-file"), "{}", check.shown);
+}
