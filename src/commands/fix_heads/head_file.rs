@@ -41,6 +41,23 @@ pub struct Planned {
 }
 
 impl Planned {
+    /// The planned rewrite, the file shown as `shown` (relative to the workspace root).
+    pub fn new(rewrite: Rewrite, shown: String) -> Planned {
+        let before = rewrite
+            .old
+            .as_ref()
+            .map(|b| String::from_utf8_lossy(b).trim().to_owned());
+        let report = HeadFileReport {
+            diff: rewrite.diff(&shown),
+            file: shown,
+            head: rewrite.head.clone(),
+            before,
+            conflicted: rewrite.conflicted,
+            written: false,
+        };
+        Planned { rewrite, report }
+    }
+
     /// The lines shown before writing: what changes, and the diff.
     pub fn shown(&self) -> String {
         let r = &self.report;
@@ -80,21 +97,7 @@ pub fn plan(
         )
         .in_workspace(&config.root, &place.path, None)
     })?;
-    Ok(rewrite.map(|rewrite| {
-        let before = rewrite
-            .old
-            .as_ref()
-            .map(|b| String::from_utf8_lossy(b).trim().to_owned());
-        let report = HeadFileReport {
-            file: shown.clone(),
-            head: head.to_owned(),
-            before,
-            conflicted: rewrite.conflicted,
-            diff: rewrite.diff(&shown),
-            written: false,
-        };
-        Planned { rewrite, report }
-    }))
+    Ok(rewrite.map(|rewrite| Planned::new(rewrite, shown)))
 }
 
 /// Write the planned file and read it back; `at` is where the database is now, for the failure.
