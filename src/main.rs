@@ -49,6 +49,7 @@ mod render;
 mod report;
 mod revisions;
 mod settings;
+mod skill;
 mod sqlite;
 mod state;
 mod sync;
