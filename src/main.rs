@@ -25,6 +25,7 @@ macro_rules! outln {
 
 mod alembic;
 mod check;
+mod child;
 mod cleanup;
 mod cli;
 mod commands;
