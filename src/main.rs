@@ -25,6 +25,7 @@ macro_rules! outln {
 
 mod alembic;
 mod check;
+mod child;
 mod cleanup;
 mod cli;
 mod commands;
@@ -36,6 +37,9 @@ mod exit_code;
 mod failure;
 mod git;
 mod graph;
+// `new`, `fix-heads` and check's `head-file` rule use it (being built)
+#[allow(dead_code)]
+mod head_file;
 mod heads;
 mod inspect;
 mod interrupt;

@@ -238,7 +238,7 @@ async fn apply(
         ..
     } = ready;
     let config = &before.config;
-    backup_if_asked(app, run, &before)?;
+    backup_if_asked(app, run, &before).await?;
     let (steps, after) = execute(app, run, &before, direction, target).await?;
     say(app, &text::status(&after));
     if direction == Direction::Upgrade && !steps.is_empty() {

@@ -202,7 +202,7 @@ async fn sync_one(
             format!("db-migrate sync {}", select_flag(config)),
         ));
     }
-    backup_if_asked(app, run, &before)?;
+    backup_if_asked(app, run, &before).await?;
     let mut applied = Vec::new();
     if let Some(w) = &walk {
         let (steps, _after) = execute(app, run, &w.wide, Direction::Downgrade, &w.target)
