@@ -321,6 +321,17 @@ mod tests {
     }
 
     #[test]
+    fn the_head_file_is_named_as_the_code_names_it() {
+        let policy = POLICY.join(" ");
+        assert!(policy.contains(&format!("`{}`", crate::head_file::NAME)));
+        assert_eq!(
+            crate::head_file::parse("[tool.db-migrate]\nhead-file = true\n"),
+            Ok(true),
+            "the setting the policy names"
+        );
+    }
+
+    #[test]
     fn the_front_matter_is_yaml_with_name_description_and_tags() {
         let text = document();
         let front = text

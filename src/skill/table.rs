@@ -232,6 +232,10 @@ pub static POLICY: &[&str] = &[
      `down_revision`, never a version number: the release freezes the placeholder.",
     "A data migration (casts, backfills, joins across tables) is proved against a database, not \
      only linted: `db-migrate verify` does it on a scratch copy.",
+    "Where a versions directory holds `head.txt` (`[tool.db-migrate] head-file = true` in \
+     `pyproject.toml`), it names the one head, and `db-migrate fix-heads` keeps it current. A git \
+     conflict in it means another migration reached main first: bring the branch up to date and \
+     run `db-migrate fix-heads`, which repoints your migration and rewrites the file.",
 ];
 
 /// What an agent must not do, or must do first.
