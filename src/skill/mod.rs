@@ -261,6 +261,21 @@ mod tests {
     }
 
     #[test]
+    fn a_row_for_a_subcommand_this_binary_lacks_is_left_out() {
+        let text = document();
+        let present = subcommands();
+        for row in SITUATIONS {
+            let shown = text.contains(&format!("| {} |", row.when));
+            assert_eq!(
+                shown,
+                present.iter().any(|c| c == row.command),
+                "{}",
+                row.command
+            );
+        }
+    }
+
+    #[test]
     fn every_field_is_a_stable_one_in_the_schema() {
         let schema: serde_json::Value =
             serde_json::from_str(&crate::report::schema()).expect("the schema is JSON");
