@@ -53,6 +53,7 @@ mod render;
 mod report;
 mod revisions;
 mod settings;
+mod skill;
 mod sqlite;
 mod state;
 mod sync;

@@ -261,6 +261,12 @@ fn a_clean_branch_is_proved_on_a_scratch_copy_and_the_database_is_untouched() {
     let r = db_migrate(&ws, &["verify"]);
     assert_eq!(r.code, Some(0), "{}", r.shown);
     assert!(r.stdout.contains("2 revisions to prove"), "{}", r.shown);
+    // One Alembic process serves the proof: its start is paid once, not by every step.
+    assert!(
+        r.stdout.contains("the steps below run in that process"),
+        "{}",
+        r.shown
+    );
     assert!(
         r.stdout.contains(&format!("prepare   downgrade {B}")),
         "{}",
