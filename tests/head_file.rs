@@ -333,6 +333,24 @@ fn with_one_head_and_a_stale_head_txt_fix_heads_rewrites_only_the_file() {
         all.shown
     );
     assert_eq!(read_head_txt(&ws, Manager), format!("{B}\n"));
+
+    // Conflict markers with one head already (the migrations were sorted out by hand): the
+    // rewrite resolves the conflict, and git add comes next.
+    write_head_txt(
+        &ws,
+        Manager,
+        &format!("<<<<<<< HEAD\n{B}\n=======\n{A}\n>>>>>>> main\n"),
+    );
+    let r = db_migrate(&ws, &["fix-heads", "--yes"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(
+        r.stdout.contains(&format!(
+            "manager (alembic.ini): one head ({B}); the head file holds git's conflict markers\n"
+        )) && r.stdout.contains(&format!("  next     git add {file}")),
+        "{}",
+        r.shown
+    );
+    assert_eq!(read_head_txt(&ws, Manager), format!("{B}\n"));
 }
 
 #[test]

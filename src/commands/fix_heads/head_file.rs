@@ -189,11 +189,16 @@ pub fn rewrite_only(
     let Some(mut planned) = plan(on, config, &before.graph, head)? else {
         return Ok(None);
     };
+    let why = match (&planned.report.before, planned.report.conflicted) {
+        (None, _) => "there is no head file yet",
+        (Some(_), true) => "the head file holds git's conflict markers",
+        (Some(_), false) => "the head file does not name it",
+    };
     detail(
         run,
         app,
         &format!(
-            "{} ({}): one head ({head}); the head file does not name it\n{}",
+            "{} ({}): one head ({head}); {why}\n{}",
             config.label,
             config.ini_arg,
             planned.shown()
