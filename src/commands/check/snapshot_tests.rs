@@ -85,6 +85,7 @@ fn findings() -> Report {
     report(
         vec![
             ComponentReport {
+                upstream: None,
                 component: "manager".into(),
                 config: "alembic.ini".into(),
                 base: Some("3f5c0b9a7d2e4f6a8b1c3d5e7f9a0b2c4d6e8f0a".into()),
@@ -121,6 +122,7 @@ fn findings() -> Report {
                 ],
             },
             ComponentReport {
+                upstream: None,
                 component: "accountmgr".into(),
                 config: "alembic-accountmgr.ini".into(),
                 base: None,
@@ -135,6 +137,7 @@ fn findings() -> Report {
                 findings: Vec::new(),
             },
             ComponentReport {
+                upstream: None,
                 component: "appproxy".into(),
                 config: "alembic-appproxy.ini".into(),
                 base: Some("origin/main".into()),
@@ -153,6 +156,7 @@ fn findings() -> Report {
 fn strict_warnings() -> Report {
     report(
         vec![ComponentReport {
+            upstream: None,
             component: "manager".into(),
             config: "alembic.ini".into(),
             base: Some("origin/main".into()),
@@ -173,6 +177,7 @@ fn strict_warnings() -> Report {
 fn clean() -> Report {
     report(
         vec![ComponentReport {
+            upstream: None,
             component: "manager".into(),
             config: "alembic.ini".into(),
             base: Some("origin/main".into()),
