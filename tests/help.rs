@@ -9,7 +9,7 @@
 use std::path::Path;
 
 /// Every subcommand, as typed.
-const SUBCOMMANDS: [&str; 16] = [
+const SUBCOMMANDS: [&str; 17] = [
     "status",
     "upgrade",
     "downgrade",
@@ -23,6 +23,7 @@ const SUBCOMMANDS: [&str; 16] = [
     "completions",
     "man",
     "schema",
+    "skill",
     "current",
     "heads",
     "history",
