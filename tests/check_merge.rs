@@ -367,3 +367,34 @@ fn a_local_branch_as_upstream_and_an_unknown_one() {
     assert_eq!(r.code, Some(2), "{}", r.shown);
     assert!(r.stderr.contains("--upstream origin/nope"), "{}", r.shown);
 }
+
+#[test]
+fn without_an_upstream_ref_the_rule_is_skipped_and_says_why() {
+    // No remote and no main: only --base gives the other rules a base.
+    let ws = Workspace::new().component(Manager, &[first(), table(B, "sessions", A)]);
+    ws.write_file(".gitignore", "__pycache__/\n");
+    git(ws.root(), &["init", "-q", "-b", "trunk"]);
+    commit_all(ws.root(), "released history");
+    git(ws.root(), &["checkout", "-q", "-b", "feature"]);
+    ws.add_revisions(Manager, &[table(C, "keypairs", B)]);
+    commit_all(ws.root(), "add keypairs");
+    let r = check(&ws, &["--format", "json", "--base", "trunk"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    let doc = r.json();
+    let skipped = doc["components"][0]["skipped"].as_array().unwrap();
+    let why = skipped
+        .iter()
+        .find(|s| s["rule"] == "heads-after-merge")
+        .unwrap_or_else(|| panic!("not skipped: {doc:#}"))["why"]
+        .as_str()
+        .unwrap();
+    assert!(
+        why.contains("no upstream ref") && why.contains("--upstream REF"),
+        "{why}"
+    );
+    assert!(doc["components"][0].get("upstream").is_none(), "{doc:#}");
+    // Named, it runs: trunk did not move on.
+    let r = check(&ws, &["--format", "json", "--upstream", "trunk"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert_eq!(r.json()["components"][0]["upstream"]["ref"], "trunk");
+}
