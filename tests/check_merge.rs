@@ -217,7 +217,7 @@ fn quiet_when_main_gained_a_migration_but_the_branch_adds_none() {
 }
 
 #[test]
-fn merging_main_and_repointing_the_branch_clears_it() {
+fn the_two_steps_the_finding_names_git_merge_then_fix_heads_clear_it() {
     let (ws, origin) = started();
     main_gained_d(&ws, &origin);
     // The first of the two steps the finding names: the merge gives the work tree two heads,
@@ -232,9 +232,28 @@ fn merging_main_and_repointing_the_branch_clears_it() {
         "{}",
         r.shown
     );
-    // The repoint fix-heads makes: C onto D.
+    // The second step, as the finding prints it: fix-heads repoints C (not on origin/main)
+    // onto D (on it), with the database at main's old head.
+    ws.db_at(Manager, B);
+    let r = db_migrate(
+        &ws,
+        &[
+            "fix-heads",
+            "--component",
+            "manager",
+            "--upstream",
+            "origin/main",
+            "--yes",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.shown);
     let mine = file(&table(C, "keypairs", B));
-    ws.write_file(&mine, &table(C, "keypairs", D).render(RevStyle::Modern, 0));
+    assert!(
+        ws.read_file(&mine)
+            .contains(&format!("down_revision = \"{D}\"")),
+        "{}",
+        r.shown
+    );
     commit_all(ws.root(), "repoint keypairs onto quotas");
     let r = check(&ws, &["--format", "json"]);
     assert_eq!(r.code, Some(0), "{}", r.shown);
