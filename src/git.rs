@@ -106,14 +106,30 @@ impl Repo {
         &self.root
     }
 
-    /// The upstream ref to compare with. Tried in order: the default branch of the remote
-    /// `origin`, or of the only remote when there is exactly one and it has another name (the
-    /// symbolic ref `refs/remotes/<remote>/HEAD` that `git clone` or
-    /// `git remote set-head <remote> --auto` writes, shortened, e.g. `origin/main`); then the local
-    /// branch `main`. `None` when none of these names a commit. Other branch names
-    /// (`<remote>/main` without `<remote>/HEAD`, `master`) are not guessed.
+    /// The upstream ref to compare with. Tried in order, with `<remote>` being `origin`, or the
+    /// only remote when there is exactly one and it has another name:
+    /// 1. in a GitHub Actions `pull_request` run, `<remote>/$GITHUB_BASE_REF` (the branch the pull
+    ///    request targets; actions/checkout sets no `<remote>/HEAD`);
+    /// 2. the remote's default branch: the symbolic ref `refs/remotes/<remote>/HEAD` that
+    ///    `git clone` or `git remote set-head <remote> --auto` writes, shortened (`origin/main`);
+    /// 3. `<remote>/main`;
+    /// 4. the local branch `main`.
+    ///
+    /// `None` when none of these names a commit. Other branch names (`master`) are not guessed.
     pub fn default_upstream(&self) -> Option<String> {
-        if let Some(remote) = self.upstream_remote() {
+        self.default_upstream_with(std::env::var("GITHUB_BASE_REF").ok().as_deref())
+    }
+
+    /// [`Repo::default_upstream`] with `GITHUB_BASE_REF` given (tests pass it).
+    fn default_upstream_with(&self, github_base_ref: Option<&str>) -> Option<String> {
+        let remote = self.upstream_remote();
+        if let (Some(remote), Some(branch)) = (&remote, github_base_ref.filter(|b| !b.is_empty())) {
+            let candidate = format!("{remote}/{branch}");
+            if passable(&candidate) && self.has_ref(&format!("refs/remotes/{candidate}")) {
+                return Some(candidate);
+            }
+        }
+        if let Some(remote) = remote {
             let head = format!("refs/remotes/{remote}/HEAD");
             match self.git(&args(["symbolic-ref", "--quiet", "--short", &head]), None) {
                 Ok(out) if out.status.success() => {
@@ -125,6 +141,10 @@ impl Repo {
                 }
                 Ok(_) => tracing::debug!("{head} is not set"),
                 Err(e) => tracing::debug!("{e}"),
+            }
+            let main = format!("{remote}/main");
+            if self.has_ref(&format!("refs/remotes/{main}")) {
+                return Some(main);
             }
         }
         self.has_ref("refs/heads/main").then(|| "main".to_owned())
@@ -1149,10 +1169,26 @@ pub mod tests {
         let (_tmp, work) = seeded();
         let repo = Repo::discover(&work).unwrap();
         assert_eq!(repo.default_upstream().as_deref(), Some("main"));
-        // A remote without a HEAD symref falls back to local main.
+        // A remote without a HEAD symref (actions/checkout sets none): its main, then local main.
         git(&work, &["remote", "add", "origin", "../work"]);
         git(&work, &["fetch", "-q", "origin"]);
-        assert_eq!(repo.default_upstream().as_deref(), Some("main"));
+        assert_eq!(
+            repo.default_upstream_with(None).as_deref(),
+            Some("origin/main")
+        );
+        git(&work, &["branch", "-q", "release"]);
+        git(&work, &["fetch", "-q", "origin"]);
+        // A pull request's target branch, in GitHub Actions.
+        assert_eq!(
+            repo.default_upstream_with(Some("release")).as_deref(),
+            Some("origin/release")
+        );
+        assert_eq!(
+            repo.default_upstream_with(Some("gone")).as_deref(),
+            Some("origin/main")
+        );
+        git(&work, &["update-ref", "-d", "refs/remotes/origin/main"]);
+        assert_eq!(repo.default_upstream_with(None).as_deref(), Some("main"));
 
         let tmp = TempDir::new().unwrap();
         init(tmp.path(), "trunk");

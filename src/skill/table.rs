@@ -74,9 +74,10 @@ pub static SITUATIONS: &[Situation] = &[
     Situation {
         command: "check",
         when: "Before committing and in CI: one head, released migrations unchanged, the team's \
-               conventions, PostgreSQL lock rules on the new SQL (`--no-lint`: the static rules \
-               only, no database or Python).",
-        run: &["db-migrate check --format json"],
+               conventions, whether merging into main as last fetched would leave two heads \
+               (check never fetches: fetch first), PostgreSQL lock rules on the new SQL \
+               (`--no-lint`: the static rules only, no database or Python).",
+        run: &["git fetch", "db-migrate check --format json"],
     },
     Situation {
         command: "verify",
@@ -179,8 +180,9 @@ pub static WORKFLOWS: &[Workflow] = &[
             },
             Step {
                 command: "check",
-                text: "`db-migrate check`: fix every error finding (`db-migrate check --explain \
-                       RULE` says why and how).",
+                text: "`git fetch`, then `db-migrate check`: fix every error finding \
+                       (`db-migrate check --explain RULE` says why and how); `heads-after-merge` \
+                       means main gained a migration since your branch started.",
             },
             Step {
                 command: "verify",

@@ -20,6 +20,7 @@ pub fn terminal_command(ws: &Workspace, args: &[&str]) -> Command {
     cmd.args(["-qec", &command, "/dev/null"])
         .current_dir(ws.root())
         .env_remove("DB_MIGRATE_PYTHON")
+        .env_remove("GITHUB_BASE_REF")
         .env_remove("PYTHONPATH")
         .env_remove("VIRTUAL_ENV")
         .env("TERM", "xterm")

@@ -348,6 +348,7 @@ impl Workspace {
         let mut cmd = assert_cmd::Command::new(bin_path());
         cmd.current_dir(&self.root)
             .env_remove("DB_MIGRATE_PYTHON")
+            .env_remove("GITHUB_BASE_REF")
             .env_remove("PYTHONPATH")
             .env_remove("VIRTUAL_ENV")
             .env("NO_COLOR", "1");
@@ -359,6 +360,7 @@ impl Workspace {
         let mut cmd = Command::new(bin_path());
         cmd.current_dir(&self.root)
             .env_remove("DB_MIGRATE_PYTHON")
+            .env_remove("GITHUB_BASE_REF")
             .env_remove("PYTHONPATH")
             .env_remove("VIRTUAL_ENV")
             .env("NO_COLOR", "1")
