@@ -9,7 +9,7 @@
 use std::path::Path;
 
 /// Every subcommand, as typed.
-const SUBCOMMANDS: [&str; 16] = [
+const SUBCOMMANDS: [&str; 17] = [
     "status",
     "upgrade",
     "downgrade",
@@ -20,6 +20,7 @@ const SUBCOMMANDS: [&str; 16] = [
     "fix-heads",
     "check",
     "verify",
+    "new",
     "completions",
     "man",
     "schema",

@@ -161,6 +161,16 @@ kinds! {
         "The component's migrations have diverged into several heads.",
     NativeUnsupported = "native-unsupported" (FAILED)
         "The native engine cannot read this component (with `--engine native`).",
+    NewAutogenerateUnsupported = "new-autogenerate-unsupported" (USAGE)
+        "`new --autogenerate` was asked for a database that is not PostgreSQL: it compares the models with a scratch PostgreSQL copy.",
+    NewHeadFile = "new-head-file" (FAILED)
+        "`new` wrote the revision but cannot read the head-file setting or write `head.txt`.",
+    NewNotWritten = "new-not-written" (FAILED)
+        "Alembic's `revision` ended without one new file in the versions directory.",
+    NewOnDivergedHeads = "new-on-diverged-heads" (FAILED)
+        "`new` was refused because the component has several heads; nothing was written.",
+    NewUnverified = "new-unverified" (FAILED)
+        "The revision `new` wrote does not read back as asked (id, parent, `# Part of:`, docstring ids, one head).",
     NoMigrationScripts = "no-migration-scripts" (FAILED)
         "No migration scripts were found where the config's `script_location` points.",
     NoPython = "no-python" (FAILED)

@@ -14,6 +14,7 @@
 //! ```
 #![allow(dead_code, unused_imports)]
 
+mod authoring;
 mod git;
 mod postgres;
 mod revision;
@@ -23,6 +24,10 @@ mod util;
 mod venv;
 mod workspace;
 
+pub use authoring::{
+    committed_on_main, git_may_fail, post_write_hook_appending, released_table, revision_files,
+    schema_and_version, scratch_databases_of, the_new_file,
+};
 pub use git::{commit_all, git};
 pub use postgres::{dead_port, find_pg_bin_dir, postgres, Postgres};
 pub use revision::{base36_chain, ids, linear_chain, merge, rev, rev_id, slug, Rev, RevStyle};
