@@ -6,6 +6,8 @@
 
 mod harness;
 
+use std::time::{Duration, Instant};
+
 use harness::*;
 use serde_json::Value;
 use Component::Manager;
@@ -307,6 +309,75 @@ fn autogenerate_without_the_database_starts_from_an_empty_scratch() {
         scratch_databases_of(&ws, Manager).is_empty(),
         "scratch databases left"
     );
+}
+
+#[test]
+fn ctrl_c_during_autogenerate_drops_the_scratch_database_and_writes_nothing() {
+    let revs = [
+        released_table(A, None, "users"),
+        rev(B, Some(A), "create groups").raw(&slow_b()),
+    ];
+    let ws = committed_on_main(Manager, &revs);
+    ws.with_models(Manager, &models_with_users_foo());
+    ws.db_at(Manager, A);
+    let dev_before = schema_and_version(&ws, Manager);
+    let before = revision_files(&ws, Manager);
+    let child = ws
+        .std_cmd()
+        .args(["new", "--autogenerate", "-m", "add users.foo"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("db-migrate runs");
+    // Wait until the slow migration runs on the scratch database, then Ctrl-C.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let busy = postgres().psql(
+            "postgres",
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()",
+        );
+        if busy != "0" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the upgrade of the scratch database never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!scratch_databases_of(&ws, Manager).is_empty());
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("db-migrate exits");
+    let shown = output_text(&out);
+    assert_eq!(out.status.code(), Some(130), "{shown}");
+    assert!(
+        scratch_databases_of(&ws, Manager).is_empty(),
+        "scratch databases left: {shown}"
+    );
+    assert_eq!(
+        revision_files(&ws, Manager),
+        before,
+        "no file was written: {shown}"
+    );
+    assert_eq!(
+        schema_and_version(&ws, Manager),
+        dev_before,
+        "the developer's database changed"
+    );
+}
+
+/// B, creating groups after sleeping 30 s.
+fn slow_b() -> String {
+    format!(
+        "\"\"\"create groups\n\nRevision ID: {B}\nRevises: {A}\nCreate Date: 2026-11-30 10:00:00.000000\n\n\"\"\"\n\
+         import sqlalchemy as sa\nfrom alembic import op\n\n# revision identifiers, used by Alembic.\n\
+         revision = \"{B}\"\ndown_revision = \"{A}\"\n# Part of: 26.8.0\nbranch_labels = None\ndepends_on = None\n\n\n\
+         def upgrade() -> None:\n    op.execute(\"SELECT pg_sleep(30)\")\n    op.create_table(\"groups\", sa.Column(\"id\", sa.Integer(), primary_key=True), sa.Column(\"name\", sa.String(64)))\n\n\n\
+         def downgrade() -> None:\n    op.drop_table(\"groups\")\n"
+    )
 }
 
 // ---- the head file ----

@@ -276,7 +276,9 @@ async fn autogenerate(
     };
     let name = name_for(&source_db);
     let scratch_config = pointed_at(config, &name)?;
-    probe_follows_url(app, &scratch_config, &name).await?;
+    probe_follows_url(app, &scratch_config, &name)
+        .await
+        .map_err(for_new)?;
     let scratch = create(url, &name, source, &pg_dump).await?;
     let from = match scratch.made {
         Made::Empty => "an empty database".to_owned(),
@@ -348,6 +350,26 @@ async fn autogenerate(
             dropped,
         },
     ))
+}
+
+/// verify's probe speaks of verify: say `new --autogenerate` instead.
+fn for_new(f: Failure) -> Failure {
+    let reword = |s: String| {
+        s.replace("so verify cannot", "so new --autogenerate cannot")
+            .replace(
+                "verify runs alembic current",
+                "new --autogenerate runs alembic current",
+            )
+            .replace(
+                "then rerun verify",
+                "then rerun db-migrate new --autogenerate",
+            )
+    };
+    Failure {
+        message: reword(f.message),
+        fix: reword(f.fix),
+        ..f
+    }
 }
 
 /// Every `.py` file directly in the versions directories.
