@@ -374,6 +374,12 @@ pub enum Command {
     Man,
     /// Print the JSON Schema of every `--format json` document: `db-migrate schema > s.json`.
     Schema,
+    /// Print the coding-agent skill (SKILL.md), made from this binary.
+    ///
+    /// Which command for which situation, the JSON to parse and its stable fields, the exit
+    /// codes, the team's migration policy and the safety rules, with YAML front matter (name,
+    /// description, tags): `db-migrate skill > .claude/skills/db-migrate/SKILL.md`.
+    Skill,
     /// The revision(s) the database is at.
     Current {
         #[command(flatten)]

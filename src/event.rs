@@ -151,8 +151,9 @@ pub enum Verify<'a> {
         revisions: usize,
         base: Option<&'a str>,
     },
-    /// How long one Alembic call takes before it migrates anything.
-    AlembicStartup { seconds: f64 },
+    /// How long one Alembic call takes before it migrates anything; `shared`: the steps after it
+    /// run in the same (persistent) process, so they do not pay it again.
+    AlembicStartup { seconds: f64, shared: bool },
     /// The scratch database exists; `why_dump` says why it was dumped and restored rather
     /// than made from a template.
     ScratchMade {

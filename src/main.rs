@@ -25,6 +25,7 @@ macro_rules! outln {
 
 mod alembic;
 mod check;
+mod child;
 mod cleanup;
 mod cli;
 mod commands;
@@ -53,6 +54,7 @@ mod render;
 mod report;
 mod revisions;
 mod settings;
+mod skill;
 mod sqlite;
 mod state;
 mod sync;

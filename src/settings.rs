@@ -53,6 +53,8 @@ pub enum Task {
     Man,
     /// `schema`: the JSON Schema of every `--format json` document.
     Schema,
+    /// `skill`: the coding-agent skill.
+    Skill,
     /// `check --explain RULE`.
     Explain(String),
 }
@@ -310,6 +312,7 @@ impl Task {
             Task::New(o) => &o.selection,
             Task::Report(o) => &o.selection,
             Task::Completions(_) | Task::Man | Task::Schema | Task::Explain(_) => return None,
+            Task::Skill => return None,
         };
         match selection {
             Selection::Config(path) => Some(path),
@@ -499,6 +502,7 @@ fn task(command: Command) -> Task {
         Command::Completions { shell } => Task::Completions(shell),
         Command::Man => Task::Man,
         Command::Schema => Task::Schema,
+        Command::Skill => Task::Skill,
         Command::Current { components, engine } => Task::Report(ReportOptions {
             kind: ReportKind::Current,
             selection: components.selection(),

@@ -24,6 +24,7 @@ const SUBCOMMANDS: [&str; 17] = [
     "completions",
     "man",
     "schema",
+    "skill",
     "current",
     "heads",
     "history",

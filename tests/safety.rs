@@ -391,6 +391,71 @@ fn backup_before_a_downgrade_is_a_private_restorable_dump() {
 }
 
 #[test]
+fn ctrl_c_during_the_backup_leaves_no_pg_dump_no_partial_dump_and_the_database_as_it_was() {
+    let chain = linear_chain("bi", 2);
+    let ws = Workspace::new().component(Component::Manager, &chain);
+    ws.db_at(Component::Manager, "head");
+    let head = vec![chain[1].id().to_string()];
+    // A pg_dump that takes its time: Ctrl-C comes while it runs.
+    ws.write_file(
+        "slow_pg_dump",
+        &format!(
+            "#!/bin/sh\nsleep 30\nexec {} \"$@\"\n",
+            find_pg_bin_dir().join("pg_dump").display()
+        ),
+    );
+    let wrapper = ws.root().join("slow_pg_dump");
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let backups = ws.root().join(".db-migrate/backups");
+    let child = ws
+        .std_cmd()
+        .args(["downgrade", "-1", "--yes", "--backup"])
+        .env("DB_MIGRATE_PG_DUMP", &wrapper)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("db-migrate starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !backups.read_dir().is_ok_and(|mut d| d.next().is_some()) {
+        assert!(Instant::now() < deadline, "the backup never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("db-migrate exits");
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(130), "{text}");
+    assert_no_secret(&text, &ws);
+    let left: Vec<_> = backups.read_dir().unwrap().flatten().collect();
+    assert!(left.is_empty(), "a partial dump was left: {left:?}\n{text}");
+    // The wrapper (and the pg_dump it would exec) died with db-migrate.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let running = Command::new("pgrep")
+            .args(["-f", &wrapper.to_string_lossy()])
+            .output()
+            .unwrap();
+        if !running.status.success() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pg_dump outlived db-migrate: {}",
+            String::from_utf8_lossy(&running.stdout)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(ws.db_revisions(Component::Manager), head, "{text}");
+}
+
+#[test]
 fn a_backup_that_cannot_be_made_stops_the_downgrade() {
     let chain = linear_chain("bf", 2);
     let ws = Workspace::new().component(Component::Manager, &chain);

@@ -162,6 +162,16 @@ pub(crate) async fn serve(
     Some(answer)
 }
 
+/// Whether `config`'s component has a worker serving its calls in this scope (false outside a
+/// scope, before its first call, and once it runs one process per call).
+pub async fn serving(ws: &Workspace, config: &Config) -> bool {
+    let Ok(pool) = POOL.try_with(Arc::clone) else {
+        return false;
+    };
+    let slots = pool.slots.lock().await;
+    matches!(slots.get(&Key::of(ws, config)), Some(Slot::Serving(_)))
+}
+
 /// The scope's slot for `config`'s component: `serving`, `per-call`, or `None` when it has none.
 #[cfg(test)]
 async fn slot(ws: &Workspace, config: &Config) -> Option<&'static str> {
@@ -207,6 +217,7 @@ mod tests {
             assert_eq!(served.stdout, ["aaaa"]);
             assert_eq!((alone.code, &alone.stderr), (served.code, &served.stderr));
             assert_eq!(slot(&ws, &config).await, Some("serving"));
+            assert!(serving(&ws, &config).await);
         })
         .await;
 
@@ -225,6 +236,7 @@ mod tests {
         scoped(false, async {
             let first = current(&ws, &config).await;
             assert_eq!(slot(&ws, &config).await, Some("per-call"));
+            assert!(!serving(&ws, &config).await);
             let second = current(&ws, &config).await;
             for output in [&first, &second] {
                 assert_eq!(

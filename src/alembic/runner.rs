@@ -387,36 +387,9 @@ pub(crate) fn command(ws: &Workspace, argv: &[&str], interactive: bool) -> Comma
     } else {
         cmd.stdin(Stdio::null()).process_group(0);
     }
-    // SAFETY: only async-signal-safe libc calls between fork and exec.
+    // SAFETY: `reset_and_tie` makes only async-signal-safe libc calls.
     unsafe {
-        cmd.pre_exec(|| {
-            for sig in [
-                libc::SIGINT,
-                libc::SIGTERM,
-                libc::SIGQUIT,
-                libc::SIGPIPE,
-                libc::SIGHUP,
-            ] {
-                libc::signal(sig, libc::SIG_DFL);
-            }
-            let mut empty: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut empty);
-            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-            #[cfg(target_os = "linux")]
-            {
-                libc::prctl(
-                    libc::PR_SET_PDEATHSIG,
-                    libc::SIGKILL as libc::c_ulong,
-                    0,
-                    0,
-                    0,
-                );
-                if libc::getppid() == 1 {
-                    libc::_exit(1);
-                }
-            }
-            Ok(())
-        });
+        cmd.pre_exec(|| crate::child::reset_and_tie());
     }
     cmd
 }

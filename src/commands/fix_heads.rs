@@ -243,7 +243,7 @@ async fn repoint(
     let _lock = if walk_back {
         let held = lock(app, config, run).await?;
         still_where_it_was(app, config, before, &rerun).await?;
-        backup_if_asked(app, run, before)?;
+        backup_if_asked(app, run, before).await?;
         let to_fork = Target::parse(&fork_id)
             .map_err(|e| Failure::usage(Kind::BadTarget, e, "name the revision by its id"))?;
         let (steps, after) = execute(app, run, before, Direction::Downgrade, &to_fork)

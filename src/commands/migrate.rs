@@ -3,12 +3,10 @@
 
 use crate::alembic;
 use crate::commands::steps::output::reporter;
-use crate::exit_code;
 use crate::failure::{Failure, Kind};
 use crate::inspect::{self, relay, Inspection};
 use crate::plan::{at_destination, check_target, plan, Direction};
 use crate::remediation::select_flag;
-use crate::render::document::Document;
 use crate::render::events::Event;
 use crate::render::json::{ComponentReport, Destructive};
 use crate::render::sql::Sql;
@@ -20,7 +18,7 @@ use crate::workspace::{Config, Selection};
 
 use super::steps::{
     backup_if_asked, confirm, describe_destruction, describe_plan, describe_sessions,
-    destructive_ops, detail, diagnose_run, execute, lock, say,
+    destructive_ops, detail, diagnose_run, each_component, execute, lock, say,
 };
 use super::App;
 
@@ -61,35 +59,10 @@ pub async fn run(app: &App, opts: &MigrateOptions) -> Result<u8, Failure> {
     }
     let configs = app.ws.configs(args)?;
     app.wait_for_databases(&configs).await?;
-    let mut doc = Document::new(app.format);
-    for (n, config) in configs.iter().enumerate() {
-        if n > 0 {
-            say(app, "\n");
-        }
-        if let Some(failed) = doc.failed_component().filter(|_| !run.keep_going) {
-            let why = format!(
-                "not attempted: {failed} failed first (--keep-going tries every component)"
-            );
-            say(
-                app,
-                &format!("{} ({}): skipped, {why}\n", config.label, config.ini_arg),
-            );
-            doc.push(ComponentReport::skipped(
-                &config.label,
-                &config.ini_arg,
-                why,
-            ));
-            continue;
-        }
-        match migrate_one(app, config, run, direction, target, yes).await {
-            Ok(report) => doc.push(report),
-            Err(failure) => {
-                doc.failed(config, failure, || inspect::known(&app.ws, config))
-                    .await
-            }
-        }
-    }
-    Ok(doc.finish(exit_code::OK))
+    Ok(each_component(app, &configs, run.keep_going, |config| {
+        migrate_one(app, config, run, direction, target, yes)
+    })
+    .await)
 }
 
 /// The component selection as typed, for a suggested command.
@@ -238,7 +211,7 @@ async fn apply(
         ..
     } = ready;
     let config = &before.config;
-    backup_if_asked(app, run, &before)?;
+    backup_if_asked(app, run, &before).await?;
     let (steps, after) = execute(app, run, &before, direction, target).await?;
     say(app, &text::status(&after));
     if direction == Direction::Upgrade && !steps.is_empty() {

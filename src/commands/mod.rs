@@ -8,6 +8,7 @@ pub mod migrate;
 pub mod new;
 pub mod report;
 pub mod roundtrip;
+pub mod skill;
 pub mod status;
 mod steps;
 pub mod sync;
@@ -36,6 +37,7 @@ pub async fn run(settings: &Settings) -> Result<u8, Failure> {
             return Ok(exit_code::OK);
         }
         Task::Explain(rule) => return check::explain(rule),
+        Task::Skill => return Ok(skill::run()),
         _ => {}
     }
     let ws = Workspace::discover(
@@ -65,6 +67,7 @@ pub async fn run(settings: &Settings) -> Result<u8, Failure> {
         Task::Report(opts) => report::run(&app, opts).await,
         // Answered before a workspace is looked for.
         Task::Completions(_) | Task::Man | Task::Schema | Task::Explain(_) => Ok(exit_code::OK),
+        Task::Skill => Ok(exit_code::OK),
     }
 }
 

@@ -132,7 +132,7 @@ async fn round_trip(app: &App, opts: &RoundtripOptions) -> Result<u8, Failure> {
             return Err(failure);
         }
     }
-    backup_if_asked(app, run, &before)?;
+    backup_if_asked(app, run, &before).await?;
 
     let mut at = before.clone();
     let mut applied = Vec::new();

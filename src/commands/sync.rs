@@ -7,12 +7,10 @@
 
 use std::collections::HashSet;
 
-use crate::exit_code;
 use crate::failure::{Failure, Kind};
 use crate::inspect::{self, Inspection};
 use crate::plan::{plan, Direction};
 use crate::remediation::{explain, select_flag, Context};
-use crate::render::document::Document;
 use crate::render::json::ComponentReport;
 use crate::render::text;
 use crate::settings::SyncOptions;
@@ -23,7 +21,7 @@ use crate::workspace::Config;
 
 use super::steps::{
     backup_if_asked, confirm, describe_destruction, describe_plan, destructive_ops, detail,
-    execute, lock, say,
+    each_component, execute, lock, say,
 };
 use super::App;
 
@@ -37,35 +35,12 @@ pub async fn run(app: &App, opts: &SyncOptions) -> Result<u8, Failure> {
     }
     let configs = app.ws.configs(&opts.selection)?;
     app.wait_for_databases(&configs).await?;
-    let mut doc = Document::new(app.format);
-    for (n, config) in configs.iter().enumerate() {
-        if n > 0 {
-            say(app, "\n");
-        }
-        if let Some(failed) = doc.failed_component().filter(|_| !opts.run.keep_going) {
-            let why = format!(
-                "not attempted: {failed} failed first (--keep-going tries every component)"
-            );
-            say(
-                app,
-                &format!("{} ({}): skipped, {why}\n", config.label, config.ini_arg),
-            );
-            doc.push(ComponentReport::skipped(
-                &config.label,
-                &config.ini_arg,
-                why,
-            ));
-            continue;
-        }
-        match sync_one(app, config, opts).await {
-            Ok(report) => doc.push(report),
-            Err(failure) => {
-                doc.failed(config, failure, || inspect::known(&app.ws, config))
-                    .await
-            }
-        }
-    }
-    Ok(doc.finish(exit_code::OK))
+    Ok(
+        each_component(app, &configs, opts.run.keep_going, |config| {
+            sync_one(app, config, opts)
+        })
+        .await,
+    )
 }
 
 /// What the walk back needs: the found files, the inspection that sees them, and where it leads.
@@ -202,7 +177,7 @@ async fn sync_one(
             format!("db-migrate sync {}", select_flag(config)),
         ));
     }
-    backup_if_asked(app, run, &before)?;
+    backup_if_asked(app, run, &before).await?;
     let mut applied = Vec::new();
     if let Some(w) = &walk {
         let (steps, _after) = execute(app, run, &w.wide, Direction::Downgrade, &w.target)

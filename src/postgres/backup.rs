@@ -22,7 +22,11 @@ pub struct Backup {
 }
 
 /// Dump the database of `config` to `requested` (or the default path when `None`).
-pub fn dump(config: &Config, revision: &str, requested: Option<&Path>) -> Result<Backup, Failure> {
+pub async fn dump(
+    config: &Config,
+    revision: &str,
+    requested: Option<&Path>,
+) -> Result<Backup, Failure> {
     let nothing_changed = |kind: Kind, message: String, cause: &str, fix: String| {
         let mut f = Failure::new(kind, message, cause, fix);
         f.database = Some("unchanged: the migration did not start".into());
@@ -89,13 +93,25 @@ pub fn dump(config: &Config, revision: &str, requested: Option<&Path>) -> Result
         .open(&path)
         .map_err(unwritable)?;
 
-    let mut cmd = pg_dump.command();
+    // Interrupted half-way, the dump is no backup: it goes with db-migrate (pg_dump itself is
+    // killed then, see `child`).
+    let partial = {
+        let path = path.clone();
+        crate::cleanup::register(move || async move {
+            let _ = std::fs::remove_file(&path);
+        })
+    };
+    // Async, so that Ctrl-C is seen while it runs (the runtime has one thread).
+    let mut cmd = tokio::process::Command::from(pg_dump.command());
     cmd.arg("-Fc")
         .arg("-f")
         .arg(&path)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let output = cmd.output().map_err(|e| {
+    let output = cmd.output().await;
+    partial.disarm();
+    let output = output.map_err(|e| {
+        let _ = std::fs::remove_file(&path);
         nothing_changed(
             Kind::PgDumpMissing,
             format!("cannot run {}: {e}", pg_dump.program().display()),

@@ -89,6 +89,7 @@ impl PgDump {
             .env("PGCONNECT_TIMEOUT", "5")
             .env_remove("PGPASSWORD")
             .stdin(Stdio::null());
+        crate::child::tie_to_parent(&mut cmd);
         if let Some(pw) = &self.password {
             cmd.env("PGPASSWORD", pw);
         }

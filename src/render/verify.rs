@@ -33,8 +33,19 @@ pub fn progress(event: &Verify<'_>) -> Option<String> {
                 if revisions == 1 { "" } else { "s" }
             )
         }
-        Verify::AlembicStartup { seconds: startup } => format!(
-            "  alembic   starts in {} (env.py checked to follow the ini's URL; each step's time below includes this)\n",
+        // The steps pay the start only when each runs in a process of its own.
+        Verify::AlembicStartup {
+            seconds: startup,
+            shared: true,
+        } => format!(
+            "  alembic   started in {} (once: env.py checked to follow the ini's URL; the steps below run in that process)\n",
+            seconds(startup)
+        ),
+        Verify::AlembicStartup {
+            seconds: startup,
+            shared: false,
+        } => format!(
+            "  alembic   starts in {} (env.py checked to follow the ini's URL; each step below runs in a new process, and its time includes this)\n",
             seconds(startup)
         ),
         Verify::ScratchMade { scratch, why_dump } => {

@@ -90,7 +90,7 @@ pub async fn write(
     let _lock = if at_a_head {
         let held = lock(app, config, run).await?;
         still_where_it_was(app, config, before, &rerun).await?;
-        backup_if_asked(app, run, before)?;
+        backup_if_asked(app, run, before).await?;
         held
     } else {
         None

@@ -14,12 +14,16 @@ use super::output::{detail, reporter, run_reporter};
 use crate::commands::App;
 
 /// `--backup`: dump the database before anything changes; a failed dump stops the run.
-pub fn backup_if_asked(app: &App, run: &RunOptions, before: &Inspection) -> Result<(), Failure> {
+pub async fn backup_if_asked(
+    app: &App,
+    run: &RunOptions,
+    before: &Inspection,
+) -> Result<(), Failure> {
     let config = &before.config;
     if let Some(requested) = &run.backup {
         let requested = Some(std::path::Path::new(requested)).filter(|p| !p.as_os_str().is_empty());
         let at = before.current.join("+");
-        let backup = crate::postgres::backup::dump(config, &at, requested)?;
+        let backup = crate::postgres::backup::dump(config, &at, requested).await?;
         detail(
             run,
             app,

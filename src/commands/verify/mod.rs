@@ -201,7 +201,14 @@ async fn verify_one(
     let scratch_config = pointed_at(config, &name)?;
     let startup = probe_follows_url(app, &scratch_config, &name).await?;
     report.alembic_startup_seconds = Some(startup);
-    say(app, Verify::AlembicStartup { seconds: startup });
+    let shared = crate::alembic::pool::serving(&app.ws, &scratch_config.config).await;
+    say(
+        app,
+        Verify::AlembicStartup {
+            seconds: startup,
+            shared,
+        },
+    );
     let source = if opts.from_empty {
         Source::Empty
     } else {

@@ -307,7 +307,14 @@ fn verify_progress() {
             revisions: 1,
             base: None,
         },
-        Verify::AlembicStartup { seconds: 0.28 },
+        Verify::AlembicStartup {
+            seconds: 0.28,
+            shared: true,
+        },
+        Verify::AlembicStartup {
+            seconds: 0.31,
+            shared: false,
+        },
         Verify::ScratchMade {
             scratch: manager.scratch.as_ref().expect("made"),
             why_dump: None,
