@@ -224,6 +224,48 @@ fn the_repositorys_template_and_post_write_hook_are_alembics() {
     assert!(file.contains("# Part of: NEXT_RELEASE_VERSION\n"), "{file}");
 }
 
+#[test]
+fn a_broken_template_writes_nothing_and_a_failing_hook_keeps_the_file_and_says_so() {
+    let ws = committed_on_main(Manager, &released());
+    let mako = format!("{}/alembic/script.py.mako", Manager.package_dir());
+    let template = ws.read_file(&mako);
+    ws.write_file(&mako, &format!("{template}${{no_such_name}}\n"));
+    let before = revision_files(&ws, Manager);
+    let r = db_migrate(&ws, &["new", "-m", "broken", "--format", "json"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let doc = r.json();
+    assert_eq!(doc["error"]["kind"], "revision-template-failed", "{doc:#}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was written"),
+        "{doc:#}"
+    );
+    assert_eq!(revision_files(&ws, Manager), before);
+
+    ws.write_file(&mako, &template);
+    let ini = ws.read_file(Manager.ini());
+    ws.write_file(
+        Manager.ini(),
+        &ini.replacen(
+            "[post_write_hooks]\n",
+            "[post_write_hooks]\nhooks = fmt\nfmt.type = exec\nfmt.executable = /nonexistent/ruff\nfmt.options = REVISION_SCRIPT_FILENAME\n",
+            1,
+        ),
+    );
+    let r = db_migrate(&ws, &["new", "-m", "hooked"]);
+    assert_eq!(r.code, Some(1), "{}", r.shown);
+    let path = the_new_file(&ws, Manager, &before);
+    let shown = path.strip_prefix(ws.root()).unwrap().to_str().unwrap();
+    assert!(
+        r.stderr.contains("post-write hook 'fmt' failed"),
+        "{}",
+        r.shown
+    );
+    assert!(r.stderr.contains(&format!("wrote {shown}")), "{}", r.shown);
+}
+
 // ---- --autogenerate ----
 
 fn models_with_users_foo() -> String {

@@ -83,6 +83,9 @@ pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
         }
         None => (revision(app, config, config, &args).await?, None),
     };
+    if !output.success() {
+        return Err(alembic_failed(config, &dirs, &before, &output));
+    }
     let path = written_file(config, &dirs, &before, &output)?;
     let shown = config.shown_path(path.to_str());
 
@@ -217,35 +220,62 @@ fn postgres_url<'a>(
         })
 }
 
-/// `alembic revision …` with `ini`'s config (the component's, or the scratch copy of it). Not a
-/// call the worker serves; like a migration, it is never cut by the read-only time limit.
+/// `alembic revision …` with `ini`'s config (the component's, or the scratch copy of it), its
+/// output whatever the outcome. Not a call the worker serves; like a migration, it is never cut
+/// by the read-only time limit.
 async fn revision(
     app: &App,
     config: &Config,
     ini: &Config,
     args: &[&str],
 ) -> Result<Output, Failure> {
-    let output = alembic::migration(
+    alembic::migration(
         &app.ws,
         ini,
         Input::Closed,
         args,
         relay(app.verbose, &config.label, "revision"),
     )
-    .await?;
-    if !output.success() {
-        let mut f = diagnose(
-            "revision",
-            &output,
-            &crate::remediation::Context::of(config),
-        );
+    .await
+}
+
+/// `alembic revision` failed: what Alembic said, and whether it left a file (a post-write hook
+/// fails after the file is written, and Alembic keeps it).
+fn alembic_failed(
+    config: &Config,
+    dirs: &[PathBuf],
+    before: &BTreeSet<PathBuf>,
+    output: &Output,
+) -> Failure {
+    let mut f = diagnose("revision", output, &crate::remediation::Context::of(config));
+    let appeared: Vec<PathBuf> = revision_files(dirs).difference(before).cloned().collect();
+    let Some(file) = appeared.first() else {
+        if !f.message.contains("nothing was written") {
+            f.message = format!(
+                "alembic revision failed, nothing was written: {}",
+                f.message
+            );
+        }
+        return f;
+    };
+    let shown = config.shown_path(file.to_str());
+    // Alembic names the file by its absolute path: people read it relative to the root.
+    for said in output.stdout.iter().filter_map(|l| generated_path(l)) {
+        let said = said.to_string_lossy().into_owned();
+        let relative = config.shown_path(Some(&said));
+        f.message = f.message.replace(&said, &relative);
+        f.fix = f.fix.replace(&said, &relative);
+    }
+    if f.file.is_none() {
+        f = f.in_workspace(&config.root, file, None);
+    }
+    if !f.message.contains(&shown) {
         f.message = format!(
-            "alembic revision failed, nothing was written: {}",
+            "alembic revision failed after writing {shown} (the file is kept): {}",
             f.message
         );
-        return Err(f);
     }
-    Ok(output)
+    f
 }
 
 /// Upgrade a scratch database to head and run `revision --autogenerate` against it; the scratch

@@ -197,8 +197,12 @@ kinds! {
         "A relative target moves more steps than the history has.",
     RevisionCycle = "revision-cycle" (FAILED)
         "Following the revisions' `down_revision` leads back to the start: a cycle.",
+    RevisionHookFailed = "revision-hook-failed" (FAILED)
+        "A post-write hook of Alembic's `revision` (`[post_write_hooks]`, e.g. ruff) failed after the file was written.",
     RevisionNotInGit = "revision-not-in-git" (FAILED)
         "`sync` cannot walk the database back: a revision it is at (or one below it) is in no branch, remote branch or reflog entry of the repository.",
+    RevisionTemplateFailed = "revision-template-failed" (FAILED)
+        "Alembic's `revision` could not render the repository's `script.py.mako`; nothing was written.",
     RoundtripAll = "roundtrip-all" (USAGE)
         "`roundtrip --all` was asked for, which is not supported.",
     RoundtripMerge = "roundtrip-merge" (USAGE)
