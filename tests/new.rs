@@ -201,6 +201,17 @@ fn the_first_revision_of_an_empty_component_has_no_parent() {
 }
 
 #[test]
+fn other_components_get_no_part_of_line() {
+    let ws = committed_on_main(Component::Accountmgr, &[]);
+    let before = revision_files(&ws, Component::Accountmgr);
+    let r = db_migrate(&ws, &["new", "--component", "accountmgr", "-m", "initial"]);
+    assert_eq!(r.code, Some(0), "{}", r.shown);
+    assert!(r.stdout.contains("changed   nothing"), "{}", r.shown);
+    let file = text(&the_new_file(&ws, Component::Accountmgr, &before));
+    assert!(!file.contains("# Part of:"), "{file}");
+}
+
+#[test]
 fn the_repositorys_template_and_post_write_hook_are_alembics() {
     let ws = committed_on_main(Manager, &released());
     let mako = format!("{}/alembic/script.py.mako", Manager.package_dir());
