@@ -65,7 +65,9 @@ fn new_is_refused_on_diverged_heads_and_names_fix_heads_in_text_and_json() {
     assert_eq!(doc["error"]["kind"], "new-on-diverged-heads", "{doc:#}");
     let fix = doc["error"]["fix"].as_str().unwrap();
     assert!(
-        fix.starts_with("db-migrate fix-heads --component manager"),
+        fix.starts_with(
+            "db-migrate fix-heads --component manager, then db-migrate new --component manager -m 'add foo'"
+        ),
         "{fix}"
     );
     assert_eq!(revision_files(&ws, Manager), before, "no file was written");

@@ -61,7 +61,16 @@ pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
         )
     })?;
     let dirs = versions_dirs(config);
-    let head = single_head(app, config, &dirs, &select).await?;
+    let rerun = format!(
+        "db-migrate new {select} -m {}{}",
+        shell::word(&opts.message),
+        if opts.autogenerate {
+            " --autogenerate"
+        } else {
+            ""
+        }
+    );
+    let head = single_head(app, config, &dirs, &select, &rerun).await?;
     let url = if opts.autogenerate {
         Some(postgres_url(config, &select)?)
     } else {
@@ -158,6 +167,7 @@ async fn single_head(
     config: &Config,
     dirs: &[PathBuf],
     select: &str,
+    rerun: &str,
 ) -> Result<Option<String>, Failure> {
     let graph = match inspect::load_graph(&app.ws, config, Engine::Auto, app.verbose).await {
         Ok((graph, _)) => graph,
@@ -173,11 +183,11 @@ async fn single_head(
     match heads.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some(graph.rev(*one).id.clone())),
-        _ => Err(diverged(config, &graph, select)),
+        _ => Err(diverged(config, &graph, select, rerun)),
     }
 }
 
-fn diverged(config: &Config, graph: &Graph, select: &str) -> Failure {
+fn diverged(config: &Config, graph: &Graph, select: &str, rerun: &str) -> Failure {
     let heads: Vec<String> = graph
         .heads()
         .iter()
@@ -195,7 +205,7 @@ fn diverged(config: &Config, graph: &Graph, select: &str) -> Failure {
             heads.join(", ")
         ),
         "two migrations name the same down_revision: a branch that added one diverged from main, or main itself has several heads; a revision on one of them would leave the others diverged",
-        format!("db-migrate fix-heads {select} (one head again, the team's way), then rerun db-migrate new {select}"),
+        format!("db-migrate fix-heads {select}, then {rerun}   (fix-heads makes one head again, the team's way)"),
     )
 }
 
