@@ -371,13 +371,11 @@ async fn autogenerate(
                     pg_dump.with_database("postgres").connection_args()
                 ),
             );
-            if result.is_err() {
-                crate::render::events::Reporter::process()
-                    .emit(crate::render::events::Event::FailureAside(&failure));
-                false
-            } else {
-                return Err(failure);
-            }
+            // Said on the side: an earlier failure is the one to report, and a revision Alembic
+            // wrote must still get its shape and check (the report says `dropped: false`).
+            crate::render::events::Reporter::process()
+                .emit(crate::render::events::Event::FailureAside(&failure));
+            false
         }
     };
     let output = result?;
