@@ -460,6 +460,9 @@ fn the_head_file_follows_new_and_two_branches_conflict_in_it() {
         .unwrap()
         .to_owned();
     assert_eq!(doc["head_file"], shown_head.as_str());
+    // check's head-file rule agrees: head.txt names the one head.
+    let check = db_migrate(&ws, &["check", "--no-lint", "--component", "manager"]);
+    assert!(!check.stdout.contains("head-file"), "{}", check.shown);
     commit_all(ws.root(), "one");
 
     git(ws.root(), &["checkout", "-q", "main"]);

@@ -87,6 +87,7 @@ static RULES: &[Rule] = &[
     rules::docstring_ids::RULE,
     rules::empty_migration::RULE,
     rules::missing_downgrade::RULE,
+    rules::head_file::RULE,
     rules::not_lintable_offline::RULE,
     rules::squawk::RULE,
     ignore::BAD_IGNORE,
@@ -119,6 +120,9 @@ pub struct Component<'a> {
     pub graph: &'a Graph,
     /// The same version directories at the base ref; `None` outside git or without a base.
     pub base: Option<&'a BaseView>,
+    /// `[tool.db-migrate] head-file = true`: where head.txt must be and the command that
+    /// rewrites it; `None` when the setting is off.
+    pub head_file: Option<&'a rules::head_file::Setting>,
 }
 
 /// The revision files of one component at the base ref.
@@ -522,6 +526,7 @@ mod tests {
             root,
             graph: &graph,
             base: Some(&view),
+            head_file: None,
         };
         let found: Vec<(&str, String, usize)> = static_findings(&c)
             .into_iter()

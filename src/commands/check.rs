@@ -60,13 +60,21 @@ pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
             "fix it (db-migrate check --explain RULE describes each rule), then retry",
         )
     })?;
+    let head_file = crate::head_file::enabled(&app.ws.root).map_err(|e| {
+        Failure::new(
+            Kind::CheckConfig,
+            format!("the head-file setting is invalid: {e}"),
+            "[tool.db-migrate] head-file in pyproject.toml must be true or false",
+            "fix it (docs/head-file.md describes the setting), then retry",
+        )
+    })?;
     let repo = Repo::discover(&app.ws.root);
     if let Some(asked) = opts.base.as_deref() {
         check::require_ref(&app.ws.root, repo.as_ref(), asked)?;
     }
     let mut reports = Vec::new();
     for config in configs {
-        reports.push(check_one(app, config, &settings, repo.as_ref(), opts).await?);
+        reports.push(check_one(app, config, &settings, head_file, repo.as_ref(), opts).await?);
     }
     let count = |s: Severity| {
         reports
@@ -99,6 +107,7 @@ async fn check_one(
     app: &App,
     config: &Ini,
     settings: &Config,
+    head_file: bool,
     repo: Option<&Repo>,
     opts: &Options,
 ) -> Result<ComponentReport, Failure> {
@@ -127,11 +136,22 @@ async fn check_one(
         Err(failure) if failure.kind == Kind::Interrupted => return Err(failure),
         Err(failure) => return Ok(faulty(app, config, &failure, base.as_ref(), skipped)),
     };
+    let head_file = head_file
+        .then(|| crate::heads::file::Place::for_config(config, &graph))
+        .flatten()
+        .map(|place| check::rules::head_file::Setting {
+            place,
+            fix: format!(
+                "db-migrate fix-heads {}",
+                crate::remediation::select_flag(config)
+            ),
+        });
     let component = check::Component {
         name: &config.label,
         root: &app.ws.root,
         graph: &graph,
         base: base.as_ref(),
+        head_file: head_file.as_ref(),
     };
     let mut findings = check::static_findings(&component);
     let unloadable = load::not_utf8(&app.ws.root, &graph);

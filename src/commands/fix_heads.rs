@@ -10,6 +10,7 @@
 //! → rewrite (database at the fork point) → verify one head, also by Alembic's own `heads` →
 //! upgrade.
 
+mod head_file;
 mod merge;
 mod prove;
 #[cfg(test)]
@@ -51,13 +52,14 @@ pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
     for config in &configs {
         heads::released::require_upstream(config, "fix-heads", opts.upstream.as_deref())?;
     }
+    let head_file = head_file::enabled(app)?;
     app.wait_for_databases(&configs).await?;
     let mut doc = Document::new(app.format);
     for (n, config) in configs.iter().enumerate() {
         if n > 0 {
             say(app, "\n");
         }
-        match fix_one(app, config, run, opts).await {
+        match fix_one(app, config, run, opts, head_file).await {
             Ok(report) => doc.push(report),
             Err(failure) => {
                 doc.failed(config, failure, || inspect::known(&app.ws, config))
@@ -73,9 +75,13 @@ async fn fix_one(
     config: &Config,
     run: &RunOptions,
     opts: &Options,
+    head_file: bool,
 ) -> Result<ComponentReport, Failure> {
     let mut before = inspect::inspect(&app.ws, config, inspect::Engine::Auto, app.verbose).await?;
     if before.state != State::Diverged {
+        if let Some(report) = head_file::rewrite_only(app, config, run, opts, &before, head_file)? {
+            return Ok(report);
+        }
         detail(
             run,
             app,
@@ -95,16 +101,19 @@ async fn fix_one(
         Ok(Fix::Repoint(r)) if opts.mine_first => {
             let swapped = heads::mine_first(&before.graph, &e.divergence, r)
                 .map_err(|why| refused(&before, &why))?;
-            repoint(app, config, run, opts, &before, &e, swapped).await
+            repoint(app, config, run, opts, &before, &e, swapped, head_file).await
         }
-        Ok(Fix::Repoint(r)) => repoint(app, config, run, opts, &before, &e, r.clone()).await,
+        Ok(Fix::Repoint(r)) => {
+            repoint(app, config, run, opts, &before, &e, r.clone(), head_file).await
+        }
         Ok(Fix::Merge(_)) if opts.mine_first => Err(refused(&before, &Refusal::NothingToPutFirst)),
-        Ok(Fix::Merge(m)) => merge::write(app, config, run, opts, &before, m).await,
+        Ok(Fix::Merge(m)) => merge::write(app, config, run, opts, &before, m, head_file).await,
         Err(refusal) => Err(refused(&before, refusal)),
     }
 }
 
 /// A branch that diverged from main: repoint its first migration onto the other head.
+#[allow(clippy::too_many_arguments)]
 async fn repoint(
     app: &App,
     config: &Config,
@@ -113,6 +122,7 @@ async fn repoint(
     before: &Inspection,
     e: &Explanation,
     repoint: Repoint,
+    head_file_on: bool,
 ) -> Result<ComponentReport, Failure> {
     let graph = &before.graph;
     let (path, old_bytes, new_bytes) =
@@ -148,6 +158,11 @@ async fn repoint(
         fork_id,
         graph.rev(repoint.onto).id
     );
+    // The new single head is the moved branch's head.
+    let mut head_file = head_file::plan(head_file_on, config, graph, &moved_head)?;
+    if let Some(planned) = &head_file {
+        header.push_str(&planned.shown());
+    }
     let reverted = if walk_back {
         graph.downgrade_plan(&before.current_indices(), &[repoint.from])
     } else {
@@ -185,6 +200,7 @@ async fn repoint(
         proved: false,
         proof: "not run (--dry-run): the new order is proved on a scratch copy before the file is written".to_owned(),
     }));
+    report.head_file = head_file.as_ref().map(|p| Box::new(p.report.clone()));
     if run.dry_run {
         detail(run, app, "  dry run: nothing was changed (the new order is proved on a scratch copy of the database before the file is written)\n");
         return Ok(report);
@@ -285,6 +301,18 @@ async fn repoint(
 
     let fixed = verify_one_head(app, config, &moved_head).await?;
     let mut fixed = fixed;
+    if let Some(planned) = head_file.as_mut() {
+        head_file::write(app, run, config, planned, &fixed).map_err(|mut f| {
+            if walk_back {
+                f.fix = format!(
+                    "{}; {shown} is already repointed (keep it): then db-migrate upgrade {}",
+                    f.fix,
+                    select_flag(config)
+                );
+            }
+            f
+        })?;
+    }
     if walk_back {
         let head = Target::parse("head").expect("valid target");
         let (steps, after) = execute(app, run, &fixed, Direction::Upgrade, &head)
@@ -304,6 +332,8 @@ async fn repoint(
     let repoint_report = report.repoint.take();
     let mut report = ComponentReport::from_inspection(&fixed);
     report.repoint = repoint_report;
+    report.head_file = head_file.map(|p| Box::new(p.report));
+    head_file::git_add_next(&fixed, &mut report);
     report.applied = applied_steps;
     Ok(report)
 }

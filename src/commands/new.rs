@@ -25,6 +25,7 @@ use crate::exit_code;
 use crate::failure::{Failure, Kind};
 use crate::graph::Graph;
 use crate::head_file;
+use crate::heads::file::{Place, Rewrite};
 use crate::inspect::{self, relay, Engine};
 use crate::new::shape;
 use crate::postgres::scratch::{create, name_for, Made, Source};
@@ -122,10 +123,10 @@ pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
         })?;
     }
     let expected_parent = head.clone();
-    check_written(app, config, &path, &id, expected_parent.as_deref(), part_of).await?;
+    let graph = check_written(app, config, &path, &id, expected_parent.as_deref(), part_of).await?;
 
     let head_file = if head_file_on {
-        Some(write_head_file(config, &dirs, &id)?)
+        Some(write_head_file(config, &graph, &id)?)
     } else {
         None
     };
@@ -491,7 +492,7 @@ async fn check_written(
     id: &str,
     parent: Option<&str>,
     part_of: bool,
-) -> Result<(), Failure> {
+) -> Result<Graph, Failure> {
     let bytes = std::fs::read(path)
         .map_err(|e| unverified(config, path, format!("cannot read it back: {e}")))?;
     let Some((read_id, parents)) = ids_of(path, &bytes) else {
@@ -544,6 +545,7 @@ async fn check_written(
         root: &config.root,
         graph: &graph,
         base: None,
+        head_file: None,
     };
     let cx = Context::new(&component);
     let relative = path.strip_prefix(&config.root).unwrap_or(path);
@@ -564,7 +566,7 @@ async fn check_written(
     if !findings.is_empty() {
         return Err(unverified(config, path, findings.join("; ")));
     }
-    Ok(())
+    Ok(graph)
 }
 
 fn unverified(config: &Config, path: &Path, why: String) -> Failure {
@@ -581,20 +583,31 @@ fn unverified(config: &Config, path: &Path, why: String) -> Failure {
     .in_workspace(&config.root, path, None)
 }
 
-/// Write `id` to the component's `head.txt`; returns its path relative to the root.
-fn write_head_file(config: &Config, dirs: &[PathBuf], id: &str) -> Result<String, Failure> {
+/// Write `id` to the component's `head.txt` (where check's `head-file` rule looks for it) and
+/// read it back; returns its path relative to the root.
+fn write_head_file(config: &Config, graph: &Graph, id: &str) -> Result<String, Failure> {
     let cannot = |why: String| {
         Failure::new(
             Kind::NewHeadFile,
             format!("the revision {id} was written, but head.txt was not: {why}"),
             "[tool.db-migrate] head-file = true asks for the head's id in head.txt in the versions directory",
-            format!("write {id} into head.txt in the versions directory by hand (echo {id} > head.txt)"),
+            format!(
+                "write {id} into head.txt in the versions directory by hand, then db-migrate check {}",
+                select_flag(config)
+            ),
         )
     };
-    let file = head_file::path(dirs)
+    let place = Place::for_config(config, graph)
         .ok_or_else(|| cannot("db-migrate cannot tell the versions directory".to_owned()))?;
-    head_file::write(&file, id).map_err(|e| cannot(format!("{}: {e}", file.display())))?;
-    Ok(config.shown_path(file.to_str()))
+    let shown = config.shown_path(place.path.to_str());
+    if let Some(rewrite) =
+        Rewrite::plan(&place.path, id).map_err(|e| cannot(format!("{shown}: {e}")))?
+    {
+        rewrite
+            .write()
+            .map_err(|e| cannot(format!("{shown}: {e}")))?;
+    }
+    Ok(shown)
 }
 
 #[cfg(test)]

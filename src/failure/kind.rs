@@ -133,6 +133,8 @@ kinds! {
         "`--format github` was given to a command other than `check` and `verify`.",
     GreenletMissing = "greenlet-missing" (FAILED)
         "The Python environment lacks greenlet, which SQLAlchemy's asyncio support needs.",
+    HeadFileSetting = "head-file-setting" (FAILED)
+        "`[tool.db-migrate] head-file` in pyproject.toml is not true or false, or pyproject.toml is not TOML.",
     HooksInstall = "hooks-install" (FAILED)
         "`hooks install` or `hooks uninstall` cannot find or write the repository's git hooks.",
     InteractiveNeedsTerminal = "interactive-needs-terminal" (USAGE)

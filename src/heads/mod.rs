@@ -5,6 +5,7 @@
 //! heads (every head released): one empty merge migration of all of them ([`merge`]). Never edit
 //! the `revision`/`down_revision` of a released migration.
 
+pub mod file;
 pub mod merge;
 pub mod released;
 

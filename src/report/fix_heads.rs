@@ -46,3 +46,24 @@ pub struct MergeReport {
     /// The file was written (false under `--dry-run`). Stable.
     pub written: bool,
 }
+
+/// The head file (`[tool.db-migrate] head-file = true`) rewritten to name the one head.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(rename = "HeadFile")]
+pub struct HeadFileReport {
+    /// The file (`head.txt`), relative to the workspace root. Stable.
+    pub file: String,
+    /// The head id it names after the rewrite. Stable.
+    pub head: String,
+    /// What it held before, trimmed; absent when it did not exist. Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// It held git's conflict markers: the rewrite resolves the conflict; `git add` it next.
+    /// Stable.
+    pub conflicted: bool,
+    /// Unified diff of the file. Unstable: format.
+    pub diff: String,
+    /// The file was rewritten (false under `--dry-run`). Stable.
+    pub written: bool,
+}

@@ -10,7 +10,7 @@ use crate::next_step::next_step;
 
 use super::divergence::DivergenceReport;
 use super::failure::Failure;
-use super::fix_heads::{MergeReport, RepointReport};
+use super::fix_heads::{HeadFileReport, MergeReport, RepointReport};
 use super::graph::{Engine, Revision};
 
 /// The components document.
@@ -125,6 +125,10 @@ pub struct ComponentReport {
     /// Stable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merge: Option<Box<MergeReport>>,
+    /// `fix-heads` with `[tool.db-migrate] head-file = true`: head.txt rewritten to the one head
+    /// (or, with `--dry-run`, that would be). Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_file: Option<Box<HeadFileReport>>,
     /// `roundtrip`: the revision tested and whether the schema came back identical. Stable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roundtrip: Option<Roundtrip>,
@@ -225,6 +229,7 @@ impl ComponentReport {
             skipped: None,
             repoint: None,
             merge: None,
+            head_file: None,
             divergence: i
                 .explanation
                 .as_ref()
@@ -287,6 +292,7 @@ impl ComponentReport {
             skipped: None,
             repoint: None,
             merge: None,
+            head_file: None,
             divergence: None,
             next: None,
             destructive: Vec::new(),

@@ -3,7 +3,7 @@
 //! post-write hook, and what must not change (the developer's database, no scratch database left).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use super::git::{commit_all, git};
@@ -114,22 +114,4 @@ pub fn schema_and_version(ws: &Workspace, component: Component) -> String {
         schema.join("\n"),
         ws.db_revisions(component)
     )
-}
-
-/// `git -C root ARGS` like [`git`], but returns whether it succeeded instead of panicking (a
-/// merge that stops at a conflict), with its output.
-pub fn git_may_fail(root: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git runs");
-    (out.status.success(), output_text(&out))
 }

@@ -16,6 +16,7 @@
 
 mod authoring;
 mod git;
+mod head_file;
 mod postgres;
 mod revision;
 mod run;
@@ -25,10 +26,11 @@ mod venv;
 mod workspace;
 
 pub use authoring::{
-    committed_on_main, git_may_fail, post_write_hook_appending, released_table, revision_files,
+    committed_on_main, post_write_hook_appending, released_table, revision_files,
     schema_and_version, scratch_databases_of, the_new_file,
 };
 pub use git::{commit_all, git};
+pub use head_file::{enable_head_file, git_may_fail, head_txt, read_head_txt, write_head_txt};
 pub use postgres::{dead_port, find_pg_bin_dir, postgres, Postgres};
 pub use revision::{base36_chain, ids, linear_chain, merge, rev, rev_id, slug, Rev, RevStyle};
 pub use run::{component_json, db_migrate, file_of, run, strings, Run};

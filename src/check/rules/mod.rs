@@ -7,6 +7,7 @@
 
 pub mod docstring_ids;
 pub mod empty_migration;
+pub mod head_file;
 pub mod insertion;
 pub mod linear_on_base;
 pub mod missing_downgrade;
@@ -35,6 +36,7 @@ pub(super) static STATIC: &[fn(&Context) -> Vec<Finding>] = &[
     docstring_ids::check,
     empty_migration::check,
     missing_downgrade::check,
+    head_file::check,
 ];
 
 /// The rules that compare with a base ref.
@@ -555,6 +557,7 @@ pub(crate) mod testing {
                 root: self.tmp.path(),
                 graph: &self.graph,
                 base: self.base.as_ref(),
+                head_file: None,
             }
         }
 

@@ -19,7 +19,7 @@ use super::super::steps::{
     backup_if_asked, confirm_to, describe_current, detail, execute, lock, say, Question,
 };
 use super::super::App;
-use super::{refused, still_where_it_was, verify_one_head, Options};
+use super::{head_file, refused, still_where_it_was, verify_one_head, Options};
 
 pub async fn write(
     app: &App,
@@ -28,6 +28,7 @@ pub async fn write(
     opts: &Options,
     before: &Inspection,
     merge: &Merge,
+    head_file_on: bool,
 ) -> Result<ComponentReport, Failure> {
     let graph = &before.graph;
     let file =
@@ -47,6 +48,10 @@ pub async fn write(
         file.id,
         ids.join(", ")
     );
+    let mut head_file = head_file::plan(head_file_on, config, graph, &file.id)?;
+    if let Some(planned) = &head_file {
+        header.push_str(&planned.shown());
+    }
     header.push_str(&if at_a_head {
         format!(
             "  database at {} (a head it joins): 1. write the file, 2. upgrade to the new single head {}\n",
@@ -68,6 +73,7 @@ pub async fn write(
         diff,
         written: false,
     }));
+    report.head_file = head_file.as_ref().map(|p| Box::new(p.report.clone()));
     if run.dry_run {
         detail(run, app, "  dry run: nothing was changed\n");
         return Ok(report);
@@ -117,6 +123,9 @@ pub async fn write(
     }
 
     let mut fixed = verify_one_head(app, config, &file.id).await?;
+    if let Some(planned) = head_file.as_mut() {
+        head_file::write(app, run, config, planned, &fixed)?;
+    }
     let mut applied = Vec::new();
     if at_a_head {
         let head = Target::parse("head").expect("valid target");
@@ -136,6 +145,8 @@ pub async fn write(
     let merge_report = report.merge.take();
     let mut report = ComponentReport::from_inspection(&fixed);
     report.merge = merge_report;
+    report.head_file = head_file.map(|p| Box::new(p.report));
+    head_file::git_add_next(&fixed, &mut report);
     report.applied = applied;
     Ok(report)
 }

@@ -11,7 +11,7 @@ use crate::heads::released::Released;
 use crate::heads::{Fix, Refusal};
 use crate::inspect::Inspection;
 use crate::render::snapshot_tests::{
-    diagnosed, diverged, explained, inspection, status_json, VERSIONS,
+    diagnosed, diverged, explained, inspection, linear, status_json, VERSIONS,
 };
 use crate::render::snapshot_tests::{json, ComponentReport, MergeReport, RepointReport};
 use crate::render::text;
@@ -150,5 +150,39 @@ fn a_merge_in_json() {
     insta::assert_snapshot!(
         "fix_heads_merge_dry_run_json",
         status_json(vec![report], None)
+    );
+}
+
+/// The head file (`head-file = true`) after `git merge` reported a conflict in it: the lines
+/// shown before writing, and the JSON once written (`next` starts with `git add`).
+#[test]
+fn a_conflicted_head_file_rewritten() {
+    use super::head_file::{git_add_next, Planned};
+    use crate::heads::file::Rewrite;
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("head.txt");
+    std::fs::write(
+        &path,
+        "<<<<<<< HEAD\ne1d1a2f4a0b9\n=======\n8679d0a7e22b\n>>>>>>> origin/main\n",
+    )
+    .expect("writable");
+    let rewrite = Rewrite::plan(&path, "e1d1a2f4a0b9")
+        .expect("readable")
+        .expect("not current");
+    let mut planned = Planned::new(rewrite, format!("{VERSIONS}/head.txt"));
+    let shown = planned.shown();
+    planned.report.written = true;
+    // Repointed: one head, the database behind it (main's migration not applied yet).
+    let i = inspection(linear(), &["4b7b650bc30e"]);
+    let mut report = ComponentReport::from_inspection(&i);
+    report.head_file = Some(Box::new(planned.report));
+    git_add_next(&i, &mut report);
+    insta::assert_snapshot!(
+        "fix_heads_head_file_conflicted",
+        format!(
+            "--- text\n{shown}--- json\n{}\n",
+            status_json(vec![report], None)
+        )
     );
 }
