@@ -309,6 +309,11 @@ pub enum Command {
         /// else with main). Revisions not on it are new: they are linted, the others must not change.
         #[arg(long, value_name = "REF")]
         base: Option<String>,
+        /// The upstream branch, as last fetched (never fetched by check), that merging this
+        /// branch into must leave one head (default: the remote's default branch, e.g.
+        /// origin/main, else main); its merge-base with HEAD is then the default --base.
+        #[arg(long, value_name = "REF")]
+        upstream: Option<String>,
         /// Fail on warnings too.
         #[arg(long)]
         strict: bool,

@@ -637,6 +637,218 @@ impl Repo {
     }
 }
 
+/// How old a ref's copy is: when it was last brought here, and how that was told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefAge {
+    /// Seconds since the Unix epoch.
+    pub unix: i64,
+    pub source: AgeSource,
+}
+
+/// Where a [`RefAge`] comes from, most telling first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgeSource {
+    /// The last `git fetch` that brought this remote branch (`FETCH_HEAD`'s mtime, when
+    /// `FETCH_HEAD` names the branch).
+    Fetch,
+    /// The newest entry of the ref's reflog (a fetch, pull or push that moved it).
+    Reflog,
+    /// Nothing says when the ref was last updated: its commit's committer date.
+    Commit,
+}
+
+/// A file that a first-parent commit added (`git log --first-parent --diff-filter=A`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addition {
+    /// Relative to the top.
+    pub path: PathBuf,
+    /// The full commit id of the first-parent commit (the merge or squash of the PR).
+    pub commit: String,
+    /// Its committer date, ISO 8601 (`2026-12-03T04:00:00+00:00`).
+    pub date: String,
+    /// Its subject line.
+    pub subject: String,
+}
+
+/// Questions about the upstream branch as last fetched (`check`'s merge-time heads rule): never
+/// a fetch, only what the local copy of the ref says.
+impl Repo {
+    /// The commit `name` resolves to, as a full object id; `None` when it names no commit.
+    pub fn commit_of(&self, name: &str) -> Result<Option<String>, GitError> {
+        if !passable(name) {
+            return Ok(None);
+        }
+        let peeled = format!("{name}^{{commit}}");
+        let a = args(["rev-parse", "--verify", "--quiet", &peeled]);
+        let out = self.git(&a, None)?;
+        match out.status.code() {
+            Some(0) => Ok(Some(
+                String::from_utf8_lossy(&out.stdout).trim_end().to_owned(),
+            )),
+            Some(1) => Ok(None),
+            _ => Err(self.failed(&a, &out)),
+        }
+    }
+
+    /// When the local copy of `name` was last updated. A remote-tracking branch
+    /// (`refs/remotes/…`): the newer of the last fetch that named it ([`AgeSource::Fetch`]) and
+    /// its newest reflog entry; a local branch: its newest reflog entry; otherwise, or without
+    /// either, the commit's committer date ([`AgeSource::Commit`]).
+    pub fn ref_age(&self, name: &str) -> Result<RefAge, GitError> {
+        self.require_passable(name)?;
+        let a = args(["rev-parse", "--symbolic-full-name", name]);
+        let out = self.git(&a, None)?;
+        let full = if out.status.success() {
+            String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
+        } else {
+            String::new()
+        };
+        let mut best: Option<RefAge> = None;
+        let mut consider = |age: Option<RefAge>| {
+            if let Some(age) = age {
+                if best.is_none_or(|b| age.unix > b.unix) {
+                    best = Some(age);
+                }
+            }
+        };
+        if let Some(branch) = full.strip_prefix("refs/remotes/") {
+            consider(self.fetched_at(branch)?);
+        }
+        if full.starts_with("refs/remotes/") || full.starts_with("refs/heads/") {
+            consider(self.reflog_newest(&full)?);
+        }
+        if let Some(age) = best {
+            return Ok(age);
+        }
+        let a = args(["log", "-1", "--format=%ct", name, "--"]);
+        let out = self.git(&a, None)?;
+        if !out.status.success() {
+            return Err(self.explain_failure(&a, &out, &[name]));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let unix = text.trim().parse().map_err(|_| GitError::Unexpected {
+            command: self.command_line(&a),
+            detail: format!("{:?} is not a timestamp", text.trim()),
+        })?;
+        Ok(RefAge {
+            unix,
+            source: AgeSource::Commit,
+        })
+    }
+
+    /// `FETCH_HEAD`'s mtime when it lists `remote_branch` (`origin/main` → a line
+    /// `… branch 'main' of …`); a remote named with a slash is matched by any split.
+    fn fetched_at(&self, remote_branch: &str) -> Result<Option<RefAge>, GitError> {
+        let a = args(["rev-parse", "--git-path", "FETCH_HEAD"]);
+        let out = self.git(&a, None)?;
+        if !out.status.success() {
+            return Ok(None);
+        }
+        let mut rel = out.stdout;
+        if rel.last() == Some(&b'\n') {
+            rel.pop();
+        }
+        let path = self.root.join(bytes_path(&rel));
+        let (Ok(text), Ok(meta)) = (std::fs::read(&path), std::fs::metadata(&path)) else {
+            return Ok(None);
+        };
+        let text = String::from_utf8_lossy(&text);
+        let names_it = remote_branch
+            .match_indices('/')
+            .map(|(i, _)| &remote_branch[i + 1..])
+            .any(|branch| text.contains(&format!("branch '{branch}' of ")));
+        let unix = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64);
+        Ok(names_it.then_some(unix).flatten().map(|unix| RefAge {
+            unix,
+            source: AgeSource::Fetch,
+        }))
+    }
+
+    /// The time of the newest reflog entry of the full ref name `full`; `None` without a reflog.
+    fn reflog_newest(&self, full: &str) -> Result<Option<RefAge>, GitError> {
+        let a = args(["log", "-g", "-1", "--date=unix", "--format=%gd", full, "--"]);
+        let out = self.git(&a, None)?;
+        if !out.status.success() {
+            return Ok(None);
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let unix = text
+            .trim()
+            .rsplit_once("@{")
+            .and_then(|(_, rest)| rest.strip_suffix('}'))
+            .and_then(|n| n.parse().ok());
+        Ok(unix.map(|unix| RefAge {
+            unix,
+            source: AgeSource::Reflog,
+        }))
+    }
+
+    /// The files under `paths` (relative to the top, or absolute inside the work tree) that a
+    /// commit on the first-parent line `from..to` added, newest commit first
+    /// (`log --first-parent --diff-filter=A --no-renames`: for a merge commit, what the merge
+    /// added relative to its first parent, i.e. when the file reached `to`'s branch).
+    pub fn first_parent_additions(
+        &self,
+        from: &str,
+        to: &str,
+        paths: &[PathBuf],
+    ) -> Result<Vec<Addition>, GitError> {
+        self.require_passable(from)?;
+        self.require_passable(to)?;
+        let range = format!("{from}..{to}");
+        let mut a = args([
+            "log",
+            "--first-parent",
+            "--diff-filter=A",
+            "--no-renames",
+            "--name-only",
+            "-z",
+            "--format=%x1e%H%x1f%cI%x1f%s",
+            &range,
+            "--",
+        ]);
+        for path in paths {
+            let rel = self.relative(path)?;
+            if !rel.as_os_str().is_empty() {
+                a.push(rel.into_os_string());
+            }
+        }
+        let out = self.git(&a, None)?;
+        if !out.status.success() {
+            return Err(self.explain_failure(&a, &out, &[from, to]));
+        }
+        let mut found = Vec::new();
+        for record in out.stdout.split(|b| *b == 0x1e).filter(|r| !r.is_empty()) {
+            let mut fields = record.split(|b| *b == 0);
+            let header = String::from_utf8_lossy(fields.next().unwrap_or_default()).into_owned();
+            let mut h = header.split('\x1f');
+            let (Some(commit), Some(date), subject) = (h.next(), h.next(), h.next()) else {
+                return Err(GitError::Unexpected {
+                    command: self.command_line(&a),
+                    detail: format!("unreadable log record {header:?}"),
+                });
+            };
+            for path in fields {
+                let path = path.strip_prefix(b"\n").unwrap_or(path);
+                if path.is_empty() {
+                    continue;
+                }
+                found.push(Addition {
+                    path: bytes_path(path),
+                    commit: commit.to_owned(),
+                    date: date.to_owned(),
+                    subject: subject.unwrap_or_default().to_owned(),
+                });
+            }
+        }
+        Ok(found)
+    }
+}
+
 /// Run `git -C <cwd> --no-optional-locks --literal-pathspecs <a>` and collect its output. stdin is
 /// null, or a pipe that `input` is written to (from a second thread, so a large answer cannot
 /// block git while it still reads) and then closed.
@@ -1206,5 +1418,143 @@ pub mod tests {
         );
         assert!(batch_records(b"abc blob 5\nab\n").is_err());
         assert!(batch_records(b"abc blob").is_err());
+    }
+}
+
+#[cfg(test)]
+mod upstream_tests {
+    use super::tests::git;
+    use super::*;
+    use tempfile::TempDir;
+
+    fn commit(dir: &Path, file: &str, message: &str) {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, message).unwrap();
+        git(dir, &["add", "-A"]);
+        git(
+            dir,
+            &[
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@example.com",
+                "commit",
+                "-q",
+                "-m",
+                message,
+            ],
+        );
+    }
+
+    #[test]
+    fn first_parent_additions_tell_when_a_file_reached_the_branch() {
+        let tmp = TempDir::new().unwrap();
+        let dir = tmp.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        commit(dir, "v/a.py", "base");
+        let start = git(dir, &["rev-parse", "HEAD"]).trim().to_owned();
+        git(dir, &["checkout", "-q", "-b", "pr"]);
+        commit(dir, "v/b.py", "add b on a branch");
+        commit(dir, "other/x.py", "elsewhere");
+        git(dir, &["checkout", "-q", "main"]);
+        commit(dir, "v/c.py", "add c directly");
+        git(
+            dir,
+            &[
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@example.com",
+                "merge",
+                "-q",
+                "--no-ff",
+                "pr",
+                "-m",
+                "Merge pull request #7",
+            ],
+        );
+        let merge = git(dir, &["rev-parse", "HEAD"]).trim().to_owned();
+        let repo = Repo::discover(dir).unwrap();
+        let found = repo
+            .first_parent_additions(&start, "main", &[PathBuf::from("v")])
+            .unwrap();
+        let shown: Vec<(String, String, String)> = found
+            .iter()
+            .map(|a| {
+                (
+                    a.path.display().to_string(),
+                    a.commit.clone(),
+                    a.subject.clone(),
+                )
+            })
+            .collect();
+        let direct = git(dir, &["rev-parse", "HEAD^1"]).trim().to_owned();
+        assert_eq!(
+            shown,
+            [
+                ("v/b.py".into(), merge, "Merge pull request #7".into()),
+                ("v/c.py".into(), direct, "add c directly".into()),
+            ]
+        );
+        assert!(found[0].date.starts_with("20"), "{:?}", found[0]);
+        assert!(repo
+            .first_parent_additions("main", "main", &[PathBuf::from("v")])
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn ref_age_prefers_the_fetch_then_the_reflog_then_the_commit() {
+        let tmp = TempDir::new().unwrap();
+        let origin = tmp.path().join("origin");
+        std::fs::create_dir_all(&origin).unwrap();
+        git(&origin, &["init", "-q", "-b", "main"]);
+        commit(&origin, "a", "one");
+        git(tmp.path(), &["clone", "-q", "origin", "clone"]);
+        let clone = tmp.path().join("clone");
+        let repo = Repo::discover(&clone).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let back_date = |secs: u64| {
+            let old = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+            std::fs::File::options()
+                .write(true)
+                .open(clone.join(".git/FETCH_HEAD"))
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        };
+        // A fresh clone: origin/main has no reflog (packed) and there is no FETCH_HEAD yet.
+        assert_eq!(
+            repo.ref_age("origin/main").unwrap().source,
+            AgeSource::Commit
+        );
+        // A fetch that moved nothing still tells that the ref was current then.
+        git(&clone, &["fetch", "-q", "origin"]);
+        back_date(3600);
+        let age = repo.ref_age("origin/main").unwrap();
+        assert_eq!(age.source, AgeSource::Fetch);
+        assert!((now - 3600 - age.unix).abs() < 60, "{age:?}");
+        // A fetch that moved the ref leaves a reflog entry, newer than the back-dated fetch.
+        commit(&origin, "b", "two");
+        git(&clone, &["fetch", "-q", "origin"]);
+        back_date(7200);
+        let age = repo.ref_age("origin/main").unwrap();
+        assert_eq!(age.source, AgeSource::Reflog);
+        assert!((now - age.unix).abs() < 60, "{age:?}");
+        // Without a reflog or a fetch: the commit's date.
+        let head = git(&clone, &["rev-parse", "HEAD"]).trim().to_owned();
+        let age = repo.ref_age(&head).unwrap();
+        assert_eq!(age.source, AgeSource::Commit);
+        let tip = git(&clone, &["rev-parse", "origin/main"]).trim().to_owned();
+        assert_eq!(
+            repo.commit_of("origin/main").unwrap().as_deref(),
+            Some(tip.as_str())
+        );
+        assert_eq!(repo.commit_of("nope").unwrap(), None);
+        assert!(repo.ref_age("nope").is_err());
     }
 }

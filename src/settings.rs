@@ -147,6 +147,8 @@ pub struct CheckOptions {
     /// Default: every component whose config exists.
     pub selection: Selection,
     pub base: Option<String>,
+    /// `--upstream REF`: the branch merging into must leave one head.
+    pub upstream: Option<String>,
     pub strict: bool,
     /// Skip the SQL lint (the static rules only: what the pre-commit hook runs).
     pub no_lint: bool,
@@ -454,6 +456,7 @@ fn task(command: Command) -> Task {
             all: _,
             config,
             base,
+            upstream,
             strict,
             no_lint,
             explain: None,
@@ -467,6 +470,7 @@ fn task(command: Command) -> Task {
             Task::Check(CheckOptions {
                 selection: selection.selection(),
                 base,
+                upstream,
                 strict,
                 no_lint,
             })

@@ -301,7 +301,7 @@ fn without_git_the_rules_that_need_a_base_say_they_were_skipped() {
     assert_eq!(r.code, Some(0), "{}", r.shown);
     assert!(
         r.stdout.contains(
-            "skipped no-merge-migration, released-unchanged, linear-on-base: not a git work tree"
+            "skipped no-merge-migration, released-unchanged, linear-on-base, heads-after-merge: not a git work tree"
         ),
         "{}",
         r.shown

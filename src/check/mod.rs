@@ -83,6 +83,7 @@ static RULES: &[Rule] = &[
     rules::no_merge_migration::RULE,
     rules::released_unchanged::RULE,
     rules::linear_on_base::RULE,
+    rules::heads_after_merge::RULE,
     rules::part_of_comment::RULE,
     rules::docstring_ids::RULE,
     rules::empty_migration::RULE,

@@ -10,15 +10,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
 
 use crate::alembic;
-use crate::check::{self, config::Config, ignore, lint, load, BaseView, Finding, NoBase, Severity};
+use crate::check::{
+    self, config::Config, ignore, lint, load, rules, BaseView, Finding, NoBase, Severity,
+};
 use crate::exit_code;
 use crate::failure::{Failure, Kind};
 use crate::git::Repo;
 use crate::graph::Graph;
 use crate::inspect::{self, relay};
 use crate::mask;
+use crate::remediation::select_flag;
 use crate::render;
-use crate::report::check::{ComponentReport, Report, Skipped};
+use crate::report::check::{ComponentReport, Report, Skipped, Upstream};
 use crate::settings::CheckOptions as Options;
 use crate::workspace::Config as Ini;
 
@@ -72,6 +75,9 @@ pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
     if let Some(asked) = opts.base.as_deref() {
         check::require_ref(&app.ws.root, repo.as_ref(), asked)?;
     }
+    if let Some(asked) = opts.upstream.as_deref() {
+        require_upstream(&app.ws.root, repo.as_ref(), asked)?;
+    }
     let mut reports = Vec::new();
     for config in configs {
         reports.push(check_one(app, config, &settings, head_file, repo.as_ref(), opts).await?);
@@ -112,7 +118,7 @@ async fn check_one(
     opts: &Options,
 ) -> Result<ComponentReport, Failure> {
     let mut skipped = Vec::new();
-    let base = match check::base_for(config, repo, opts.base.as_deref()) {
+    let base = match base_for(config, repo, opts) {
         Ok(view) => Some(view),
         Err(NoBase::Failed(failure)) if failure.kind.code() == exit_code::USAGE => {
             return Err(failure)
@@ -154,6 +160,21 @@ async fn check_one(
         head_file: head_file.as_ref(),
     };
     let mut findings = check::static_findings(&component);
+    let upstream = match (&base, repo) {
+        (Some(base), Some(repo)) => heads_after_merge(config, repo, base, &component, opts)
+            .map_err(|why| {
+                skipped.push(Skipped {
+                    rule: rules::heads_after_merge::RULE.name.into(),
+                    why,
+                })
+            })
+            .ok()
+            .map(|(found, report)| {
+                findings.extend(found);
+                report
+            }),
+        _ => None,
+    };
     let unloadable = load::not_utf8(&app.ws.root, &graph);
     let mut faults = Vec::new();
     let mut linted = false;
@@ -215,7 +236,72 @@ async fn check_one(
         base: base.map(|b| b.reference),
         skipped,
         findings: findings.into_iter().map(Into::into).collect(),
+        upstream,
     })
+}
+
+/// The base to compare with: `--base`, else the merge-base with `--upstream`, else
+/// [`check::base_for`]'s default.
+fn base_for(config: &Ini, repo: Option<&Repo>, opts: &Options) -> Result<BaseView, NoBase> {
+    match (opts.base.as_deref(), opts.upstream.as_deref(), repo) {
+        (None, Some(upstream), Some(git)) => match git.merge_base("HEAD", upstream) {
+            Ok(Some(merge_base)) => check::base_for(config, repo, Some(&merge_base)),
+            Ok(None) => Err(NoBase::Skipped(format!(
+                "HEAD shares no history with {upstream} (pass --base REF)"
+            ))),
+            Err(e) => Err(NoBase::Skipped(e.to_string())),
+        },
+        (asked, _, _) => check::base_for(config, repo, asked),
+    }
+}
+
+/// `--upstream REF` must name a commit: a usage error naming the ref otherwise.
+fn require_upstream(root: &Path, repo: Option<&Repo>, asked: &str) -> Result<(), Failure> {
+    let dir = crate::workspace::shell::word(&root.to_string_lossy());
+    match repo {
+        Some(repo) if repo.has_ref(asked) => Ok(()),
+        Some(_) => Err(Failure::usage(
+            Kind::UpstreamMissing,
+            format!("--upstream {asked}: git cannot resolve {asked} to a commit, so merging into it cannot be checked"),
+            format!("list the refs with git -C {dir} branch -a (run git fetch first if the remote branch is new), then pass one of them to --upstream, or leave --upstream out to use the remote's default branch (else main)"),
+        )),
+        None => Err(Failure::usage(
+            Kind::UpstreamMissing,
+            format!("--upstream {asked}: {} is not in a git work tree, so there is no {asked} to merge into", root.display()),
+            "run it inside the git checkout, or leave --upstream out (the rules that need git are then skipped, and say so)",
+        )),
+    }
+}
+
+/// The merge-time heads check ([`rules::heads_after_merge`]) of one component: its findings and
+/// what the JSON report says about the upstream, or why it could not run.
+fn heads_after_merge(
+    config: &Ini,
+    repo: &Repo,
+    base: &BaseView,
+    component: &check::Component,
+    opts: &Options,
+) -> Result<(Vec<Finding>, Upstream), String> {
+    let reference = opts
+        .upstream
+        .clone()
+        .or_else(|| repo.default_upstream())
+        .ok_or("no upstream ref: no remote default branch (e.g. origin/HEAD) and no main (pass --upstream REF)")?;
+    let dirs = crate::revisions::locate::locate(&config.ini, &config.root, &[])
+        .map_err(|e| e.to_string())?
+        .dirs;
+    let up = rules::heads_after_merge::gather(repo, &reference, &dirs, Some(base))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let merged = |paths: &[PathBuf]| {
+        repo.first_parent_additions(&up.merge_base, &up.tip, paths)
+            .unwrap_or_default()
+    };
+    let cx = rules::Context::new(component);
+    let outcome = rules::heads_after_merge::check(&cx, &up, &merged, &select_flag(config), now);
+    let report = Upstream::new(&up, &outcome, now);
+    Ok((outcome.findings, report))
 }
 
 /// A component that could not be checked: its fault is its one finding, and every rule is
@@ -241,6 +327,7 @@ fn faulty(
         base: base.map(|b| b.reference.clone()),
         skipped,
         findings: vec![load::fault(&app.ws.root, config, failure).into()],
+        upstream: None,
     }
 }
 

@@ -38,6 +38,98 @@ pub struct ComponentReport {
     pub skipped: Vec<Skipped>,
     /// What the rules found, ordered by file, line and rule. Stable.
     pub findings: Vec<Finding>,
+    /// The upstream ref the merge-time heads check (`heads-after-merge`) compared with; absent
+    /// when that rule did not run. Stable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<Upstream>,
+}
+
+/// The upstream branch as last fetched, and what merging into it would leave.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(rename = "CheckUpstream")]
+pub struct Upstream {
+    /// The ref, as given with `--upstream` or found (`origin/main`). Stable.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// Its commit, as last fetched. Stable.
+    pub tip: String,
+    /// The merge-base of HEAD and the tip. Stable.
+    pub merge_base: String,
+    /// When the local copy of the ref was last updated, in Unix seconds. Stable.
+    pub updated: i64,
+    /// How `updated` was told: the last fetch that brought the ref, its reflog, or (neither
+    /// telling) the tip's commit date. Stable.
+    pub updated_from: UpdatedFrom,
+    /// Seconds from `updated` to this run. Stable.
+    pub age_seconds: i64,
+    /// Revisions the tip has that neither the merge-base nor the work tree has. Stable.
+    pub new_revisions: Vec<UpstreamRevision>,
+    /// The heads the merge would leave; empty when main did not move on or the branch adds no
+    /// migration. Stable.
+    pub heads_after_merge: Vec<String>,
+}
+
+/// How [`Upstream::updated`] was told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "CheckUpstreamUpdatedFrom")]
+pub enum UpdatedFrom {
+    Fetch,
+    Reflog,
+    Commit,
+}
+
+/// One of the upstream's new revisions.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(rename = "CheckUpstreamRevision")]
+pub struct UpstreamRevision {
+    /// The revision id. Stable.
+    pub id: String,
+    /// Its file, relative to the workspace root. Stable.
+    pub file: PathBuf,
+    /// The first-parent commit on the tip that added the file (told when there is a finding).
+    /// Stable.
+    pub merged_in: Option<String>,
+    /// That commit's committer date, ISO 8601. Stable.
+    pub merged_at: Option<String>,
+    /// That commit's subject. Unstable: wording.
+    pub subject: Option<String>,
+}
+
+impl Upstream {
+    pub fn new(
+        up: &crate::check::rules::heads_after_merge::Upstream,
+        outcome: &crate::check::rules::heads_after_merge::Outcome,
+        now: i64,
+    ) -> Upstream {
+        use crate::git::AgeSource;
+        Upstream {
+            reference: up.reference.clone(),
+            tip: up.tip.clone(),
+            merge_base: up.merge_base.clone(),
+            updated: up.age.unix,
+            updated_from: match up.age.source {
+                AgeSource::Fetch => UpdatedFrom::Fetch,
+                AgeSource::Reflog => UpdatedFrom::Reflog,
+                AgeSource::Commit => UpdatedFrom::Commit,
+            },
+            age_seconds: now - up.age.unix,
+            new_revisions: outcome
+                .main_new
+                .iter()
+                .map(|m| UpstreamRevision {
+                    id: m.id.clone(),
+                    file: m.file.clone(),
+                    merged_in: m.merged.as_ref().map(|a| a.commit.clone()),
+                    merged_at: m.merged.as_ref().map(|a| a.date.clone()),
+                    subject: m.merged.as_ref().map(|a| a.subject.clone()),
+                })
+                .collect(),
+            heads_after_merge: outcome.heads.clone(),
+        }
+    }
 }
 
 /// A rule that did not run.

@@ -21,6 +21,7 @@ mod postgres;
 mod revision;
 mod run;
 mod terminal;
+mod upstream;
 mod util;
 mod venv;
 mod workspace;
@@ -35,6 +36,7 @@ pub use postgres::{dead_port, find_pg_bin_dir, postgres, Postgres};
 pub use revision::{base36_chain, ids, linear_chain, merge, rev, rev_id, slug, Rev, RevStyle};
 pub use run::{component_json, db_migrate, file_of, run, strings, Run};
 pub use terminal::{on_terminal, on_terminal_with, terminal_command, Terminal};
+pub use upstream::{fetch_long_ago, Origin};
 pub use util::{output_text, random_alnum, stderr_of, stdout_of};
 pub use venv::{requirements_file, target_dir, venv, venv_python};
 pub use workspace::{

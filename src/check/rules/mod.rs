@@ -8,6 +8,7 @@
 pub mod docstring_ids;
 pub mod empty_migration;
 pub mod head_file;
+pub mod heads_after_merge;
 pub mod insertion;
 pub mod linear_on_base;
 pub mod missing_downgrade;
@@ -44,6 +45,7 @@ pub(super) const NEEDS_BASE: &[&str] = &[
     no_merge_migration::RULE.name,
     released_unchanged::RULE.name,
     linear_on_base::RULE.name,
+    heads_after_merge::RULE.name,
 ];
 
 /// What every rule may ask about a component.

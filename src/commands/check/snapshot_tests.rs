@@ -85,6 +85,7 @@ fn findings() -> Report {
     report(
         vec![
             ComponentReport {
+                upstream: None,
                 component: "manager".into(),
                 config: "alembic.ini".into(),
                 base: Some("3f5c0b9a7d2e4f6a8b1c3d5e7f9a0b2c4d6e8f0a".into()),
@@ -121,6 +122,7 @@ fn findings() -> Report {
                 ],
             },
             ComponentReport {
+                upstream: None,
                 component: "accountmgr".into(),
                 config: "alembic-accountmgr.ini".into(),
                 base: None,
@@ -135,6 +137,7 @@ fn findings() -> Report {
                 findings: Vec::new(),
             },
             ComponentReport {
+                upstream: None,
                 component: "appproxy".into(),
                 config: "alembic-appproxy.ini".into(),
                 base: Some("origin/main".into()),
@@ -153,6 +156,7 @@ fn findings() -> Report {
 fn strict_warnings() -> Report {
     report(
         vec![ComponentReport {
+            upstream: None,
             component: "manager".into(),
             config: "alembic.ini".into(),
             base: Some("origin/main".into()),
@@ -173,6 +177,7 @@ fn strict_warnings() -> Report {
 fn clean() -> Report {
     report(
         vec![ComponentReport {
+            upstream: None,
             component: "manager".into(),
             config: "alembic.ini".into(),
             base: Some("origin/main".into()),
@@ -201,5 +206,53 @@ fn check_strict_warnings() {
 fn check_clean() {
     for (format, shown) in every_format(&clean()) {
         insta::assert_snapshot!(format!("check_clean_{format}"), shown);
+    }
+}
+
+/// The merge-time heads check failing: main gained a migration on the branch's parent after the
+/// branch started; the JSON carries the upstream it compared with.
+fn heads_after_merge() -> Report {
+    use crate::report::check::{UpdatedFrom, Upstream, UpstreamRevision};
+    let tip = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b";
+    report(
+        vec![ComponentReport {
+            upstream: Some(Upstream {
+                reference: "origin/main".into(),
+                tip: tip.into(),
+                merge_base: "3f5c0b9a7d2e4f6a8b1c3d5e7f9a0b2c4d6e8f0a".into(),
+                updated: 1_796_270_400,
+                updated_from: UpdatedFrom::Fetch,
+                age_seconds: 10_800,
+                new_revisions: vec![UpstreamRevision {
+                    id: "8679d0a7e22b".into(),
+                    file: file("8679d0a7e22b_add_sessions_priority.py"),
+                    merged_in: Some(tip.into()),
+                    merged_at: Some("2026-12-03T04:00:00+09:00".into()),
+                    subject: Some("Merge pull request #4242 from mate/priority".into()),
+                }],
+                heads_after_merge: vec!["8679d0a7e22b".into(), "e1d1a2f4a0b9".into()],
+            }),
+            component: "manager".into(),
+            config: "alembic.ini".into(),
+            base: Some("3f5c0b9a7d2e4f6a8b1c3d5e7f9a0b2c4d6e8f0a".into()),
+            skipped: vec![skipped("squawk", "--no-lint")],
+            findings: vec![finding(
+                "heads-after-merge",
+                Severity::Error,
+                "e1d1a2f4a0b9_add_users_totp_key.py",
+                14,
+                &format!(
+                    "merging this branch into origin/main (origin/main as fetched 3 h ago) would leave 2 heads (8679d0a7e22b, e1d1a2f4a0b9): origin/main gained 8679d0a7e22b ({VERSIONS}/8679d0a7e22b_add_sessions_priority.py, merged 2026-12-03T04:00:00+09:00 in 9a8b7c6d5e4f \"Merge pull request #4242 from mate/priority\") after this branch started, and this branch's e1d1a2f4a0b9 follows 4b1e6f2c9d3a; bring the branch up to date, then repoint your own unmerged migration (no merge migration): git merge origin/main, then db-migrate fix-heads --component manager --upstream origin/main"
+                ),
+            )],
+        }],
+        false,
+    )
+}
+
+#[test]
+fn check_heads_after_merge() {
+    for (format, shown) in every_format(&heads_after_merge()) {
+        insta::assert_snapshot!(format!("check_heads_after_merge_{format}"), shown);
     }
 }
