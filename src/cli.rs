@@ -347,6 +347,29 @@ pub enum Command {
         #[arg(long, value_name = "REV")]
         idempotent: Vec<String>,
     },
+    /// Write the next migration on the single head, the team's way (refused while the heads are
+    /// diverged: run fix-heads first).
+    ///
+    /// Alembic's own `revision` writes the file (the repository's script.py.mako and
+    /// post_write_hooks), on the single head; db-migrate adds `# Part of: NEXT_RELEASE_VERSION`
+    /// below down_revision (manager), makes the docstring ids agree, reads the file back and
+    /// checks it, and keeps head.txt current when `[tool.db-migrate] head-file = true`.
+    New {
+        /// The revision's message (Alembic's `-m`): what the migration does.
+        #[arg(short, long, value_name = "MESSAGE")]
+        message: String,
+        /// Component to add the migration to.
+        #[arg(long, value_enum, default_value_t = ComponentArg::Manager, conflicts_with = "config")]
+        component: ComponentArg,
+        /// Any Alembic ini file, instead of a component.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// Let Alembic write the operations: compare the models with a scratch copy of the
+        /// database upgraded to head (never the database itself), dropped afterwards.
+        /// PostgreSQL only.
+        #[arg(long)]
+        autogenerate: bool,
+    },
     /// Print a shell completion script: `source <(db-migrate completions bash)`.
     Completions {
         #[arg(value_enum)]

@@ -44,6 +44,7 @@ mod heads;
 mod inspect;
 mod interrupt;
 mod mask;
+mod new;
 mod next_step;
 mod plan;
 mod postgres;

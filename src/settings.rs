@@ -46,6 +46,7 @@ pub enum Task {
     Hooks(HooksTask),
     Check(CheckOptions),
     Verify(VerifyOptions),
+    New(NewOptions),
     /// `current`, `heads` and `history`.
     Report(ReportOptions),
     Completions(clap_complete::Shell),
@@ -161,6 +162,15 @@ pub struct VerifyOptions {
     pub from_empty: bool,
     /// `--idempotent REV`: revisions to run twice besides the marked backports.
     pub idempotent: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct NewOptions {
+    /// One component or one `--config`.
+    pub selection: Selection,
+    /// Alembic's `-m`.
+    pub message: String,
+    pub autogenerate: bool,
 }
 
 /// Which of Alembic's reports.
@@ -301,6 +311,7 @@ impl Task {
             Task::FixHeads(o) => &o.selection,
             Task::Check(o) => &o.selection,
             Task::Verify(o) => &o.selection,
+            Task::New(o) => &o.selection,
             Task::Report(o) => &o.selection,
             Task::Completions(_) | Task::Man | Task::Schema | Task::Explain(_) => return None,
             Task::Skill => return None,
@@ -476,6 +487,21 @@ fn task(command: Command) -> Task {
             keep,
             from_empty,
             idempotent,
+        }),
+        Command::New {
+            message,
+            component,
+            config,
+            autogenerate,
+        } => Task::New(NewOptions {
+            selection: cli::ComponentArgs {
+                component,
+                all: false,
+                config,
+            }
+            .selection(),
+            message,
+            autogenerate,
         }),
         Command::Completions { shell } => Task::Completions(shell),
         Command::Man => Task::Man,

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 /// Every subcommand, as typed.
-const SUBCOMMANDS: [&str; 17] = [
+const SUBCOMMANDS: [&str; 18] = [
     "status",
     "upgrade",
     "downgrade",
@@ -20,6 +20,7 @@ const SUBCOMMANDS: [&str; 17] = [
     "fix-heads",
     "check",
     "verify",
+    "new",
     "completions",
     "man",
     "schema",

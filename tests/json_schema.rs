@@ -379,3 +379,14 @@ fn the_schema_rejects_what_db_migrate_never_prints() {
     );
     assert!(validate("[]").is_err(), "accepted an array");
 }
+
+#[test]
+fn new_and_its_refusal_validate() {
+    let chain = linear_chain("nw", 2);
+    let ws = Workspace::new().component(Manager, &chain);
+    let doc = valid(&ws, &["new", "-m", "add foo"], 0);
+    assert!(doc["revision"].is_string(), "{doc:#}");
+    // A second head on the first revision: refused, as a failure document.
+    ws.add_revisions(Manager, &[rev("ab12ab12ab12", Some(chain[0].id()), "fork")]);
+    let _ = valid(&ws, &["new", "-m", "add bar"], 1);
+}

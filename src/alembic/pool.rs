@@ -90,7 +90,8 @@ pub(crate) fn read_only_op(args: &[&str]) -> Option<Op> {
     }
 }
 
-/// The worker's call for a migration (stdin closed only: `--interactive` needs the terminal).
+/// The worker's call for a migration or a `revision` (stdin closed only: `--interactive` needs
+/// the terminal).
 pub(crate) fn migration_op(input: Input, args: &[&str]) -> Option<Op> {
     if input != Input::Closed {
         return None;
@@ -99,6 +100,22 @@ pub(crate) fn migration_op(input: Input, args: &[&str]) -> Option<Op> {
         ["upgrade", target] => Some(Op::Upgrade((*target).to_owned())),
         ["downgrade", target] => Some(Op::Downgrade((*target).to_owned())),
         ["stamp", target] => Some(Op::Stamp((*target).to_owned())),
+        ["revision", "-m", message, rest @ ..] => {
+            let (head, rest) = match rest {
+                ["--head", head, rest @ ..] => (Some((*head).to_owned()), rest),
+                _ => (None, rest),
+            };
+            let autogenerate = match rest {
+                [] => false,
+                ["--autogenerate"] => true,
+                _ => return None,
+            };
+            Some(Op::Revision {
+                message: (*message).to_owned(),
+                head,
+                autogenerate,
+            })
+        }
         _ => None,
     }
 }
@@ -267,6 +284,36 @@ mod tests {
             Some(Op::Stamp("base".into()))
         );
         assert_eq!(migration_op(Input::Terminal, &["upgrade", "head"]), None);
+        assert_eq!(
+            migration_op(
+                Input::Closed,
+                &[
+                    "revision",
+                    "-m",
+                    "add foo",
+                    "--head",
+                    "abc",
+                    "--autogenerate"
+                ]
+            ),
+            Some(Op::Revision {
+                message: "add foo".into(),
+                head: Some("abc".into()),
+                autogenerate: true
+            })
+        );
+        assert_eq!(
+            migration_op(Input::Closed, &["revision", "-m", "first"]),
+            Some(Op::Revision {
+                message: "first".into(),
+                head: None,
+                autogenerate: false
+            })
+        );
+        assert_eq!(
+            migration_op(Input::Closed, &["revision", "-m", "x", "--splice"]),
+            None
+        );
         assert_eq!(
             migration_op(Input::Closed, &["upgrade", "head", "--sql"]),
             None

@@ -11,6 +11,7 @@ Requests, one JSON object per line on stdin:
     {"id": 1, "op": "upgrade", "ini": "alembic.ini", "target": "abc"}
     op: upgrade | downgrade | stamp (target; "sql": true for offline SQL, "tag"; stamp "purge")
         current ("verbose")        sql: `upgrade <target> --sql`, target `A:B`
+        revision ("message"; "head": the revision to write it on; "autogenerate": true)
         "x": ["k=v", ...] is Alembic's `-x` for env.py.
     {"id": 2, "op": "python", "script": "<text>", "args": ["alembic.ini"]}
         runs one of db-migrate's own scripts (the drift comparison) as `<launcher> -c <text>
@@ -241,6 +242,9 @@ def cli_options(request, op, target, sql):
         tag=request.get("tag"),
         verbose=bool(request.get("verbose")),
         purge=bool(request.get("purge")),
+        message=request.get("message"),
+        autogenerate=bool(request.get("autogenerate")),
+        head=request.get("head") or "head",
         cmd=op,
     )
 
@@ -286,7 +290,20 @@ def alembic_call(request):
         verbose = bool(request.get("verbose"))
         argv = ["current"] + (["--verbose"] if verbose else [])
         return op, None, False, argv, lambda config: command.current(config, verbose=verbose)
-    raise ValueError(f"unknown op {op!r}: upgrade, downgrade, stamp, current, sql or python")
+    if op == "revision":
+        message = request.get("message")
+        head = request.get("head")
+        autogenerate = bool(request.get("autogenerate"))
+        if not isinstance(message, str):
+            raise ValueError("revision needs \"message\": the revision's message")
+        argv = ["revision", "-m", message] + (["--head", head] if head else [])
+        argv += ["--autogenerate"] if autogenerate else []
+        return op, None, False, argv, lambda config: command.revision(
+            config, message=message, autogenerate=autogenerate, head=head or "head"
+        )
+    raise ValueError(
+        f"unknown op {op!r}: upgrade, downgrade, stamp, current, sql, revision or python"
+    )
 
 
 def exit_code(code):

@@ -59,6 +59,12 @@ pub enum Op {
     Current,
     /// `upgrade <range> --sql`: offline SQL of `A:B`.
     Sql(String),
+    /// `revision -m MESSAGE [--head HEAD] [--autogenerate]`: writes a revision file (`new`).
+    Revision {
+        message: String,
+        head: Option<String>,
+        autogenerate: bool,
+    },
     /// One of db-migrate's own scripts (the drift comparison) with its arguments, run as
     /// `<launcher> -c <script> ARGS…` would run it ([`runner::python`]); read-only.
     Python(String, Vec<String>),
@@ -76,6 +82,20 @@ impl Op {
             Op::Current => alembic(&["current"]),
             Op::Sql(range) => alembic(&["upgrade", range, "--sql"]),
             Op::Python(_, args) => [&["-c", "<script>"][..], &as_strs(args)].concat(),
+            Op::Revision {
+                message,
+                head,
+                autogenerate,
+            } => {
+                let mut args = vec!["revision", "-m", message.as_str()];
+                if let Some(head) = head {
+                    args.extend(["--head", head.as_str()]);
+                }
+                if *autogenerate {
+                    args.push("--autogenerate");
+                }
+                alembic(&args)
+            }
         }
     }
 
@@ -95,6 +115,7 @@ impl Op {
             Op::Downgrade(_) => "downgrade",
             Op::Stamp(_) => "stamp",
             Op::Current => "current",
+            Op::Revision { .. } => "revision",
             Op::Python(..) => "python",
         }
     }
@@ -115,6 +136,17 @@ impl Op {
             Op::Python(script, args) => {
                 return serde_json::json!({"id": id, "op": "python", "script": script, "args": args})
                     .to_string()
+            }
+            Op::Revision {
+                message,
+                head,
+                autogenerate,
+            } => {
+                return serde_json::json!({
+                    "id": id, "op": "revision", "ini": ini, "message": message, "head": head,
+                    "autogenerate": autogenerate,
+                })
+                .to_string()
             }
         };
         let mut request = serde_json::json!({"id": id, "op": op, "ini": ini});
@@ -658,6 +690,49 @@ pub(crate) mod tests {
     /// The interrupt test signals this whole test process; the worker tests take turns so no
     /// other worker is mid-call when it does.
     pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+    #[tokio::test]
+    async fn a_revision_is_written_by_the_worker_as_alembic_writes_it() {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        let python = crate::test_support::venv_python();
+        let (_dir, ws, config) = scratch(&python, "pass", Duration::from_secs(60));
+        std::fs::write(
+            ws.root.join("migrations/script.py.mako"),
+            "\"\"\"${message}\n\nRevision ID: ${up_revision}\nRevises: ${down_revision | comma,n}\n\"\"\"\n\
+             # worker-template\nrevision = ${repr(up_revision)}\ndown_revision = ${repr(down_revision)}\n",
+        )
+        .unwrap();
+        let mut worker = Worker::start(&ws, &config, false)
+            .await
+            .expect("the worker starts");
+        let op = Op::Revision {
+            message: "add foo".into(),
+            head: Some("bbbb".into()),
+            autogenerate: false,
+        };
+        assert_eq!(
+            op.name(&config.ini_arg),
+            "alembic revision -m add foo --head bbbb"
+        );
+        let out = worker.request(&op).await.expect("answered");
+        assert!(out.success(), "{out:?}");
+        let written: Vec<_> = std::fs::read_dir(ws.root.join("migrations/versions"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with("_add_foo.py"))
+            .collect();
+        assert_eq!(written.len(), 1, "{out:?}");
+        let text = std::fs::read_to_string(&written[0]).unwrap();
+        assert!(text.contains("# worker-template\n"), "{text}");
+        assert!(text.contains("down_revision = 'bbbb'\n"), "{text}");
+        assert!(
+            out.stdout
+                .iter()
+                .any(|l| l.starts_with("Generating ") && l.ends_with("done")),
+            "{out:?}"
+        );
+    }
 
     #[tokio::test]
     async fn each_answer_is_the_output_the_runner_gives_for_the_same_call() {

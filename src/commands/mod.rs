@@ -5,6 +5,7 @@ pub mod check;
 pub mod fix_heads;
 pub mod hooks;
 pub mod migrate;
+pub mod new;
 pub mod report;
 pub mod roundtrip;
 pub mod skill;
@@ -62,6 +63,7 @@ pub async fn run(settings: &Settings) -> Result<u8, Failure> {
         Task::Hooks(task) => hooks::run(&app, *task).await,
         Task::Check(opts) => check::run(&app, opts).await,
         Task::Verify(opts) => verify::run(&app, opts).await,
+        Task::New(opts) => new::run(&app, opts).await,
         Task::Report(opts) => report::run(&app, opts).await,
         // Answered before a workspace is looked for.
         Task::Completions(_) | Task::Man | Task::Schema | Task::Explain(_) => Ok(exit_code::OK),

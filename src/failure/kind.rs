@@ -163,6 +163,16 @@ kinds! {
         "The component's migrations have diverged into several heads.",
     NativeUnsupported = "native-unsupported" (FAILED)
         "The native engine cannot read this component (with `--engine native`).",
+    NewAutogenerateUnsupported = "new-autogenerate-unsupported" (USAGE)
+        "`new --autogenerate` was asked for a database that is not PostgreSQL: it compares the models with a scratch PostgreSQL copy.",
+    NewHeadFile = "new-head-file" (FAILED)
+        "`new` wrote the revision but cannot read the head-file setting or write `head.txt`.",
+    NewNotWritten = "new-not-written" (FAILED)
+        "Alembic's `revision` ended without one new file in the versions directory.",
+    NewOnDivergedHeads = "new-on-diverged-heads" (FAILED)
+        "`new` was refused because the component has several heads; nothing was written.",
+    NewUnverified = "new-unverified" (FAILED)
+        "The revision `new` wrote does not read back as asked (id, parent, `# Part of:`, docstring ids, one head).",
     NoMigrationScripts = "no-migration-scripts" (FAILED)
         "No migration scripts were found where the config's `script_location` points.",
     NoPython = "no-python" (FAILED)
@@ -189,8 +199,12 @@ kinds! {
         "A relative target moves more steps than the history has.",
     RevisionCycle = "revision-cycle" (FAILED)
         "Following the revisions' `down_revision` leads back to the start: a cycle.",
+    RevisionHookFailed = "revision-hook-failed" (FAILED)
+        "A post-write hook of Alembic's `revision` (`[post_write_hooks]`, e.g. ruff) failed after the file was written.",
     RevisionNotInGit = "revision-not-in-git" (FAILED)
         "`sync` cannot walk the database back: a revision it is at (or one below it) is in no branch, remote branch or reflog entry of the repository.",
+    RevisionTemplateFailed = "revision-template-failed" (FAILED)
+        "Alembic's `revision` could not render the repository's `script.py.mako`; nothing was written.",
     RoundtripAll = "roundtrip-all" (USAGE)
         "`roundtrip --all` was asked for, which is not supported.",
     RoundtripMerge = "roundtrip-merge" (USAGE)

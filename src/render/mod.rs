@@ -7,6 +7,7 @@ pub mod events;
 pub mod github;
 pub mod graph;
 pub mod json;
+pub mod new;
 pub mod progress;
 #[cfg(test)]
 pub(crate) mod snapshot_tests;

@@ -8,7 +8,7 @@
 //! - [`status`]: the components document of status, upgrade, downgrade, migrate, roundtrip,
 //!   fix-heads and current;
 //! - [`graph`]: the document of heads and history;
-//! - [`check`] and [`verify`]: their own documents;
+//! - [`check`], [`verify`] and [`new`]: their own documents;
 //! - [`failure`]: the document of a run that failed before any component was looked at, and the
 //!   `error` object every document carries.
 //!
@@ -20,6 +20,7 @@ pub mod divergence;
 pub mod failure;
 pub mod fix_heads;
 pub mod graph;
+pub mod new;
 pub mod status;
 pub mod verify;
 
@@ -36,6 +37,7 @@ pub enum Document {
     Graph(graph::Report),
     Check(check::Report),
     Verify(verify::Report),
+    New(new::Report),
     Failure(failure::FailureDocument<'static>),
 }
 
@@ -85,7 +87,7 @@ mod tests {
         );
     }
 
-    /// The five documents, and nothing else, at the top.
+    /// The six documents, and nothing else, at the top.
     #[test]
     fn the_schema_offers_every_document() {
         let schema: Value = serde_json::from_str(&super::schema()).expect("the schema is JSON");
@@ -102,6 +104,7 @@ mod tests {
                 "#/$defs/GraphDocument",
                 "#/$defs/CheckDocument",
                 "#/$defs/VerifyDocument",
+                "#/$defs/NewDocument",
                 "#/$defs/FailureDocument",
             ]
         );

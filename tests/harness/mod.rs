@@ -14,6 +14,7 @@
 //! ```
 #![allow(dead_code, unused_imports)]
 
+mod authoring;
 mod git;
 mod head_file;
 mod postgres;
@@ -25,6 +26,10 @@ mod util;
 mod venv;
 mod workspace;
 
+pub use authoring::{
+    committed_on_main, post_write_hook_appending, released_table, revision_files,
+    schema_and_version, scratch_databases_of, the_new_file,
+};
 pub use git::{commit_all, git};
 pub use head_file::{enable_head_file, git_may_fail, head_txt, read_head_txt, write_head_txt};
 pub use postgres::{dead_port, find_pg_bin_dir, postgres, Postgres};
