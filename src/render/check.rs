@@ -53,12 +53,17 @@ pub fn text(report: &Report) -> String {
                 out.push_str(&format!("  {}\n", f.file.display()));
                 file = Some(f.file.as_path());
             }
+            let name = f
+                .file
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            // Line 0: the finding is about the whole file (or a file that is not there).
+            let at = match f.line {
+                0 => name,
+                line => format!("{name}:{line}"),
+            };
             out.push_str(&format!(
-                "    {}:{}  {:<7} {}  {}\n",
-                f.file
-                    .file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-                f.line,
+                "    {at}  {:<7} {}  {}\n",
                 f.severity.as_str(),
                 f.rule,
                 f.message
