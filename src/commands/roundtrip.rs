@@ -141,7 +141,9 @@ async fn round_trip(app: &App, opts: &RoundtripOptions) -> Result<u8, Failure> {
         applied.extend(steps);
         at = after;
     }
-    let first = snapshot::take(&pg_dump, config).map_err(|f| left_at(f, &at))?;
+    let first = snapshot::take(&pg_dump, config)
+        .await
+        .map_err(|f| left_at(f, &at))?;
     detail(
         run,
         app,
@@ -160,7 +162,9 @@ async fn round_trip(app: &App, opts: &RoundtripOptions) -> Result<u8, Failure> {
         })?;
     applied.extend(steps);
     at = after;
-    let second = snapshot::take(&pg_dump, config).map_err(|f| left_at(f, &at))?;
+    let second = snapshot::take(&pg_dump, config)
+        .await
+        .map_err(|f| left_at(f, &at))?;
     detail(
         run,
         app,

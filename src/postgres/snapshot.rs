@@ -39,13 +39,14 @@ pub fn tool(config: &Config, command: &str, unsupported: Kind) -> Result<PgDump,
 }
 
 /// Dump the schema (without Alembic's own version table) and normalise it.
-pub fn take(pg_dump: &PgDump, config: &Config) -> Result<Snapshot, Failure> {
-    let output = pg_dump
-        .command()
+/// Async, so that Ctrl-C is seen while pg_dump runs (the runtime has one thread).
+pub async fn take(pg_dump: &PgDump, config: &Config) -> Result<Snapshot, Failure> {
+    let output = tokio::process::Command::from(pg_dump.command())
         .args(["--schema-only", "--exclude-table=alembic_version"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
+        .await
         .map_err(|e| {
             Failure::new(
                 Kind::PgDumpMissing,

@@ -272,12 +272,12 @@ impl Proof<'_> {
                 .await
                 .inspect_err(|stop| failed_unless_stopped(stop, &mut r.roundtrip))?;
         }
-        let before = self.snapshot().map_err(Some)?;
+        let before = self.snapshot().await.map_err(Some)?;
         // A failed upgrade is the revision's failure: nothing after it can be proved.
         self.timed(r, Direction::Upgrade, &id, "upgrade")
             .await
             .inspect_err(|stop| failed_unless_stopped(stop, &mut r.roundtrip))?;
-        let first = self.snapshot().map_err(Some)?;
+        let first = self.snapshot().await.map_err(Some)?;
         let at_revision = if subject.idempotent.is_some() && subject.downgrade_empty {
             r.roundtrip = "skipped";
             r.why = Some(
@@ -320,7 +320,7 @@ impl Proof<'_> {
             }
             Err(stop) => return Err(stop),
         }
-        let reverted = self.snapshot().map_err(Some)?;
+        let reverted = self.snapshot().await.map_err(Some)?;
         let mut diffs = vec![snapshot::diff(
             &before,
             &reverted,
@@ -336,7 +336,7 @@ impl Proof<'_> {
             record_diffs(r, diffs);
             return Err(stop);
         }
-        let second = self.snapshot().map_err(Some)?;
+        let second = self.snapshot().await.map_err(Some)?;
         diffs.push(snapshot::diff(
             &first,
             &second,
@@ -376,7 +376,7 @@ impl Proof<'_> {
             }
             Err(stop) => return Err(stop),
         }
-        let twice = self.snapshot().map_err(Some)?;
+        let twice = self.snapshot().await.map_err(Some)?;
         let diff = snapshot::diff(
             &at_revision,
             &twice,
@@ -518,8 +518,8 @@ impl Proof<'_> {
         Ok(())
     }
 
-    fn snapshot(&self) -> Result<Snapshot, Failure> {
-        snapshot::take(&self.pg_dump, &self.at().config)
+    async fn snapshot(&self) -> Result<Snapshot, Failure> {
+        snapshot::take(&self.pg_dump, &self.at().config).await
     }
 }
 
