@@ -367,6 +367,59 @@ fn autogenerate_without_the_database_starts_from_an_empty_scratch() {
 }
 
 #[test]
+fn autogenerate_is_refused_when_env_py_ignores_the_ini_url_and_nothing_is_written() {
+    // An env.py that sets its own URL would autogenerate against the developer's database (and
+    // upgrade it to head first): refused before a scratch database exists.
+    let ws = committed_on_main(Manager, &released());
+    ws.with_models(Manager, &models_with_users_foo());
+    ws.db_at(Manager, A);
+    let env = ws.root().join(Manager.package_dir()).join("alembic/env.py");
+    let url = postgres().url("postgres", &ws.db_name(Manager));
+    std::fs::write(
+        &env,
+        text(&env).replace(
+            "config = context.config\n",
+            &format!(
+                "config = context.config\nconfig.set_main_option(\"sqlalchemy.url\", \"{url}\")\n"
+            ),
+        ),
+    )
+    .unwrap();
+    let dev_before = schema_and_version(&ws, Manager);
+    let before = revision_files(&ws, Manager);
+    for format in ["text", "json"] {
+        let r = db_migrate(
+            &ws,
+            &[
+                "new",
+                "--autogenerate",
+                "-m",
+                "add users.foo",
+                "--format",
+                format,
+            ],
+        );
+        assert_eq!(r.code, Some(1), "{}", r.shown);
+        assert_no_secret(&r.shown, &ws);
+        let said = if format == "json" {
+            let doc = r.json();
+            assert_eq!(doc["error"]["kind"], "verify-env-ignores-url", "{doc:#}");
+            format!("{} {}", doc["error"]["message"], doc["error"]["fix"])
+        } else {
+            r.stderr.clone()
+        };
+        assert!(
+            said.contains("so new --autogenerate cannot point it at a scratch database")
+                && said.contains("rerun db-migrate new --autogenerate"),
+            "{said}"
+        );
+    }
+    assert_eq!(revision_files(&ws, Manager), before, "a file was written");
+    assert_eq!(schema_and_version(&ws, Manager), dev_before);
+    assert!(scratch_databases_of(&ws, Manager).is_empty());
+}
+
+#[test]
 fn ctrl_c_during_autogenerate_drops_the_scratch_database_and_writes_nothing() {
     let revs = [
         released_table(A, None, "users"),

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::alembic::{self, Input, Output};
 use crate::check::rules::{docstring_ids, part_of_comment, Context};
 use crate::check::Component;
-use crate::commands::verify::scratch::probe_follows_url;
+use crate::commands::steps::probe_follows_url;
 use crate::exit_code;
 use crate::failure::{Failure, Kind};
 use crate::graph::Graph;
@@ -317,9 +317,7 @@ async fn autogenerate(
     };
     let name = name_for(&source_db);
     let scratch_config = pointed_at(config, &name)?;
-    probe_follows_url(app, &scratch_config, &name)
-        .await
-        .map_err(for_new)?;
+    probe_follows_url(app, &scratch_config, &name, "new --autogenerate").await?;
     let scratch = create(url, &name, source, &pg_dump).await?;
     let from = match scratch.made {
         Made::Empty => "an empty database".to_owned(),
@@ -389,26 +387,6 @@ async fn autogenerate(
             dropped,
         },
     ))
-}
-
-/// verify's probe speaks of verify: say `new --autogenerate` instead.
-fn for_new(f: Failure) -> Failure {
-    let reword = |s: String| {
-        s.replace("so verify cannot", "so new --autogenerate cannot")
-            .replace(
-                "verify runs alembic current",
-                "new --autogenerate runs alembic current",
-            )
-            .replace(
-                "then rerun verify",
-                "then rerun db-migrate new --autogenerate",
-            )
-    };
-    Failure {
-        message: reword(f.message),
-        fix: reword(f.fix),
-        ..f
-    }
 }
 
 /// Every `.py` file directly in the versions directories.

@@ -21,8 +21,8 @@ use crate::workspace::scratch::pointed_at;
 use crate::workspace::Config;
 
 use super::super::steps::execute;
-use super::super::verify::scratch::probe_follows_url;
 use super::super::App;
+use crate::commands::steps::probe_follows_url;
 
 /// What the scratch copy said about the new order.
 pub enum Outcome {
@@ -78,7 +78,7 @@ async fn prove_on_copy(
         Ok(c) => c,
         Err(f) => return Ok(Outcome::NotProved(f.message)),
     };
-    match probe_follows_url(app, &scratch_config, &name).await {
+    match probe_follows_url(app, &scratch_config, &name, "fix-heads").await {
         Ok(_) => {}
         Err(f) if f.kind == Kind::Interrupted => return Err(f),
         Err(f) => return Ok(Outcome::NotProved(f.message)),

@@ -7,6 +7,7 @@ pub mod each;
 pub mod execute;
 pub mod guard;
 pub mod output;
+pub mod scratch;
 
 pub use ask::{confirm, confirm_to, Question};
 pub use describe::{
@@ -16,3 +17,4 @@ pub use each::each_component;
 pub use execute::{diagnose_run, execute};
 pub use guard::{backup_if_asked, lock};
 pub use output::{detail, say};
+pub use scratch::probe_follows_url;

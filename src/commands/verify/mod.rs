@@ -29,10 +29,11 @@ use crate::workspace::scratch::pointed_at;
 use crate::workspace::Config;
 use crate::{check, exit_code, inspect};
 
+use super::steps::probe_follows_url;
 use super::App;
 use proof::Proof;
 use report::{ComponentReport, ScratchReport};
-use scratch::{finish_scratch, probe_follows_url};
+use scratch::finish_scratch;
 
 pub async fn run(app: &App, opts: &Options) -> Result<u8, Failure> {
     let configs = &app.ws.configs(&opts.selection)?;
@@ -199,7 +200,7 @@ async fn verify_one(
         .unwrap_or_else(|| "postgres".to_owned());
     let name = name_for(&source_db);
     let scratch_config = pointed_at(config, &name)?;
-    let startup = probe_follows_url(app, &scratch_config, &name).await?;
+    let startup = probe_follows_url(app, &scratch_config, &name, "verify").await?;
     report.alembic_startup_seconds = Some(startup);
     let shared = crate::alembic::pool::serving(&app.ws, &scratch_config.config).await;
     say(

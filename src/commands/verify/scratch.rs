@@ -1,63 +1,14 @@
-//! The scratch database's edges: before it exists, make sure Alembic goes where the scratch ini
-//! says; at the end, drop it (or keep it and say how to connect).
+//! The scratch database's end: drop it (or keep it and say how to connect). Before it exists,
+//! [`crate::commands::steps::probe_follows_url`] makes sure Alembic goes where the scratch ini says.
 
 use crate::event::Verify;
 use crate::failure::{Failure, Kind};
-use crate::inspect::relay;
 use crate::postgres::pgdump::PgDump;
 use crate::postgres::scratch::Scratch;
 use crate::render::events::{Event, Reporter};
-use crate::workspace::scratch::ScratchConfig;
 
 use super::report::ComponentReport;
 use super::{say, App};
-
-/// `alembic current` with the scratch ini before the scratch database exists: if Alembic still
-/// connects, env.py takes its database from somewhere other than the ini's sqlalchemy.url, and
-/// every step would run on that database instead. Refuse before anything is created. Returns
-/// how long the call took: Alembic's start-up (Python, env.py's imports), which every step
-/// below pays again.
-pub async fn probe_follows_url(
-    app: &App,
-    scratch: &ScratchConfig,
-    name: &str,
-) -> Result<f64, Failure> {
-    let config = &scratch.config;
-    let started = std::time::Instant::now();
-    let output = crate::alembic::read_only(
-        &app.ws,
-        config,
-        &["current"],
-        relay(app.verbose, &config.label, "current (probe)"),
-    )
-    .await?;
-    // The server names the database it was asked for when it refuses it ("database … does not
-    // exist", in the server's language): the name alone, unique to this run, proves the attempt.
-    let tried_scratch = !output.success()
-        && output
-            .stdout
-            .iter()
-            .chain(&output.stderr)
-            .any(|l| l.contains(name));
-    if tried_scratch {
-        return Ok(started.elapsed().as_secs_f64());
-    }
-    if output.success() {
-        return Err(Failure::new(
-            Kind::VerifyEnvIgnoresUrl,
-            format!("{}'s env.py does not connect to the database its ini names, so verify cannot point it at a scratch database; nothing was created or changed", config.label),
-            format!("alembic current succeeded with sqlalchemy.url naming the database {name}, which does not exist: env.py builds its connection from something else (an environment variable, another config file)"),
-            "make env.py use config.get_main_option(\"sqlalchemy.url\") (or the [alembic] section), as Backend.AI's does, then rerun verify",
-        ));
-    }
-    let mut failure =
-        crate::remediation::diagnose("current", &output, &crate::remediation::Context::of(config));
-    failure.message = format!(
-        "before creating a scratch database, verify runs alembic current against it, and that failed: {}",
-        failure.message
-    );
-    Err(failure)
-}
 
 /// Drop the scratch database (or keep it and say how to connect), and say so.
 pub async fn finish_scratch(
