@@ -1,8 +1,10 @@
 //! Everything that talks to Alembic: running it and reading what it prints.
 
+pub mod call;
 pub mod parse;
 pub mod pool;
 pub mod runner;
 pub mod worker;
 
-pub use runner::{migration, read_only, Input, Output, Stream};
+pub use call::{migration, python, read_only};
+pub use runner::{Input, Output, Stream};

@@ -203,13 +203,13 @@ async fn slot(ws: &Workspace, config: &Config) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alembic::runner;
+    use crate::alembic::call;
     use crate::alembic::worker::tests::{scratch, ONE_AT_A_TIME};
     use std::time::Duration;
 
-    /// `current` through the runner, as callers make it.
+    /// `current` as callers make it.
     async fn current(ws: &Workspace, config: &Config) -> Output {
-        runner::read_only(ws, config, &["current"], |_, _| {})
+        call::read_only(ws, config, &["current"], |_, _| {})
             .await
             .expect("answered")
     }
@@ -224,10 +224,9 @@ mod tests {
         let alone = current(&ws, &config).await;
         scoped(false, async {
             assert_eq!(slot(&ws, &config).await, None);
-            let up =
-                runner::migration(&ws, &config, Input::Closed, &["upgrade", "aaaa"], |_, _| {})
-                    .await
-                    .expect("answered");
+            let up = call::migration(&ws, &config, Input::Closed, &["upgrade", "aaaa"], |_, _| {})
+                .await
+                .expect("answered");
             assert!(up.success(), "{up:?}");
             assert_eq!(slot(&ws, &config).await, Some("serving"));
             let served = current(&ws, &config).await;

@@ -1,4 +1,5 @@
-//! Spawning Alembic: `<launcher> -m alembic -c <ini> …` in the workspace root, stdin null, stdout
+//! Spawning Alembic, one process per call (callers go through [`crate::alembic::call`], which
+//! hands the call to a worker first when a pool scope serves it): `<launcher> -m alembic -c <ini> …` in the workspace root, stdin null, stdout
 //! and stderr read line by line as they arrive, the child in its own process group with default
 //! signal dispositions and a parent-death signal, and SIGINT/SIGTERM forwarded to it. A Python
 //! script of db-migrate's own ([`python`], `<launcher> -c <script> …`) runs the same way.
@@ -29,7 +30,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::alembic::{parse, pool};
+use crate::alembic::parse;
 use crate::event::{self, Event};
 use crate::failure::{Failure, Kind};
 use crate::workspace::{Config, Workspace};
@@ -65,11 +66,8 @@ pub async fn read_only(
     ws: &Workspace,
     config: &Config,
     args: &[&str],
-    mut on_line: impl FnMut(Stream, &str),
+    on_line: impl FnMut(Stream, &str),
 ) -> Result<Output, Failure> {
-    if let Some(served) = pool::serve(ws, config, pool::read_only_op(args), &mut on_line).await {
-        return served;
-    }
     run(
         ws,
         config,
@@ -90,11 +88,8 @@ pub async fn python(
     ws: &Workspace,
     config: &Config,
     args: &[&str],
-    mut on_line: impl FnMut(Stream, &str),
+    on_line: impl FnMut(Stream, &str),
 ) -> Result<Output, Failure> {
-    if let Some(served) = pool::serve(ws, config, pool::python_op(args), &mut on_line).await {
-        return served;
-    }
     run(
         ws,
         config,
@@ -112,12 +107,8 @@ pub async fn migration(
     config: &Config,
     input: Input,
     args: &[&str],
-    mut on_line: impl FnMut(Stream, &str),
+    on_line: impl FnMut(Stream, &str),
 ) -> Result<Output, Failure> {
-    let op = pool::migration_op(input, args);
-    if let Some(served) = pool::serve(ws, config, op, &mut on_line).await {
-        return served;
-    }
     let invocation = Invocation::alembic(config, args);
     run(ws, config, Call::Migration(input), &invocation, on_line).await
 }

@@ -121,7 +121,7 @@ async fn sync_one(
     detail(run, app, &header);
     let found_report = walk
         .as_ref()
-        .map(|w| sync::found_report(&w.found))
+        .map(|w| crate::report::status::FoundInGit::list(&w.found))
         .unwrap_or_default();
     let nothing_to_do = walk.is_none() && before.pending.is_empty();
     if nothing_to_do {

@@ -161,6 +161,23 @@ pub struct FoundInGit {
     pub file: String,
 }
 
+impl FoundInGit {
+    /// The found revisions as the components document shows them.
+    pub fn list(found: &[crate::sync::find::Found]) -> Vec<FoundInGit> {
+        found
+            .iter()
+            .map(|f| FoundInGit {
+                revision: f.revision.id.clone(),
+                message: f.revision.message.clone(),
+                branch: f.source.branch.clone(),
+                commit: f.source.commit.clone(),
+                date: f.source.date.clone(),
+                file: f.path.to_string_lossy().into_owned(),
+            })
+            .collect()
+    }
+}
+
 /// One thing a reverted revision's `downgrade()` destroys, found statically.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -241,7 +258,7 @@ impl ComponentReport {
             found_in_git: i
                 .found_in_git
                 .as_ref()
-                .map(|s| crate::sync::found_report(&s.found))
+                .map(|s| FoundInGit::list(&s.found))
                 .unwrap_or_default(),
             error: None,
         }

@@ -8,7 +8,6 @@ pub mod scratch;
 
 use crate::git::{GitError, Repo};
 use crate::graph::Graph;
-use crate::report::status::FoundInGit;
 use crate::revisions::locate;
 use crate::workspace::Config;
 
@@ -44,21 +43,6 @@ pub fn search(
         .map_err(|e| Unsearchable::Locate(e.to_string()))?
         .dirs;
     find::find(&repo, &dirs, &|id| graph.contains(id), current).map_err(Unsearchable::Git)
-}
-
-/// The found revisions as the components document shows them.
-pub fn found_report(found: &[find::Found]) -> Vec<FoundInGit> {
-    found
-        .iter()
-        .map(|f| FoundInGit {
-            revision: f.revision.id.clone(),
-            message: f.revision.message.clone(),
-            branch: f.source.branch.clone(),
-            commit: f.source.commit.clone(),
-            date: f.source.date.clone(),
-            file: f.path.to_string_lossy().into_owned(),
-        })
-        .collect()
 }
 
 /// Where the revisions came from, in a few words: `branch feature (…)`, or several sources.

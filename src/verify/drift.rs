@@ -127,7 +127,7 @@ pub enum Drift {
 pub async fn compare(ws: &Workspace, config: &Config, verbose: bool) -> Result<Drift, Failure> {
     let args = ["-c", SCRIPT, config.ini_arg.as_str()];
     let relay = inspect::relay(verbose, &config.label, "check");
-    let output = runner::python(ws, config, &args, relay).await?;
+    let output = crate::alembic::python(ws, config, &args, relay).await?;
     if !output.success() {
         // Includes an interrupt: `interrupted`, exit 130.
         return Err(remediation::diagnose(
