@@ -397,19 +397,7 @@ fn ctrl_c_during_the_backup_leaves_no_pg_dump_no_partial_dump_and_the_database_a
     ws.db_at(Component::Manager, "head");
     let head = vec![chain[1].id().to_string()];
     // A pg_dump that takes its time: Ctrl-C comes while it runs.
-    ws.write_file(
-        "slow_pg_dump",
-        &format!(
-            "#!/bin/sh\nsleep 30\nexec {} \"$@\"\n",
-            find_pg_bin_dir().join("pg_dump").display()
-        ),
-    );
-    let wrapper = ws.root().join("slow_pg_dump");
-    std::fs::set_permissions(
-        &wrapper,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let wrapper = slow_pg_dump(ws.root(), 30);
     let backups = ws.root().join(".db-migrate/backups");
     let child = ws
         .std_cmd()

@@ -690,19 +690,7 @@ fn the_scratch_database_is_dropped_after_ctrl_c_while_no_alembic_runs() {
     // A session keeps the database from being a template, and a slow pg_dump keeps the copy
     // going: Ctrl-C arrives while db-migrate itself works, with the scratch database created.
     let mut session = busy_session(&ws);
-    ws.write_file(
-        "slow_pg_dump",
-        &format!(
-            "#!/bin/sh\nsleep 20\nexec {} \"$@\"\n",
-            find_pg_bin_dir().join("pg_dump").display()
-        ),
-    );
-    let wrapper = ws.root().join("slow_pg_dump");
-    std::fs::set_permissions(
-        &wrapper,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let wrapper = slow_pg_dump(ws.root(), 20);
     let child = ws
         .std_cmd()
         .args(["verify"])

@@ -32,7 +32,7 @@ pub use authoring::{
 };
 pub use git::{commit_all, git};
 pub use head_file::{enable_head_file, git_may_fail, head_txt, read_head_txt, write_head_txt};
-pub use postgres::{dead_port, find_pg_bin_dir, postgres, Postgres};
+pub use postgres::{dead_port, find_pg_bin_dir, postgres, slow_pg_dump, Postgres};
 pub use revision::{base36_chain, ids, linear_chain, merge, rev, rev_id, slug, Rev, RevStyle};
 pub use run::{component_json, db_migrate, file_of, run, strings, Run};
 pub use terminal::{on_terminal, on_terminal_with, terminal_command, Terminal};

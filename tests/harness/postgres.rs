@@ -71,6 +71,23 @@ fn free_port() -> u16 {
     listener.local_addr().expect("local_addr").port()
 }
 
+/// A `pg_dump` that sleeps `secs` before it runs (`DB_MIGRATE_PG_DUMP` points at it): a copy or
+/// backup slow enough for a test to interrupt. Written as `slow_pg_dump` in `dir`; its command
+/// line names that path, so a test can look for it among the processes.
+pub fn slow_pg_dump(dir: &Path, secs: u32) -> PathBuf {
+    let wrapper = dir.join("slow_pg_dump");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nsleep {secs}\nexec {} \"$@\"\n",
+            find_pg_bin_dir().join("pg_dump").display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+    wrapper
+}
+
 /// The highest `/usr/lib/postgresql/<version>/bin` that has `initdb`, else `initdb` on PATH.
 pub fn find_pg_bin_dir() -> PathBuf {
     // DB_MIGRATE_TEST_PG=16 picks /usr/lib/postgresql/16 (CI runs the suite on 15 and 16).
