@@ -222,6 +222,11 @@ pub struct Step {
     pub message: String,
 }
 
+/// What is pending, when it is known: not in the unknown-revision state.
+fn known_pending(i: &Inspection) -> Option<&[usize]> {
+    (i.state != crate::state::State::UnknownRevision).then_some(i.pending.as_slice())
+}
+
 impl ComponentReport {
     pub fn from_inspection(i: &Inspection) -> ComponentReport {
         ComponentReport {
@@ -231,18 +236,16 @@ impl ComponentReport {
             engine: Some(i.engine.into()),
             current: Some(i.current.clone()),
             heads: Some(i.head_ids()),
-            pending: Some(
-                i.pending
-                    .iter()
-                    .map(|&p| i.graph.rev(p).id.clone())
-                    .collect(),
-            ),
-            pending_revisions: Some(
-                i.pending
+            // At a revision this checkout lacks, nothing is known to be pending (the way back
+            // is sync's to find): absent, not an empty list that reads as "nothing to do".
+            pending: known_pending(i)
+                .map(|pending| pending.iter().map(|&p| i.graph.rev(p).id.clone()).collect()),
+            pending_revisions: known_pending(i).map(|pending| {
+                pending
                     .iter()
                     .map(|&p| Revision::from(i.graph.rev(p)))
-                    .collect(),
-            ),
+                    .collect()
+            }),
             skipped: None,
             repoint: None,
             merge: None,
