@@ -12,6 +12,7 @@ use crate::render::json::Step;
 use crate::settings::RunOptions;
 use crate::state::State;
 use crate::target::Target;
+use crate::workspace::shell;
 use crate::workspace::Workspace;
 
 use super::describe::describe_current;
@@ -125,6 +126,12 @@ pub fn verify_outcome(
         .iter()
         .map(|&r| graph.rev(r).id.clone())
         .collect::<Vec<_>>();
+    // The target to rerun by hand: the one promised revision, base, or every head.
+    let rerun_target = match promised.as_slice() {
+        [] => "base".to_owned(),
+        [one] => one.clone(),
+        _ => "heads".to_owned(),
+    };
     let promised = if promised.is_empty() {
         "base (no revision)".to_owned()
     } else {
@@ -158,9 +165,9 @@ pub fn verify_outcome(
         ),
         cause,
         format!(
-            "run it by hand to see what happens: {} -m alembic -c {} {verb} …, then db-migrate status {}",
+            "run it by hand to see what happens: {} -m alembic -c {} {verb} {rerun_target}, then db-migrate status {}",
             launcher_shown(ws),
-            config.ini_arg,
+            shell::word(&config.ini_arg),
             select_flag(config)
         ),
     );
