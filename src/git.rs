@@ -199,11 +199,8 @@ impl Repo {
     /// A `dir` absent at `name` gives an empty set.
     pub fn files_at(&self, name: &str, dir: &Path) -> Result<HashSet<PathBuf>, GitError> {
         self.require_passable(name)?;
-        let rel = self.relative(dir)?;
         let mut a = args(["ls-tree", "-r", "-z", "--name-only", name, "--"]);
-        if !rel.as_os_str().is_empty() {
-            a.push(rel.into_os_string());
-        }
+        self.push_pathspec(&mut a, dir)?;
         let out = self.git(&a, None)?;
         if !out.status.success() {
             return Err(self.explain_failure(&a, &out, &[name]));
@@ -230,10 +227,7 @@ impl Repo {
             "--",
         ]);
         for dir in dirs {
-            let rel = self.relative(dir)?;
-            if !rel.as_os_str().is_empty() {
-                a.push(rel.into_os_string());
-            }
+            self.push_pathspec(&mut a, dir)?;
         }
         let out = self.git(&a, None)?;
         if !out.status.success() {
@@ -342,7 +336,6 @@ impl Repo {
     /// changes. A directory is dirty when anything under it is. `path` is absolute (inside the
     /// work tree) or relative to the top.
     pub fn is_dirty(&self, path: &Path) -> Result<bool, GitError> {
-        let rel = self.relative(path)?;
         let mut a = args([
             "status",
             "--porcelain=v2",
@@ -350,9 +343,7 @@ impl Repo {
             "--untracked-files=all",
             "--",
         ]);
-        if !rel.as_os_str().is_empty() {
-            a.push(rel.into_os_string());
-        }
+        self.push_pathspec(&mut a, path)?;
         let out = self.git(&a, None)?;
         if !out.status.success() {
             return Err(self.failed(&a, &out));
@@ -382,11 +373,8 @@ impl Repo {
     /// tracked when a file under it is. `path` is absolute (inside the work tree) or relative to
     /// the top.
     pub fn is_tracked(&self, path: &Path) -> Result<bool, GitError> {
-        let rel = self.relative(path)?;
         let mut a = args(["ls-files", "-z", "--"]);
-        if !rel.as_os_str().is_empty() {
-            a.push(rel.into_os_string());
-        }
+        self.push_pathspec(&mut a, path)?;
         let out = self.git(&a, None)?;
         if !out.status.success() {
             return Err(self.failed(&a, &out));
@@ -398,6 +386,15 @@ impl Repo {
     /// one is matched against the top as git printed it, then as the caller may have spelled it
     /// (through a symlink, e.g. `/tmp` → `/private/tmp`): the ancestor of `path` that resolves
     /// to the top is cut off, so symlinks *inside* the work tree are kept as git sees them.
+    /// Append `path` (relative to the top) as a pathspec; the top itself adds nothing (all).
+    fn push_pathspec(&self, a: &mut Vec<OsString>, path: &Path) -> Result<(), GitError> {
+        let rel = self.relative(path)?;
+        if !rel.as_os_str().is_empty() {
+            a.push(rel.into_os_string());
+        }
+        Ok(())
+    }
+
     fn relative(&self, path: &Path) -> Result<PathBuf, GitError> {
         let full = normalize(&self.root.join(path));
         for top in [&self.root, &self.canonical] {
@@ -565,11 +562,8 @@ impl Repo {
     /// (inside the work tree) or relative to the top. Absent at that commit: empty.
     pub fn blobs_at(&self, commit: &str, dir: &Path) -> Result<Vec<(PathBuf, String)>, GitError> {
         self.require_passable(commit)?;
-        let rel = self.relative(dir)?;
         let mut a = args(["ls-tree", "-r", "-z", "--full-tree", commit, "--"]);
-        if !rel.as_os_str().is_empty() {
-            a.push(rel.into_os_string());
-        }
+        self.push_pathspec(&mut a, dir)?;
         let out = self.git(&a, None)?;
         if !out.status.success() {
             return Err(self.explain_failure(&a, &out, &[commit]));
@@ -832,10 +826,7 @@ impl Repo {
             "--",
         ]);
         for path in paths {
-            let rel = self.relative(path)?;
-            if !rel.as_os_str().is_empty() {
-                a.push(rel.into_os_string());
-            }
+            self.push_pathspec(&mut a, path)?;
         }
         let out = self.git(&a, None)?;
         if !out.status.success() {
