@@ -30,16 +30,7 @@ pub fn read_head_txt(ws: &Workspace, c: Component) -> String {
 /// `git -C root ARGS` like [`super::git`], but a failure is returned, not a panic: whether it
 /// succeeded, and what it printed.
 pub fn git_may_fail(root: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
+    let out = super::git::git_command(root, args)
         .output()
         .expect("git runs (apt-get install git)");
     (out.status.success(), output_text(&out))
